@@ -1,0 +1,601 @@
+#!/usr/bin/env python3
+"""Build tiny random-weight Llama 4 checkpoints with Hugging Face transformers' own
+classes and dump reference logits / greedy continuations for the C++ tests.
+
+    python tools/reference/make_model_fixtures.py --out tests/data [--only NAME ...]
+
+Writes, under OUT:
+  models/<fixture>/                 save_pretrained() output (config.json, safetensors, ...)
+  models/<fixture>/reference/       cases.json + logits_K.npy (+ pixels_K.npy)
+  configs/{scout,maverick}/config.json   real hub configs (written from the spec, verified here)
+
+Everything is deterministic (fixed seeds, single-threaded torch).  See README.md next to this
+file for what each fixture exercises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import (
+    GenerationConfig,
+    Llama4Config,
+    Llama4ForCausalLM,
+    Llama4ForConditionalGeneration,
+    Llama4TextConfig,
+    Llama4VisionConfig,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import real_configs  # noqa: E402  (helper next to this file)
+
+N_NEW = 40  # greedy continuation length
+SEQ_LENGTHS = (1, 7, 13, 29)
+GREEDY_PROMPT_LENGTHS = (5, 11)
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def write_npy(path: Path, arr: np.ndarray) -> None:
+    """float32, little-endian, C order, .npy format version 1.0."""
+    arr = np.ascontiguousarray(np.asarray(arr, dtype="<f4"))
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, arr, version=(1, 0), allow_pickle=False)
+
+
+def rope_bands(head_dim: int, rp: dict) -> dict:
+    """Which llama3 band each inverse frequency falls in (high = kept, low = /factor, medium = blend)."""
+    theta = rp["rope_theta"]
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float) / head_dim))
+    wl = 2 * math.pi / inv
+    out = {"wavelengths": [round(float(w), 3) for w in wl]}
+    if rp.get("rope_type") == "llama3":
+        n = rp["original_max_position_embeddings"]
+        wl_lo = n / rp["low_freq_factor"]
+        wl_hi = n / rp["high_freq_factor"]
+        bands = []
+        for w in wl.tolist():
+            if w < wl_hi:
+                bands.append("high")
+            elif w > wl_lo:
+                bands.append("low")
+            else:
+                bands.append("medium")
+        out["bands"] = bands
+        out["counts"] = {b: bands.count(b) for b in ("high", "medium", "low")}
+        out["min_rel_distance_to_band_edge"] = float(
+            min(min(abs(w - wl_hi) / wl_hi, abs(w - wl_lo) / wl_lo) for w in wl.tolist())
+        )
+    return out
+
+
+@torch.no_grad()
+def rerandomize(model: torch.nn.Module, seed: int, gain: float = 1.6, router_gain: float = 3.0) -> None:
+    """Overwrite every parameter with seeded random values of a sensible scale.
+
+    Linear-like weights: normal * gain / sqrt(fan_in)  (0.2 for fan_in 64).
+    Norm weights: 1 + 0.1 * normal.  Biases: 0.1 * normal.  Embeddings: normal.
+    Routers get a larger gain so that routing clearly differs between tokens.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+        shape = p.shape
+        if "norm" in name and name.endswith("weight"):
+            val = 1.0 + 0.1 * torch.randn(shape, generator=g)
+        elif name.endswith("bias"):
+            val = 0.1 * torch.randn(shape, generator=g)
+        elif "embed_tokens" in name:
+            val = torch.randn(shape, generator=g)
+        elif name.endswith("class_embedding") or name.endswith("positional_embedding_vlm"):
+            val = 0.5 * torch.randn(shape, generator=g)
+        elif name.endswith("experts.gate_up_proj") or name.endswith("experts.down_proj"):
+            fan_in = shape[1]  # stored [E, in, out], used as x @ W
+            val = torch.randn(shape, generator=g) * (gain / math.sqrt(fan_in))
+        elif len(shape) == 2:
+            fan_in = shape[1]  # nn.Linear [out, in]
+            gg = router_gain if name.endswith("router.weight") else gain
+            val = torch.randn(shape, generator=g) * (gg / math.sqrt(fan_in))
+        else:
+            raise RuntimeError(f"don't know how to randomize {name} {tuple(shape)}")
+        p.copy_(val.to(p.dtype))
+
+
+def random_tokens(gen: torch.Generator, n: int, vocab: int, exclude=()) -> list[int]:
+    out = []
+    while len(out) < n:
+        t = int(torch.randint(3, vocab, (1,), generator=gen))
+        if t not in exclude:
+            out.append(t)
+    return out
+
+
+@torch.no_grad()
+def full_logits(model, tokens: list[int], **extra) -> torch.Tensor:
+    ids = torch.tensor([tokens], dtype=torch.long)
+    out = model(input_ids=ids, use_cache=False, **extra)
+    return out.logits[0]
+
+
+@torch.no_grad()
+def greedy_nocache(model, prompt: list[int], n: int):
+    seq = list(prompt)
+    margins = []
+    for _ in range(n):
+        lg = full_logits(model, seq)[-1].float()
+        top = torch.topk(lg, 2)
+        margins.append(float(top.values[0] - top.values[1]))
+        seq.append(int(top.indices[0]))
+    return seq[len(prompt):], margins
+
+
+@torch.no_grad()
+def greedy_generate(model, prompt: list[int], n: int, pad_id: int):
+    ids = torch.tensor([prompt], dtype=torch.long)
+    gc = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=n,
+        min_new_tokens=n,
+        eos_token_id=None,
+        pad_token_id=pad_id,
+        bos_token_id=None,
+    )
+    saved = model.generation_config
+    model.generation_config = gc  # so no eos from the checkpoint's generation_config sneaks in
+    try:
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), generation_config=gc)
+    finally:
+        model.generation_config = saved
+    return out[0, len(prompt):].tolist()
+
+
+def load(model_cls, d: Path, dtype, attn="eager"):
+    m = model_cls.from_pretrained(str(d), dtype=dtype, attn_implementation=attn)
+    m.eval()
+    return m
+
+
+def text_cfg(**kw) -> Llama4TextConfig:
+    base = dict(
+        vocab_size=256,
+        hidden_size=64,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=24,
+        num_hidden_layers=4,
+        attention_chunk_size=4,
+        use_qk_norm=True,
+        attn_temperature_tuning=True,
+        floor_scale=3,
+        attn_scale=0.5,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        interleave_moe_layer_step=2,
+        intermediate_size=32,
+        intermediate_size_mlp=48,
+        max_position_embeddings=256,
+        rms_norm_eps=1e-5,
+        hidden_act="silu",
+        tie_word_embeddings=False,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        attention_bias=False,
+        rope_parameters={
+            "rope_type": "llama3",
+            "rope_theta": 10000.0,
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 32,
+        },
+    )
+    base.update(kw)
+    return Llama4TextConfig(**base)
+
+
+def layer_plan(tc) -> list[dict]:
+    return [
+        {
+            "layer": i,
+            "rope": bool(tc.no_rope_layers[i]),
+            "attn": tc.layer_types[i],
+            "qk_norm": bool(tc.use_qk_norm and tc.no_rope_layers[i]),
+            "temp_tuning": bool(tc.attn_temperature_tuning and not tc.no_rope_layers[i]),
+            "moe": i in tc.moe_layers,
+        }
+        for i in range(tc.num_hidden_layers)
+    ]
+
+
+def check_plan(tc):
+    # layer_types must agree with no_rope_layers (spec §1.1 derivation trap)
+    for i in range(tc.num_hidden_layers):
+        want = "chunked_attention" if tc.no_rope_layers[i] else "full_attention"
+        assert tc.layer_types[i] == want, (i, tc.layer_types, tc.no_rope_layers)
+
+
+def text_of(model):
+    """The Llama4TextModel inside a CausalLM or ConditionalGeneration model."""
+    if isinstance(model, Llama4ForConditionalGeneration):
+        return model.model.language_model
+    return model.model
+
+
+@torch.no_grad()
+def routing_stats(model, tokens) -> dict:
+    """Which experts the router picks per MoE layer, for one sequence."""
+    tm = text_of(model)
+    picks = {}
+    hooks = []
+    for i, layer in enumerate(tm.layers):
+        if getattr(layer, "is_moe_layer", False):
+            k = layer.feed_forward.top_k
+
+            def hook(mod, inp, out, i=i, k=k):
+                logits = out[1]
+                picks[i] = torch.topk(logits.float(), k, dim=-1).indices.sort(dim=-1).values.tolist()
+
+            hooks.append(layer.feed_forward.router.register_forward_hook(hook))
+    full_logits(model, tokens)
+    for h in hooks:
+        h.remove()
+    res = {}
+    for i, p in picks.items():
+        sets = [tuple(x) for x in p]
+        used = sorted({e for s in sets for e in s})
+        res[f"layer{i}"] = {"distinct_expert_sets": len(set(sets)), "experts_used": used}
+    return res
+
+
+@torch.no_grad()
+def temp_tuning_effect(model, tokens) -> float:
+    tm = text_of(model)
+    base = full_logits(model, tokens).float()
+    attn = [l.self_attn for l in tm.layers]
+    old = [a.attn_temperature_tuning for a in attn]
+    for a in attn:
+        a.attn_temperature_tuning = False
+    try:
+        off = full_logits(model, tokens).float()
+    finally:
+        for a, o in zip(attn, old):
+            a.attn_temperature_tuning = o
+    return float((base - off).abs().max())
+
+
+def dir_size(d: Path) -> int:
+    return sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------------------------
+# fixture builders
+# --------------------------------------------------------------------------------------------
+
+
+def build_text_fixture(
+    out: Path,
+    name: str,
+    cfg: Llama4TextConfig,
+    seed: int,
+    desc: str,
+    weights_dtype=torch.float32,
+    max_shard_size=None,
+    extra_checks=(),
+):
+    check_plan(cfg)
+    d = out / "models" / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+
+    torch.manual_seed(seed)
+    cfg._attn_implementation = "eager"
+    model = Llama4ForCausalLM(cfg)
+    rerandomize(model, seed + 1)
+    model.eval()
+    if weights_dtype != torch.float32:
+        model = model.to(weights_dtype)
+    save_kw = dict(safe_serialization=True)
+    if max_shard_size is not None:
+        save_kw["max_shard_size"] = max_shard_size
+    model.save_pretrained(str(d), **save_kw)
+    mem_model = model
+
+    return finish_fixture(
+        d, Llama4ForCausalLM, cfg, seed, desc, weights_dtype, mem_model, extra_checks=extra_checks
+    )
+
+
+def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extra_checks=(), mm=None):
+    ref = d / "reference"
+    ref.mkdir(exist_ok=True)
+    tc = cfg.text_config if isinstance(cfg, Llama4Config) else cfg
+    vocab = tc.vocab_size
+    gen = torch.Generator().manual_seed(seed + 2)
+    exclude = set()
+    if mm is not None:
+        exclude = {mm["image_token_index"], mm["boi_token_index"], mm["eoi_token_index"]}
+    seqs = [random_tokens(gen, n, vocab, exclude) for n in SEQ_LENGTHS]
+    prompts = [random_tokens(gen, n, vocab, exclude) for n in GREEDY_PROMPT_LENGTHS]
+
+    notes = {"description": desc, "seed": seed}
+    cases = {
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "model_class": model_cls.__name__,
+        "weights_dtype": "float32" if weights_dtype == torch.float32 else "bfloat16",
+        "attn_implementation": "eager",
+        "logits": [],
+        "greedy": [],
+    }
+
+    # the reference runs use the checkpoint as saved (reloaded), never the in-memory object
+    runs = [("float32", load(model_cls, d, torch.float32))]
+    if weights_dtype == torch.bfloat16:
+        runs.insert(0, ("bfloat16", load(model_cls, d, torch.bfloat16)))
+    m32 = dict(runs)["float32"]
+
+    # reload == in-memory check
+    with torch.no_grad():
+        a = full_logits(mem_model, seqs[-1]).float()
+        b = full_logits(dict(runs)[cases["weights_dtype"]], seqs[-1]).float()
+    notes["reload_vs_inmemory_max_abs_diff"] = float((a - b).abs().max())
+    assert notes["reload_vs_inmemory_max_abs_diff"] == 0.0, notes
+
+    k = 0
+    sdpa = load(model_cls, d, torch.float32, attn="sdpa")
+    eager_vs_sdpa = []
+    stats = []
+    for toks in seqs:
+        for cdt, m in runs:
+            lg = full_logits(m, toks).float()
+            fn = f"logits_{k}.npy"
+            write_npy(ref / fn, lg.numpy())
+            cases["logits"].append({"tokens": toks, "file": fn, "compute_dtype": cdt})
+            k += 1
+            if cdt == "float32":
+                ls = full_logits(sdpa, toks).float()
+                eager_vs_sdpa.append(float((lg - ls).abs().max()))
+                stats.append(float(lg.abs().max()))
+    notes["max_abs_logit_per_sequence_f32"] = stats
+    notes["eager_vs_sdpa_max_abs_diff_f32"] = eager_vs_sdpa
+    if weights_dtype == torch.bfloat16:
+        diffs = []
+        for i in range(0, len(cases["logits"]), 2):
+            x = np.load(ref / cases["logits"][i]["file"])
+            y = np.load(ref / cases["logits"][i + 1]["file"])
+            diffs.append(float(np.abs(x - y).max()))
+        notes["bf16_compute_vs_f32_compute_max_abs_diff"] = diffs
+
+    # multimodal extra: one case with pixel values
+    if mm is not None:
+        g2 = torch.Generator().manual_seed(seed + 3)
+        n_img = mm["tokens_per_tile"]
+        pre = random_tokens(g2, 3, vocab, exclude)
+        post = random_tokens(g2, 6, vocab, exclude)
+        toks = pre + [mm["boi_token_index"]] + [mm["image_token_index"]] * n_img + [mm["eoi_token_index"]] + post
+        s = mm["image_size"]
+        pixels = torch.randn((1, 3, s, s), generator=g2)
+        with torch.no_grad():
+            lg = full_logits(m32, toks, pixel_values=pixels).float()
+            lg_noimg = full_logits(m32, toks).float()
+        fn = f"logits_{k}.npy"
+        write_npy(ref / fn, lg.numpy())
+        write_npy(ref / "pixels_0.npy", pixels.numpy())
+        cases["logits"].append(
+            {"tokens": toks, "file": fn, "compute_dtype": "float32", "pixel_values": "pixels_0.npy"}
+        )
+        notes["image_case_vs_no_pixels_max_abs_diff"] = float((lg - lg_noimg).abs().max())
+        k += 1
+
+    # greedy
+    agree = []
+    min_margin = []
+    pad_id = tc.pad_token_id if tc.pad_token_id is not None else 0
+    for p in prompts:
+        for cdt, m in sorted(runs, key=lambda r: r[0] != "float32"):
+            out_nc, margins = greedy_nocache(m, p, N_NEW)
+            out_gen = greedy_generate(m, p, N_NEW, pad_id)
+            entry = {"prompt": p, "output": out_nc}
+            if weights_dtype != torch.float32:
+                entry["compute_dtype"] = cdt
+            cases["greedy"].append(entry)
+            first_diff = next((i for i, (x, y) in enumerate(zip(out_nc, out_gen)) if x != y), None)
+            agree.append(
+                {
+                    "prompt_len": len(p),
+                    "compute_dtype": cdt,
+                    "generate_agrees": out_nc == out_gen and len(out_gen) == N_NEW,
+                    "first_difference_at": first_diff,
+                    "min_top1_top2_margin": round(min(margins), 6),
+                    "eos_in_output": tc.eos_token_id in out_nc
+                    if isinstance(tc.eos_token_id, int)
+                    else bool(set(tc.eos_token_id or []) & set(out_nc)),
+                }
+            )
+            if out_nc != out_gen:
+                entry["generate_output"] = out_gen
+    notes["greedy_checks"] = agree
+
+    notes["layer_plan"] = layer_plan(tc)
+    notes["rope"] = rope_bands(tc.head_dim, tc.rope_parameters)
+    notes["routing_longest_sequence"] = routing_stats(m32, seqs[-1])
+    notes["temperature_tuning_on_vs_off_max_abs_logit_diff"] = temp_tuning_effect(m32, seqs[-1])
+    for chk in extra_checks:
+        notes.update(chk(m32, seqs, d))
+
+    cases["notes"] = notes
+    with open(ref / "cases.json", "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+    return cases
+
+
+# ---- the four fixtures ------------------------------------------------------------------------
+
+
+def fx_tiny_text_f32(out: Path):
+    cfg = text_cfg(no_rope_layers=[1, 1, 0, 1])
+    return build_text_fixture(
+        out,
+        "tiny_text_f32",
+        cfg,
+        seed=1001,
+        desc=(
+            "Llama4ForCausalLM, f32, single model.safetensors. head_dim 24 != hidden/heads 16; GQA 4:2; "
+            "no_rope_layers [1,1,0,1] explicit (layer 2 NoPE/global, others RoPE/chunked); chunk 4; "
+            "qk-norm on; temperature tuning floor 3 scale 0.5; llama3 rope 8/1/4/32 with all three bands; "
+            "top-2 of 4 experts; interleave step 2 (MoE on 1,3, dense width 48 on 0,2); expert width 32."
+        ),
+    )
+
+
+def fx_tiny_text_noqk_sharded_f32(out: Path):
+    cfg = text_cfg(
+        use_qk_norm=False,
+        num_experts_per_tok=1,
+        interleave_moe_layer_step=1,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+    )
+    return build_text_fixture(
+        out,
+        "tiny_text_noqk_sharded_f32",
+        cfg,
+        seed=2002,
+        desc=(
+            "Llama4ForCausalLM, f32, SHARDED (index + several shards). Maverick-like attention: "
+            "use_qk_norm false, plain RoPE (no scaling); no_rope_layers derived from interval 4 "
+            "(layer 3 NoPE/global); chunk 4; temperature tuning floor 3 scale 0.5; top-1 of 4 experts; "
+            "all layers MoE (step 1); head_dim 24, GQA 4:2."
+        ),
+        max_shard_size="200KB",
+    )
+
+
+def fx_tiny_scoutlike_bf16(out: Path):
+    cfg = text_cfg(
+        head_dim=32,
+        num_key_value_heads=1,
+        num_experts_per_tok=1,
+        interleave_moe_layer_step=1,
+        rope_parameters={
+            "rope_type": "llama3",
+            "rope_theta": 10000.0,
+            "factor": 16.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 1.0,
+            "original_max_position_embeddings": 32,
+        },
+    )
+    return build_text_fixture(
+        out,
+        "tiny_scoutlike_bf16",
+        cfg,
+        seed=3003,
+        desc=(
+            "Llama4ForCausalLM, weights stored bf16. Scout-like: llama3 rope 16/1/1/32 (empty medium band), "
+            "top-1, all MoE, qk-norm on, head_dim 32, GQA 4:1, NoPE layer 3 (interval 4), chunk 4, "
+            "temperature tuning floor 3 scale 0.5. Logits dumped twice per sequence: bf16 compute and "
+            "the same bf16 weights upcast to f32."
+        ),
+        weights_dtype=torch.bfloat16,
+    )
+
+
+def fx_tiny_multimodal_f32(out: Path):
+    name = "tiny_multimodal_f32"
+    seed = 4004
+    tc = text_cfg(num_experts_per_tok=1, interleave_moe_layer_step=1, no_rope_layers=[1, 1, 0, 1])
+    vc = Llama4VisionConfig(
+        hidden_size=32,
+        num_attention_heads=2,
+        num_hidden_layers=2,
+        num_channels=3,
+        image_size=28,
+        patch_size=7,
+        intermediate_size=128,
+        pixel_shuffle_ratio=0.5,
+        projector_input_dim=48,
+        projector_output_dim=48,
+        vision_output_dim=48,
+        norm_eps=1e-5,
+        hidden_act="gelu",
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+    )
+    mmcfg = dict(image_token_index=255, boi_token_index=253, eoi_token_index=254)
+    cfg = Llama4Config(text_config=tc.to_dict(), vision_config=vc.to_dict(), tie_word_embeddings=False, **mmcfg)
+    check_plan(cfg.text_config)
+    d = out / "models" / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    torch.manual_seed(seed)
+    cfg._attn_implementation = "eager"
+    model = Llama4ForConditionalGeneration(cfg)
+    rerandomize(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(d), safe_serialization=True)
+    patches = (28 // 7) ** 2
+    mm = dict(mmcfg, tokens_per_tile=int(patches * 0.5 * 0.5), image_size=28)
+    return finish_fixture(
+        d,
+        Llama4ForConditionalGeneration,
+        cfg,
+        seed,
+        (
+            "Llama4ForConditionalGeneration, f32, real Scout key layout (language_model.model.*, "
+            "vision_model.*, multi_modal_projector.*). Text part like tiny_text_f32 but top-1 and all MoE. "
+            "Vision: hidden 32, 2 heads, 2 layers, image 28, patch 7 (16 patches -> 4 tokens/tile after "
+            "pixel shuffle 0.5), intermediate 128, projector dims 48. image/boi/eoi = 255/253/254. "
+            "Text-only logits cases plus one case with pixel_values (pixels_0.npy, [1,3,28,28] f32)."
+        ),
+        torch.float32,
+        model,
+        mm=mm,
+    )
+
+
+FIXTURES = {
+    "tiny_text_f32": fx_tiny_text_f32,
+    "tiny_text_noqk_sharded_f32": fx_tiny_text_noqk_sharded_f32,
+    "tiny_scoutlike_bf16": fx_tiny_scoutlike_bf16,
+    "tiny_multimodal_f32": fx_tiny_multimodal_f32,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="tests/data", type=Path)
+    ap.add_argument("--only", nargs="*", help="fixture names (and/or 'configs') to build; default: all")
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    transformers.logging.set_verbosity_error()
+
+    todo = args.only or (list(FIXTURES) + ["configs"])
+    for name in todo:
+        if name == "configs":
+            info = real_configs.write_and_check(args.out / "configs")
+            print(json.dumps(info, indent=1))
+            continue
+        cases = FIXTURES[name](args.out)
+        d = args.out / "models" / name
+        n = cases["notes"]
+        print(f"== {name}: {dir_size(d)} bytes")
+        print(json.dumps({k: n[k] for k in n if k not in ("layer_plan",)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
