@@ -1,0 +1,101 @@
+// `scout info -m DIR [--json]`: what a checkpoint is, without loading its weights.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "io/hf_checkpoint.hpp"
+#include "model/config.hpp"
+#include "model/layer_plan.hpp"
+#include "model/model_size.hpp"
+
+namespace scout::apps {
+
+namespace {
+
+struct InfoOptions {
+    std::string model_dir;
+    bool json = false;
+};
+
+void run_info(const InfoOptions& opt) {
+    const auto ckpt = io::HfCheckpoint::open(opt.model_dir);
+    const model::ModelConfig mc = model::parse_model_config(ckpt.config());
+    const model::TextConfig& c = mc.text;
+    const model::LayerPlan plan = model::make_layer_plan(c);
+    const model::ModelSize size = model::compute_model_size(c, plan);
+
+    if (opt.json) {
+        nlohmann::json j;
+        j["model_type"] = mc.model_type;
+        j["architecture"] = mc.architecture;
+        j["multimodal"] = mc.multimodal;
+        j["n_layers"] = plan.n_layers();
+        j["n_chunked_layers"] = plan.n_chunked();
+        j["n_global_layers"] = plan.n_global();
+        j["n_rope_layers"] = plan.n_rope();
+        j["n_moe_layers"] = plan.n_moe();
+        j["n_dense_layers"] = plan.n_dense();
+        j["n_params_text"] = size.n_params_text;
+        j["n_params_active"] = size.n_params_active;
+        j["kv_bytes_per_token"] = size.kv_bytes_per_token;
+        j["kv_chunk_ring_bytes"] = size.kv_chunk_ring_bytes;
+        j["attention_chunk_size"] = plan.chunk_size;
+        j["dtype"] = std::string(dtype_name(c.dtype));
+        j["has_weights"] = ckpt.has_weights();
+        j["weight_file_bytes"] = ckpt.total_file_bytes();
+        nlohmann::json layers = nlohmann::json::array();
+        for (const auto& r : plan.layers)
+            layers.push_back({{"rope", r.rope}, {"chunked", r.chunked}, {"qk_norm", r.qk_norm},
+                              {"temperature", r.temperature}, {"moe", r.moe}});
+        j["layers"] = layers;
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    std::cout << "model        " << opt.model_dir << "\n"
+              << "type         " << mc.model_type << (mc.architecture.empty() ? "" : " (" + mc.architecture + ")")
+              << (mc.multimodal ? ", multimodal checkpoint (text part used)" : "") << "\n"
+              << "dtype        " << dtype_name(c.dtype) << "\n"
+              << "vocab        " << group_thousands(c.vocab_size) << "\n"
+              << "hidden       " << c.hidden_size << ", " << c.num_hidden_layers << " layers, " << c.num_attention_heads
+              << " heads x " << c.head_dim << " (" << c.num_key_value_heads << " kv heads)\n"
+              << "experts      " << c.num_local_experts << " routed (top-" << c.num_experts_per_tok
+              << ") + 1 shared, width " << c.intermediate_size << "; dense width " << c.intermediate_size_mlp << "\n"
+              << "rope         theta " << c.rope_theta;
+    if (c.rope_scaling.type == model::RopeType::Llama3)
+        std::cout << ", llama3 scaling factor " << c.rope_scaling.factor << " low " << c.rope_scaling.low_freq_factor
+                  << " high " << c.rope_scaling.high_freq_factor << " original "
+                  << c.rope_scaling.original_max_position_embeddings;
+    std::cout << "\nattention    chunk " << plan.chunk_size << ", qk-norm " << (c.use_qk_norm ? "on" : "off")
+              << ", temperature tuning " << (c.attn_temperature_tuning ? "on" : "off") << " (floor " << c.floor_scale
+              << ", scale " << c.attn_scale << ")\n"
+              << "context      " << group_thousands(c.max_position_embeddings) << " positions\n\n"
+              << format_layer_plan(plan) << "\n"
+              << "layers       " << plan.n_layers() << " = " << plan.n_chunked() << " chunked + " << plan.n_global()
+              << " global; " << plan.n_moe() << " moe + " << plan.n_dense() << " dense\n"
+              << "parameters   " << group_thousands(size.n_params_text) << " text ("
+              << human_bytes(static_cast<double>(size.n_params_text) * size.dtype_bytes) << " at "
+              << dtype_name(c.dtype) << "), " << group_thousands(size.n_params_active) << " active per token\n"
+              << "kv memory    " << group_thousands(size.kv_bytes_per_token) << " bytes per token (global layers, "
+              << dtype_name(c.dtype) << ") + " << human_bytes(static_cast<double>(size.kv_chunk_ring_bytes))
+              << " fixed for the chunk rings\n"
+              << "weights      "
+              << (ckpt.has_weights() ? human_bytes(static_cast<double>(ckpt.total_file_bytes())) + " in " +
+                                           std::to_string(ckpt.weight_files().size()) + " file(s)"
+                                     : std::string("none (config only)"))
+              << "\n";
+}
+
+}  // namespace
+
+void register_info(CLI::App& app) {
+    auto opt = std::make_shared<InfoOptions>();
+    CLI::App* cmd = app.add_subcommand("info", "Describe a checkpoint: config, per-layer plan, parameters, KV memory");
+    cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory (config.json alone is enough)")
+        ->required();
+    cmd->add_flag("--json", opt->json, "Print a JSON object instead of the table");
+    cmd->footer("Example:\n  scout info -m Llama-4-Scout-17B-16E-Instruct\n  scout info -m DIR --json");
+    cmd->callback([opt] { run_info(*opt); });
+}
+
+}  // namespace scout::apps

@@ -1,0 +1,2 @@
+#include "apps/commands.hpp"
+void scout::apps::register_tokenize(CLI::App&) {}

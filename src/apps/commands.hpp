@@ -1,0 +1,15 @@
+// Subcommand registration for the `scout` binary.
+// Each subcommand lives in its own cmd_*.cpp and adds itself to the CLI11 app;
+// main.cpp only calls these functions. A command signals failure by throwing
+// scout::Error (printed as "error: ..." with exit code 1) or CLI::Error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace scout::apps {
+
+void register_info(CLI::App& app);        // cmd_info.cpp
+void register_logits(CLI::App& app);      // cmd_logits.cpp
+void register_tokenize(CLI::App& app);    // cmd_tokenize.cpp  (tokenize, detokenize)
+
+}  // namespace scout::apps

@@ -1,0 +1,29 @@
+// scout: command-line entry point. Each subcommand registers itself (commands.hpp);
+// errors surface as "error: <what is wrong and how to fix it>" with exit status 1.
+#include <cstdio>
+#include <exception>
+
+#include "apps/commands.hpp"
+#include "base/error.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"scout: Llama 4 inference engine (Scout / Maverick) for CPU and GPU.\n"
+                 "Run `scout <command> --help` for the options of each command."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "scout 0.1.0");
+    scout::apps::register_info(app);
+    scout::apps::register_logits(app);
+    scout::apps::register_tokenize(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const scout::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

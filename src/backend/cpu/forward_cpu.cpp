@@ -1,0 +1,119 @@
+#include "backend/cpu/forward_cpu.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/ops/attention.hpp"
+#include "backend/cpu/ops/ffn.hpp"
+#include "backend/cpu/ops/matmul.hpp"
+#include "backend/cpu/ops/norm.hpp"
+#include "backend/cpu/ops/rope.hpp"
+#include "base/error.hpp"
+#include "model/rope.hpp"
+
+namespace scout::cpu {
+
+CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& plan,
+                       const model::TextWeights& weights, ThreadPool& pool)
+    : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(model::rope_inv_freq(config)) {}
+
+void CpuForward::attention_block(int64_t il, kv::SequenceKv& kv, std::span<const int64_t> positions, const float* x,
+                                 float* out) {
+    const model::LayerRule& rule = plan_.layers[static_cast<std::size_t>(il)];
+    const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
+    const int64_t S = static_cast<int64_t>(positions.size());
+    const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
+
+    // Projections: q [S, H, d], k/v [S, Hkv, d].
+    std::vector<float> q(static_cast<std::size_t>(S * H * d)), k(static_cast<std::size_t>(S * Hkv * d)),
+        v(static_cast<std::size_t>(S * Hkv * d));
+    matmul_nt(x, S, as_matrix(*w.wq), q.data(), pool_);
+    matmul_nt(x, S, as_matrix(*w.wk), k.data(), pool_);
+    matmul_nt(x, S, as_matrix(*w.wv), v.data(), pool_);
+
+    if (rule.rope) {
+        const RopeTable table = make_rope_table(positions, inv_freq_);
+        apply_rope(q.data(), S, H, d, table);
+        apply_rope(k.data(), S, Hkv, d, table);
+        if (rule.qk_norm) {  // after RoPE, per head, no weight
+            rms_norm_noweight(q.data(), S * H, d, config_.rms_norm_eps);
+            rms_norm_noweight(k.data(), S * Hkv, d, config_.rms_norm_eps);
+        }
+    }
+    if (rule.temperature) {  // NoPE layers: scale q by the position's temperature
+        for (int64_t i = 0; i < S; ++i) {
+            const float s = model::attn_temperature(config_, positions[static_cast<std::size_t>(i)]);
+            for (int64_t c = 0; c < H * d; ++c) q[static_cast<std::size_t>(i * H * d + c)] *= s;
+        }
+    }
+
+    // Write keys and attend. A chunk ring holds one chunk, so a batch crossing chunk edges
+    // is processed segment by segment: each segment's keys are written, then its queries
+    // attend (they only see their own chunk).
+    kv::LayerKv& lkv = kv.layer(il);
+    AttentionShape shape{H, Hkv, d, rule.chunked, plan_.chunk_size, 1.0f / std::sqrt(static_cast<float>(d))};
+    std::vector<float> attn(static_cast<std::size_t>(S * H * d));
+    int64_t seg_begin = 0;
+    while (seg_begin < S) {
+        int64_t seg_end = S;
+        if (rule.chunked) {
+            const int64_t pos0 = positions[static_cast<std::size_t>(seg_begin)];
+            const int64_t chunk_end = (pos0 / plan_.chunk_size + 1) * plan_.chunk_size;
+            seg_end = std::min(S, seg_begin + (chunk_end - pos0));
+        }
+        for (int64_t i = seg_begin; i < seg_end; ++i) {
+            const int64_t pos = positions[static_cast<std::size_t>(i)];
+            std::copy_n(k.data() + i * Hkv * d, Hkv * d, lkv.k_row(pos));
+            std::copy_n(v.data() + i * Hkv * d, Hkv * d, lkv.v_row(pos));
+        }
+        attention(q.data() + seg_begin * H * d, positions.subspan(static_cast<std::size_t>(seg_begin),
+                                                                  static_cast<std::size_t>(seg_end - seg_begin)),
+                  lkv, shape, attn.data() + seg_begin * H * d, pool_);
+        seg_begin = seg_end;
+    }
+    matmul_nt(attn.data(), S, as_matrix(*w.wo), out, pool_);
+}
+
+void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits,
+                         std::vector<float>& logits) {
+    const int64_t S = static_cast<int64_t>(tokens.size());
+    check(S > 0, "forward: no tokens");
+    const int64_t D = config_.hidden_size, V = config_.vocab_size;
+    for (int32_t t : tokens)
+        check(t >= 0 && t < V, cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
+
+    std::vector<int64_t> positions(static_cast<std::size_t>(S));
+    for (int64_t i = 0; i < S; ++i) positions[static_cast<std::size_t>(i)] = kv.n_past() + i;
+
+    // h [S, D]: token embeddings (no scaling).
+    std::vector<float> h(static_cast<std::size_t>(S * D)), xn(static_cast<std::size_t>(S * D)),
+        branch(static_cast<std::size_t>(S * D));
+    const WeightMatrix embed = as_matrix(*weights_.embed);
+    for (int64_t i = 0; i < S; ++i) embed.row_to_f32(tokens[static_cast<std::size_t>(i)], 0, D, h.data() + i * D);
+
+    for (int64_t il = 0; il < plan_.n_layers(); ++il) {
+        const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
+        // h = h + Attn(RMSNorm_in(h))
+        rms_norm(h.data(), S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn.data());
+        attention_block(il, kv, positions, xn.data(), branch.data());
+        for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
+        // h = h + FFN(RMSNorm_post(h))
+        rms_norm(h.data(), S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn.data());
+        if (plan_.layers[static_cast<std::size_t>(il)].moe)
+            moe_ffn(xn.data(), S, w, config_.num_experts_per_tok, branch.data(), pool_);
+        else
+            swiglu_ffn(xn.data(), S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down),
+                       branch.data(), pool_);
+        for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
+    }
+    kv.advance(S);
+
+    // Final norm and lm_head on the rows whose logits are wanted.
+    const int64_t first = all_logits ? 0 : S - 1;
+    const int64_t n_out = S - first;
+    rms_norm(h.data() + first * D, n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn.data());
+    logits.resize(static_cast<std::size_t>(n_out * V));
+    matmul_nt(xn.data(), n_out, as_matrix(*weights_.lm_head), logits.data(), pool_);
+}
+
+}  // namespace scout::cpu

@@ -1,0 +1,112 @@
+#include "backend/cpu/ops/ffn.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "backend/cpu/ops/matmul.hpp"
+
+namespace scout::cpu {
+
+void swiglu_ffn(const float* x, int64_t T, const WeightMatrix& gate, const WeightMatrix& up,
+                const WeightMatrix& down, float* y, ThreadPool& pool) {
+    const int64_t F = gate.rows;
+    std::vector<float> g(static_cast<std::size_t>(T * F)), u(static_cast<std::size_t>(T * F));
+    matmul_nt(x, T, gate, g.data(), pool);
+    matmul_nt(x, T, up, u.data(), pool);
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
+    matmul_nt(g.data(), T, down, y, pool);
+}
+
+Route route_token(const float* logits, int64_t n_experts, int64_t k) {
+    std::vector<int32_t> order(static_cast<std::size_t>(n_experts));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    Route r;
+    for (int64_t i = 0; i < k; ++i) {
+        const int32_t e = order[static_cast<std::size_t>(i)];
+        r.experts.push_back(e);
+        r.scores.push_back(1.0f / (1.0f + std::exp(-logits[e])));
+    }
+    return r;
+}
+
+namespace {
+
+// One expert on its gathered tokens: xe [n, D] -> ye [n, D].
+template <typename MatNN>
+void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_t e, float* ye, MatNN&& matmul) {
+    const WeightMatrix gate_up = slice_matrix(*w.experts_gate_up, e);  // [D, 2F]
+    const WeightMatrix down = slice_matrix(*w.experts_down, e);        // [F, D]
+    const int64_t F = down.rows;
+    std::vector<float> gu(static_cast<std::size_t>(n * 2 * F)), h(static_cast<std::size_t>(n * F));
+    matmul(xe, n, gate_up, gu.data());
+    for (int64_t t = 0; t < n; ++t)
+        for (int64_t j = 0; j < F; ++j)
+            h[static_cast<std::size_t>(t * F + j)] =
+                gu[static_cast<std::size_t>(t * 2 * F + F + j)] * silu(gu[static_cast<std::size_t>(t * 2 * F + j)]);
+    matmul(h.data(), n, down, ye);
+}
+
+template <typename MatNT, typename MatNN>
+void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, MatNT&& matmul_t,
+              MatNN&& matmul_n) {
+    const int64_t E = w.router->shape[0], D = w.router->shape[1];
+    std::vector<float> logits(static_cast<std::size_t>(T * E));
+    matmul_t(x, T, as_matrix(*w.router), logits.data());
+
+    // Group (token, score) pairs per expert.
+    std::vector<std::vector<std::pair<int64_t, float>>> assigned(static_cast<std::size_t>(E));
+    for (int64_t t = 0; t < T; ++t) {
+        const Route r = route_token(logits.data() + t * E, E, k);
+        for (int64_t i = 0; i < k; ++i)
+            assigned[static_cast<std::size_t>(r.experts[static_cast<std::size_t>(i)])].emplace_back(
+                t, r.scores[static_cast<std::size_t>(i)]);
+    }
+
+    // Routed outputs summed per token in expert-index order (transformers' order), then
+    // added to the shared expert's output.
+    std::vector<float> routed(static_cast<std::size_t>(T * D), 0.0f);
+    std::vector<float> xe, ye;
+    for (int64_t e = 0; e < E; ++e) {
+        const auto& list = assigned[static_cast<std::size_t>(e)];
+        if (list.empty()) continue;
+        const auto n = static_cast<int64_t>(list.size());
+        xe.assign(static_cast<std::size_t>(n * D), 0.0f);
+        ye.assign(static_cast<std::size_t>(n * D), 0.0f);
+        for (int64_t i = 0; i < n; ++i) {
+            const auto [t, score] = list[static_cast<std::size_t>(i)];
+            for (int64_t c = 0; c < D; ++c) xe[static_cast<std::size_t>(i * D + c)] = x[t * D + c] * score;
+        }
+        run_expert(xe.data(), n, w, e, ye.data(), matmul_n);
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t t = list[static_cast<std::size_t>(i)].first;
+            for (int64_t c = 0; c < D; ++c) routed[static_cast<std::size_t>(t * D + c)] += ye[static_cast<std::size_t>(i * D + c)];
+        }
+    }
+
+    // Shared expert (always on, weight 1, width F).
+    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
+    const int64_t F = sg.rows;
+    std::vector<float> g(static_cast<std::size_t>(T * F)), u(static_cast<std::size_t>(T * F));
+    matmul_t(x, T, sg, g.data());
+    matmul_t(x, T, su, u.data());
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
+    matmul_t(g.data(), T, sd, y);
+    for (int64_t i = 0; i < T * D; ++i) y[i] += routed[static_cast<std::size_t>(i)];
+}
+
+}  // namespace
+
+void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool) {
+    moe_impl(
+        x, T, w, k, y, [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt(a, n, m, out, pool); },
+        [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nn(a, n, m, out, pool); });
+}
+
+void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y) {
+    moe_impl(
+        x, T, w, k, y, [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt_ref(a, n, m, out); },
+        [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nn_ref(a, n, m, out); });
+}
+
+}  // namespace scout::cpu

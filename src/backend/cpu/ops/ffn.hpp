@@ -1,0 +1,38 @@
+// Feed-forward blocks: the dense SwiGLU and the Llama 4 mixture of experts.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/ops/weight_matrix.hpp"
+#include "base/thread_pool.hpp"
+#include "model/weights.hpp"
+
+namespace scout::cpu {
+
+inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+// y[T, D] = down( silu(x·gateᵀ) ⊙ (x·upᵀ) ); gate/up: [F, D], down: [D, F].
+void swiglu_ffn(const float* x, int64_t T, const WeightMatrix& gate, const WeightMatrix& up,
+                const WeightMatrix& down, float* y, ThreadPool& pool);
+
+// Routing decision for one token: the k experts with the largest raw router logits
+// (descending; lower index first on ties) and their sigmoid scores.
+struct Route {
+    std::vector<int32_t> experts;  // k entries
+    std::vector<float> scores;     // sigmoid(logit), k entries
+};
+Route route_token(const float* router_logits, int64_t n_experts, int64_t k);
+
+// Llama 4 MoE over T tokens x: [T, D] -> y: [T, D]
+//   y = shared(x) + Σ_{e ∈ topk} expert_e(sigmoid(logit_e) · x)   (the score scales the expert INPUT)
+// Only routed experts are computed; tokens are grouped per expert so each expert's
+// weights are read once per call.
+void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y,
+             ThreadPool& pool);
+
+// Plain twin: every token, every selected expert, computed one by one with the *_ref matmuls.
+void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y);
+
+}  // namespace scout::cpu

@@ -1,0 +1,25 @@
+// Matrix products against weights in their stored dtype, float32 activations and accumulation.
+//   matmul_nt: y[T, N] = x[T, K] · W[N, K]ᵀ   (nn.Linear weights, stored [out, in])
+//   matmul_nn: y[T, N] = x[T, K] · W[K, N]    (fused expert weights, stored [in, out])
+// The *_ref twins are the plain definitions (double accumulation) the fast ones are tested against.
+// Each output element is produced by exactly one thread in a fixed order, so results do not
+// depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cpu/ops/weight_matrix.hpp"
+#include "base/thread_pool.hpp"
+
+namespace scout::cpu {
+
+void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
+void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
+
+void matmul_nt_ref(const float* x, int64_t T, const WeightMatrix& w, float* y);
+void matmul_nn_ref(const float* x, int64_t T, const WeightMatrix& w, float* y);
+
+// Dot product with 16 independent partial sums (vectorizes without -ffast-math).
+float dot_f32(const float* a, const float* b, int64_t n);
+
+}  // namespace scout::cpu

@@ -1,0 +1,21 @@
+// Rotary embedding, interleaved-pair ("complex") convention used by Llama 4 checkpoints:
+// within each head, (x[2j], x[2j+1]) is rotated by angle pos * inv_freq[j].
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace scout::cpu {
+
+// cos/sin of every (token, pair) angle: [T, d/2] each. Angles are float32 products, as in HF.
+struct RopeTable {
+    int64_t n_pairs = 0;
+    std::vector<float> cos, sin;
+};
+RopeTable make_rope_table(std::span<const int64_t> positions, std::span<const float> inv_freq);
+
+// x: [T, n_heads, head_dim] rotated in place with row t using table row t.
+void apply_rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table);
+
+}  // namespace scout::cpu

@@ -1,0 +1,33 @@
+// A read-only memory-mapped file. Weights are used in place from the mapping,
+// so a checkpoint costs page cache, not a private copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+namespace scout {
+
+class MappedFile {
+public:
+    // Maps the whole file read-only; throws scout::Error naming the path on failure.
+    explicit MappedFile(const std::filesystem::path& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&& other) noexcept;
+
+    const uint8_t* data() const { return data_; }
+    std::size_t size() const { return size_; }
+    std::span<const uint8_t> bytes() const { return {data_, size_}; }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+    const uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace scout

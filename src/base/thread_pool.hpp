@@ -1,0 +1,55 @@
+// A persistent pool of worker threads for data-parallel loops.
+// The calling thread takes part as worker 0, so ThreadPool(1) runs everything inline.
+// Work is split statically into n_threads contiguous ranges: results do not depend
+// on timing, only on the thread count (and kernels are written so that they do not
+// depend on it either — each output element is computed by exactly one thread).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace scout {
+
+class ThreadPool {
+public:
+    // n_threads <= 0 means "all hardware threads".
+    explicit ThreadPool(int n_threads = 0);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int n_threads() const { return n_threads_; }
+
+    // Calls fn(begin, end, thread_index) on disjoint ranges covering [0, n).
+    // Blocks until all ranges are done; rethrows the first exception thrown by fn.
+    using RangeFn = std::function<void(int64_t begin, int64_t end, int thread)>;
+    void parallel_for(int64_t n, const RangeFn& fn);
+
+    // Like parallel_for, but ranges are aligned to multiples of `grain` (except the last).
+    void parallel_for_grain(int64_t n, int64_t grain, const RangeFn& fn);
+
+private:
+    void worker_loop(int index);
+    void run_range(int index);
+
+    int n_threads_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    uint64_t generation_ = 0;      // bumped for each job (guarded by mutex_)
+    int pending_ = 0;              // workers still running the current job (guarded by mutex_)
+    bool stop_ = false;
+    const RangeFn* job_ = nullptr;
+    int64_t job_n_ = 0;
+    int64_t job_grain_ = 1;
+    std::exception_ptr error_;
+};
+
+}  // namespace scout
