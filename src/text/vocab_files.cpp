@@ -1,0 +1,203 @@
+// Loading the vocabulary from the two file forms users have (tokenizer.md §1.1 and §4).
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "text/special_tokens.hpp"
+#include "text/tokenizer.hpp"
+#include "text/utf8.hpp"
+
+namespace scout::text {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* k_fetch_hint =
+    "use the tokenizer.model from your Llama 4 checkpoint, or fetch it with tools/fetch_tokenizer.sh";
+
+// Standard base64 with '=' padding; returns false on any other character or a bad length.
+bool base64_decode(std::string_view in, std::string& out) {
+    static constexpr auto table = [] {
+        std::array<int8_t, 256> t{};
+        t.fill(-1);
+        for (int i = 0; i < 26; ++i) {
+            t['A' + i] = static_cast<int8_t>(i);
+            t['a' + i] = static_cast<int8_t>(26 + i);
+        }
+        for (int i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(52 + i);
+        t['+'] = 62;
+        t['/'] = 63;
+        return t;
+    }();
+    out.clear();
+    if (in.empty() || in.size() % 4 != 0) return false;
+    size_t pad = 0;
+    if (in.back() == '=') ++pad;
+    if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
+    for (size_t i = 0; i < in.size(); i += 4) {
+        uint32_t v = 0;
+        for (size_t k = 0; k < 4; ++k) {
+            const char c = in[i + k];
+            int8_t d;
+            if (c == '=' && i + 4 == in.size() && k >= 4 - pad)
+                d = 0;
+            else
+                d = table[static_cast<uint8_t>(c)];
+            if (d < 0) return false;
+            v = (v << 6) | static_cast<uint32_t>(d);
+        }
+        out.push_back(static_cast<char>(v >> 16));
+        if (i + 4 < in.size() || pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xFF));
+        if (i + 4 < in.size() || pad < 1) out.push_back(static_cast<char>(v & 0xFF));
+    }
+    return true;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    check(static_cast<bool>(f), cat("cannot open tokenizer file ", path.string(), ": ", k_fetch_hint));
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// GPT-2's bytes_to_unicode: the byte-level alphabet HF tokenizer.json uses for token strings.
+std::array<uint32_t, 256> byte_to_unicode() {
+    std::array<uint32_t, 256> m{};
+    uint32_t extra = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+        const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+        m[b] = printable ? b : extra++;
+    }
+    return m;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_tiktoken_model(std::string_view contents, const std::string& source) {
+    std::vector<std::string> tokens;
+    tokens.reserve(k_n_regular);
+    size_t line_no = 0;
+    size_t pos = 0;
+    std::string bytes;
+    while (pos < contents.size()) {
+        size_t eol = contents.find('\n', pos);
+        if (eol == std::string_view::npos) eol = contents.size();
+        std::string_view line = contents.substr(pos, eol - pos);
+        pos = eol + 1;
+        ++line_no;
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+        if (line.empty()) continue;  // blank lines are skipped, as llama-models does
+        const size_t sp = line.find(' ');
+        const auto where = [&] { return cat(source, " line ", line_no, ": "); };
+        check(sp != std::string_view::npos,
+              cat(where(), "expected '<base64 token> <rank>'; this is not a tiktoken tokenizer.model (", k_fetch_hint,
+                  ")"));
+        check(base64_decode(line.substr(0, sp), bytes), cat(where(), "invalid base64 token text; the file is corrupt (",
+                                                            k_fetch_hint, ")"));
+        const std::string_view rank_text = line.substr(sp + 1);
+        size_t rank = 0;
+        bool ok = !rank_text.empty() && rank_text.size() < 10;
+        for (char c : rank_text) {
+            ok = ok && c >= '0' && c <= '9';
+            rank = rank * 10 + static_cast<size_t>(c - '0');
+        }
+        check(ok, cat(where(), "the rank '", std::string(rank_text.substr(0, 20)), "' is not a number"));
+        check(rank == tokens.size(), cat(where(), "rank ", rank, " found where ", tokens.size(),
+                                         " was expected (ranks must run 0,1,2,... in order); the file is corrupt"));
+        tokens.push_back(bytes);
+    }
+    check(tokens.size() == static_cast<size_t>(k_n_regular),
+          cat(source, ": has ", tokens.size(), " tokens but Llama 4's tokenizer.model has ", k_n_regular,
+              "; the file is truncated or from another model (", k_fetch_hint, ")"));
+    return Tokenizer(std::move(tokens), llama4_special_tokens(), source);
+}
+
+Tokenizer Tokenizer::from_hf_json(std::string_view contents, const std::string& source) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(contents);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(cat(source, ": not valid JSON (", e.what(), "); re-download tokenizer.json or use tokenizer.model"));
+    }
+    const auto bad = [&](const std::string& what) {
+        return Error(cat(source, ": ", what, "; this is not a Llama 4 tokenizer.json (", k_fetch_hint, ")"));
+    };
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw bad("no \"model\" object");
+    const auto& model = j["model"];
+    if (model.value("type", std::string()) != "BPE") throw bad("model.type is not \"BPE\"");
+    if (!model.contains("vocab") || !model["vocab"].is_object()) throw bad("no model.vocab object");
+
+    // Invert the byte-level alphabet: token strings are bytes written as code points.
+    const auto b2u = byte_to_unicode();
+    std::array<int, 512> u2b{};
+    u2b.fill(-1);
+    for (int b = 0; b < 256; ++b) u2b[b2u[b]] = b;
+
+    std::vector<std::string> tokens(k_n_regular);
+    std::vector<uint8_t> seen(k_n_regular, 0);
+    for (const auto& [text, id_json] : model["vocab"].items()) {
+        if (!id_json.is_number_integer()) throw bad(cat("vocab entry '", text, "' has no integer id"));
+        const int64_t id = id_json.get<int64_t>();
+        if (id < 0 || id >= k_n_regular) throw bad(cat("vocab id ", id, " is outside 0..199999"));
+        std::string bytes;
+        size_t i = 0;
+        while (i < text.size()) {
+            size_t bad_len = 0;
+            const size_t n = utf8::valid_sequence_length(text, i, &bad_len);
+            const uint32_t cp = n ? utf8::decode_at(text, i, n) : 0xFFFFFFFF;
+            if (n == 0 || cp >= u2b.size() || u2b[cp] < 0) throw bad(cat("vocab entry '", text, "' is not byte-level text"));
+            bytes.push_back(static_cast<char>(u2b[cp]));
+            i += n;
+        }
+        if (seen[id]) throw bad(cat("vocab id ", id, " appears twice"));
+        seen[id] = 1;
+        tokens[id] = std::move(bytes);
+    }
+    for (int32_t id = 0; id < k_n_regular; ++id)
+        if (!seen[id]) throw bad(cat("vocab id ", id, " is missing (expected ids 0..199999)"));
+
+    // The converter registers only ids 200000..201133 as added tokens (tokenizer.md §4); the rest of
+    // the 2,048 follow the reference rule. Names it does register must agree with that rule.
+    std::vector<std::string> specials = llama4_special_tokens();
+    if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+        for (const auto& t : j["added_tokens"]) {
+            if (!t.is_object() || !t.contains("id") || !t.contains("content")) throw bad("malformed added_tokens entry");
+            const int64_t id = t["id"].get<int64_t>();
+            const std::string content = t["content"].get<std::string>();
+            if (id < k_n_regular || id >= k_n_vocab) continue;
+            // Ids from 201134 on may hold a converter artefact such as <|finetune_right_pad_id|>.
+            if (id < 201134 && specials[id - k_n_regular] != content)
+                throw bad(cat("added token ", id, " is '", content, "' but Llama 4 has '", specials[id - k_n_regular], "'"));
+        }
+    }
+    return Tokenizer(std::move(tokens), std::move(specials), source);
+}
+
+Tokenizer Tokenizer::load(const fs::path& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) return load(find_tokenizer_file(path));
+    check(fs::exists(path, ec), cat("tokenizer file ", path.string(), " does not exist: ", k_fetch_hint));
+    const std::string contents = read_file(path);
+    if (path.extension() == ".json") {
+        // tokenizer_config.json beside it carries nothing the ids depend on; the special tokens come
+        // from the rule, so it is not required.
+        return from_hf_json(contents, path.string());
+    }
+    return from_tiktoken_model(contents, path.string());
+}
+
+fs::path find_tokenizer_file(const fs::path& dir) {
+    for (const char* name : {"tokenizer.model", "tokenizer.json"}) {
+        const fs::path p = dir / name;
+        std::error_code ec;
+        if (fs::is_regular_file(p, ec)) return p;
+    }
+    throw Error(cat("no tokenizer.model or tokenizer.json in ", dir.string(), ": ", k_fetch_hint,
+                    " and pass its path with --tokenizer"));
+}
+
+}  // namespace scout::text

@@ -1,0 +1,47 @@
+// Shared helpers for the text tests: the real tokenizer (loaded once per test binary) and the
+// committed golden files.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "text/tokenizer.hpp"
+
+namespace scout::text::testing {
+
+inline std::filesystem::path tokenizer_model_path() {
+    return std::filesystem::path(SCOUT_SHARED_DIR) / "data/llama4/tokenizer.model";
+}
+
+// The real Llama 4 tokenizer, or nullptr when the file is absent (tests then GTEST_SKIP).
+inline const Tokenizer* real_tokenizer() {
+    static const std::unique_ptr<Tokenizer> tok = []() -> std::unique_ptr<Tokenizer> {
+        if (!std::filesystem::exists(tokenizer_model_path())) return nullptr;
+        return std::make_unique<Tokenizer>(Tokenizer::load(tokenizer_model_path()));
+    }();
+    return tok.get();
+}
+
+#define SCOUT_REQUIRE_TOKENIZER(tok)                                                                 \
+    const ::scout::text::Tokenizer* tok = ::scout::text::testing::real_tokenizer();                 \
+    if (tok == nullptr) GTEST_SKIP() << "no tokenizer.model at " << ::scout::text::testing::tokenizer_model_path()
+
+inline std::vector<nlohmann::json> read_jsonl(const std::string& name) {
+    const auto path = std::filesystem::path(SCOUT_TEST_DATA) / "tokenizer" / name;
+    std::ifstream f(path);
+    EXPECT_TRUE(f.good()) << "missing golden file " << path;
+    std::vector<nlohmann::json> out;
+    std::string line;
+    while (std::getline(f, line))
+        if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+inline std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+
+}  // namespace scout::text::testing
