@@ -41,6 +41,7 @@ import real_configs  # noqa: E402  (helper next to this file)
 N_NEW = 40  # greedy continuation length
 SEQ_LENGTHS = (1, 7, 13, 29)
 GREEDY_PROMPT_LENGTHS = (5, 11)
+GREEDY_MIN_MARGIN = 2e-3  # top-1 minus top-2 logit, every greedy step (float32 compute)
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -228,7 +229,7 @@ def check_plan(tc):
 def text_of(model):
     """The Llama4TextModel inside a CausalLM or ConditionalGeneration model."""
     if isinstance(model, Llama4ForConditionalGeneration):
-        return model.model.language_model
+        return model.language_model.model
     return model.model
 
 
@@ -259,6 +260,29 @@ def routing_stats(model, tokens) -> dict:
 
 
 @torch.no_grad()
+def min_router_gap(model, seqs) -> float:
+    """Smallest gap between the k-th and (k+1)-th router logit over every token of every sequence
+    (a tiny gap would let float rounding flip the expert choice)."""
+    tm = text_of(model)
+    gaps = []
+    hooks = []
+    for layer in tm.layers:
+        if getattr(layer, "is_moe_layer", False):
+            k = layer.feed_forward.top_k
+
+            def hook(mod, inp, out, k=k):
+                v = torch.topk(out[1].float(), k + 1, dim=-1).values
+                gaps.append(float((v[:, k - 1] - v[:, k]).min()))
+
+            hooks.append(layer.feed_forward.router.register_forward_hook(hook))
+    for t in seqs:
+        full_logits(model, t)
+    for h in hooks:
+        h.remove()
+    return min(gaps)
+
+
+@torch.no_grad()
 def temp_tuning_effect(model, tokens) -> float:
     tm = text_of(model)
     base = full_logits(model, tokens).float()
@@ -272,6 +296,25 @@ def temp_tuning_effect(model, tokens) -> float:
         for a, o in zip(attn, old):
             a.attn_temperature_tuning = o
     return float((base - off).abs().max())
+
+
+def to_legacy_config(path: Path, cfg) -> None:
+    """Rewrite a v5 config.json into the transformers-4.x key layout the real hub checkpoints use
+    (rope_theta + rope_scaling instead of rope_parameters, torch_dtype instead of dtype), and check
+    that transformers reads it back to the same configuration."""
+    with open(path) as f:
+        c = json.load(f)
+    rp = dict(c.pop("rope_parameters"))
+    c["rope_theta"] = rp.pop("rope_theta")
+    c["rope_scaling"] = rp if rp.get("rope_type", "default") != "default" else None
+    c["torch_dtype"] = c.pop("dtype")
+    c = dict(sorted(c.items()))
+    with open(path, "w") as f:
+        json.dump(c, f, indent=2)
+        f.write("\n")
+    back = type(cfg).from_pretrained(str(path.parent))
+    assert back.rope_parameters == cfg.rope_parameters, (back.rope_parameters, cfg.rope_parameters)
+    assert back.no_rope_layers == cfg.no_rope_layers and back.layer_types == cfg.layer_types
 
 
 def dir_size(d: Path) -> int:
@@ -292,6 +335,7 @@ def build_text_fixture(
     weights_dtype=torch.float32,
     max_shard_size=None,
     extra_checks=(),
+    legacy_config=False,
 ):
     check_plan(cfg)
     d = out / "models" / name
@@ -311,6 +355,8 @@ def build_text_fixture(
         save_kw["max_shard_size"] = max_shard_size
     model.save_pretrained(str(d), **save_kw)
     mem_model = model
+    if legacy_config:
+        to_legacy_config(d / "config.json", cfg)
 
     return finish_fixture(
         d, Llama4ForCausalLM, cfg, seed, desc, weights_dtype, mem_model, extra_checks=extra_checks
@@ -327,7 +373,7 @@ def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extr
     if mm is not None:
         exclude = {mm["image_token_index"], mm["boi_token_index"], mm["eoi_token_index"]}
     seqs = [random_tokens(gen, n, vocab, exclude) for n in SEQ_LENGTHS]
-    prompts = [random_tokens(gen, n, vocab, exclude) for n in GREEDY_PROMPT_LENGTHS]
+    prompt_len = list(GREEDY_PROMPT_LENGTHS)
 
     notes = {"description": desc, "seed": seed}
     cases = {
@@ -346,12 +392,24 @@ def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extr
         runs.insert(0, ("bfloat16", load(model_cls, d, torch.bfloat16)))
     m32 = dict(runs)["float32"]
 
-    # reload == in-memory check
+    # reload == in-memory check: every saved tensor comes back bit-identical
+    reloaded = dict(runs)[cases["weights_dtype"]]
+    sd_mem, sd_new = mem_model.state_dict(), reloaded.state_dict()
+    assert sorted(sd_mem) == sorted(sd_new), set(sd_mem) ^ set(sd_new)
+    for key in sd_mem:
+        assert torch.equal(sd_mem[key], sd_new[key]), key
     with torch.no_grad():
         a = full_logits(mem_model, seqs[-1]).float()
-        b = full_logits(dict(runs)[cases["weights_dtype"]], seqs[-1]).float()
-    notes["reload_vs_inmemory_max_abs_diff"] = float((a - b).abs().max())
-    assert notes["reload_vs_inmemory_max_abs_diff"] == 0.0, notes
+        b = full_logits(reloaded, seqs[-1]).float()
+    if weights_dtype == torch.float32:
+        assert float((a - b).abs().max()) == 0.0
+        notes["reload_vs_inmemory_logits_max_abs_diff"] = 0.0
+    else:
+        # model.to(bfloat16) also rounds the non-persistent RoPE inv_freq buffer to bf16, while
+        # from_pretrained(dtype=bfloat16) keeps it in float32: the two runs differ by this much.
+        notes["bf16_to_dtype_vs_from_pretrained_logits_max_abs_diff"] = float((a - b).abs().max())
+        notes["bf16_inv_freq_dtype_after_model_to"] = str(text_of(mem_model).rotary_emb.inv_freq.dtype)
+        notes["bf16_inv_freq_dtype_from_pretrained"] = str(text_of(reloaded).rotary_emb.inv_freq.dtype)
 
     k = 0
     sdpa = load(model_cls, d, torch.float32, attn="sdpa")
@@ -399,38 +457,70 @@ def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extr
         notes["image_case_vs_no_pixels_max_abs_diff"] = float((lg - lg_noimg).abs().max())
         k += 1
 
-    # greedy
+    # greedy: the recorded continuation is the float32-compute no-cache argmax loop.  A prompt is
+    # accepted only if every step's top-1/top-2 logit margin is >= GREEDY_MIN_MARGIN, so that an
+    # implementation within the logits tolerance cannot flip a token, and only if the continuation
+    # never produces an eos id (so a stop-at-eos runner sees all 40 tokens); rejected draws are noted.
     agree = []
-    min_margin = []
     pad_id = tc.pad_token_id if tc.pad_token_id is not None else 0
-    for p in prompts:
-        for cdt, m in sorted(runs, key=lambda r: r[0] != "float32"):
-            out_nc, margins = greedy_nocache(m, p, N_NEW)
-            out_gen = greedy_generate(m, p, N_NEW, pad_id)
-            entry = {"prompt": p, "output": out_nc}
-            if weights_dtype != torch.float32:
-                entry["compute_dtype"] = cdt
-            cases["greedy"].append(entry)
-            first_diff = next((i for i, (x, y) in enumerate(zip(out_nc, out_gen)) if x != y), None)
+    eos_ids = {tc.eos_token_id} if isinstance(tc.eos_token_id, int) else set(tc.eos_token_id or [])
+    rejected = 0
+    for n in prompt_len:
+        while True:
+            p = random_tokens(gen, n, vocab, exclude)
+            out_nc, margins = greedy_nocache(m32, p, N_NEW)
+            if min(margins) >= GREEDY_MIN_MARGIN and not (eos_ids & set(out_nc)):
+                break
+            rejected += 1
+        out_gen = greedy_generate(m32, p, N_NEW, pad_id)
+        entry = {"prompt": p, "output": out_nc}
+        if weights_dtype != torch.float32:
+            entry["compute_dtype"] = "float32"
+        cases["greedy"].append(entry)
+        first_diff = next((i for i, (x, y) in enumerate(zip(out_nc, out_gen)) if x != y), None)
+        chk = {
+            "prompt_len": len(p),
+            "compute_dtype": "float32",
+            "generate_agrees": out_nc == out_gen and len(out_gen) == N_NEW,
+            "first_difference_at": first_diff,
+            "min_top1_top2_margin": round(min(margins), 6),
+            "eos_in_output": bool(eos_ids & set(out_nc)),
+        }
+        if out_nc != out_gen:
+            chk["generate_output"] = out_gen
+        agree.append(chk)
+        if weights_dtype != torch.float32:
+            # informational only: the same prompt run in bfloat16 compute (fragile: bf16 logits tie)
+            m16 = dict(runs)["bfloat16"]
+            o16, mg16 = greedy_nocache(m16, p, N_NEW)
+            g16 = greedy_generate(m16, p, N_NEW, pad_id)
             agree.append(
                 {
                     "prompt_len": len(p),
-                    "compute_dtype": cdt,
-                    "generate_agrees": out_nc == out_gen and len(out_gen) == N_NEW,
-                    "first_difference_at": first_diff,
-                    "min_top1_top2_margin": round(min(margins), 6),
-                    "eos_in_output": tc.eos_token_id in out_nc
-                    if isinstance(tc.eos_token_id, int)
-                    else bool(set(tc.eos_token_id or []) & set(out_nc)),
+                    "compute_dtype": "bfloat16",
+                    "output_nocache": o16,
+                    "output_generate": g16,
+                    "generate_agrees": o16 == g16,
+                    "first_difference_nocache_vs_generate": next(
+                        (i for i, (x, y) in enumerate(zip(o16, g16)) if x != y), None
+                    ),
+                    "first_difference_vs_float32_compute": next(
+                        (i for i, (x, y) in enumerate(zip(o16, out_nc)) if x != y), None
+                    ),
+                    "min_top1_top2_margin": round(min(mg16), 6),
                 }
             )
-            if out_nc != out_gen:
-                entry["generate_output"] = out_gen
+    notes["greedy_prompts_rejected_for_small_margin_or_eos"] = rejected
+    notes["greedy_min_margin_threshold"] = GREEDY_MIN_MARGIN
     notes["greedy_checks"] = agree
 
     notes["layer_plan"] = layer_plan(tc)
     notes["rope"] = rope_bands(tc.head_dim, tc.rope_parameters)
     notes["routing_longest_sequence"] = routing_stats(m32, seqs[-1])
+    notes["router_min_topk_gap_all_logits_cases_f32"] = min_router_gap(m32, seqs)
+    notes["router_min_topk_gap_greedy_sequences_f32"] = min_router_gap(
+        m32, [g["prompt"] + g["output"][:-1] for g in cases["greedy"]]
+    )
     notes["temperature_tuning_on_vs_off_max_abs_logit_diff"] = temp_tuning_effect(m32, seqs[-1])
     for chk in extra_checks:
         notes.update(chk(m32, seqs, d))
@@ -507,16 +597,18 @@ def fx_tiny_scoutlike_bf16(out: Path):
             "Llama4ForCausalLM, weights stored bf16. Scout-like: llama3 rope 16/1/1/32 (empty medium band), "
             "top-1, all MoE, qk-norm on, head_dim 32, GQA 4:1, NoPE layer 3 (interval 4), chunk 4, "
             "temperature tuning floor 3 scale 0.5. Logits dumped twice per sequence: bf16 compute and "
-            "the same bf16 weights upcast to f32."
+            "the same bf16 weights upcast to f32. config.json is in the transformers-4.x key layout of the "
+            "real hub files (rope_theta + rope_scaling, torch_dtype), read back and checked with transformers."
         ),
         weights_dtype=torch.bfloat16,
+        legacy_config=True,
     )
 
 
 def fx_tiny_multimodal_f32(out: Path):
     name = "tiny_multimodal_f32"
     seed = 4004
-    tc = text_cfg(num_experts_per_tok=1, interleave_moe_layer_step=1, no_rope_layers=[1, 1, 0, 1])
+    tc = text_cfg(no_rope_layers=[1, 1, 0, 1])  # same text config as tiny_text_f32
     vc = Llama4VisionConfig(
         hidden_size=32,
         num_attention_heads=2,
@@ -555,7 +647,7 @@ def fx_tiny_multimodal_f32(out: Path):
         seed,
         (
             "Llama4ForConditionalGeneration, f32, real Scout key layout (language_model.model.*, "
-            "vision_model.*, multi_modal_projector.*). Text part like tiny_text_f32 but top-1 and all MoE. "
+            "vision_model.*, multi_modal_projector.*). Text config identical to tiny_text_f32 (other weights). "
             "Vision: hidden 32, 2 heads, 2 layers, image 28, patch 7 (16 patches -> 4 tokens/tile after "
             "pixel shuffle 0.5), intermediate 128, projector dims 48. image/boi/eoi = 255/253/254. "
             "Text-only logits cases plus one case with pixel_values (pixels_0.npy, [1,3,28,28] f32)."
