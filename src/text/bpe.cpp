@@ -6,6 +6,7 @@ namespace scout::text {
 namespace {
 
 constexpr uint32_t k_none = RankTable::k_none;
+constexpr size_t k_small_max = 128;  // longest piece for the array form (fixed-size buffers)
 
 // Short pieces: tiktoken's array form. O(n^2) but n is small and it stays in cache.
 void merge_small(const RankTable& ranks, std::string_view piece, std::vector<int32_t>& out) {
@@ -85,14 +86,16 @@ void merge_large(const RankTable& ranks, std::string_view piece, std::vector<int
 
 }  // namespace
 
-void bpe_encode(const RankTable& ranks, std::string_view piece, std::vector<int32_t>& out) {
+void bpe_encode(const RankTable& ranks, std::string_view piece, std::vector<int32_t>& out, BpeMode mode) {
     if (piece.empty()) return;
+    if (mode == BpeMode::heap_only) return merge_large(ranks, piece, out);
+    if (mode == BpeMode::array_only && piece.size() <= k_small_max) return merge_small(ranks, piece, out);
     const uint32_t whole = ranks.find(piece);
     if (whole != k_none) {
         out.push_back(static_cast<int32_t>(whole));
         return;
     }
-    if (piece.size() <= 128)
+    if (piece.size() <= k_small_max)
         merge_small(ranks, piece, out);
     else
         merge_large(ranks, piece, out);

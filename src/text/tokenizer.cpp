@@ -75,9 +75,9 @@ int32_t Tokenizer::special_id_or_throw(std::string_view name) const {
 
 std::vector<int32_t> Tokenizer::stop_tokens() const { return {token::eos, token::eom, token::eot}; }
 
-std::vector<int32_t> Tokenizer::bpe(std::string_view bytes) const {
+std::vector<int32_t> Tokenizer::bpe(std::string_view bytes, BpeMode mode) const {
     std::vector<int32_t> out;
-    bpe_encode(ranks_, bytes, out);
+    bpe_encode(ranks_, bytes, out, mode);
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/bpe.hpp"
 #include "text/rank_table.hpp"
 
 namespace scout::text {
@@ -39,7 +40,7 @@ public:
     std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options = {}) const;
     void encode_append(std::string_view text, const EncodeOptions& options, std::vector<int32_t>& out) const;
     // BPE alone on raw bytes (no pre-tokenizer), for tests and tools.
-    std::vector<int32_t> bpe(std::string_view bytes) const;
+    std::vector<int32_t> bpe(std::string_view bytes, BpeMode mode = BpeMode::standard) const;
 
     // Ids -> bytes (special ids give their text) -> UTF-8 with replacement.
     // Throws scout::Error for an id outside 0..n_vocab()-1.
