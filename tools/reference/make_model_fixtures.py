@@ -448,11 +448,24 @@ def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extr
         with torch.no_grad():
             lg = full_logits(m32, toks, pixel_values=pixels).float()
             lg_noimg = full_logits(m32, toks).float()
+            # intermediate vision outputs, for the vision port: adapter output per tile and the
+            # projected features that replace the image-token embeddings (rows in token order)
+            adapter = m32.vision_model(pixels).last_hidden_state.float()
+            proj = m32.multi_modal_projector(adapter.reshape(-1, adapter.shape[-1])).float()
         fn = f"logits_{k}.npy"
         write_npy(ref / fn, lg.numpy())
         write_npy(ref / "pixels_0.npy", pixels.numpy())
+        write_npy(ref / "vision_adapter_out_0.npy", adapter.numpy())
+        write_npy(ref / "image_features_0.npy", proj.numpy())
         cases["logits"].append(
-            {"tokens": toks, "file": fn, "compute_dtype": "float32", "pixel_values": "pixels_0.npy"}
+            {
+                "tokens": toks,
+                "file": fn,
+                "compute_dtype": "float32",
+                "pixel_values": "pixels_0.npy",
+                "vision_adapter_out": "vision_adapter_out_0.npy",
+                "image_features": "image_features_0.npy",
+            }
         )
         notes["image_case_vs_no_pixels_max_abs_diff"] = float((lg - lg_noimg).abs().max())
         k += 1
@@ -650,7 +663,9 @@ def fx_tiny_multimodal_f32(out: Path):
             "vision_model.*, multi_modal_projector.*). Text config identical to tiny_text_f32 (other weights). "
             "Vision: hidden 32, 2 heads, 2 layers, image 28, patch 7 (16 patches -> 4 tokens/tile after "
             "pixel shuffle 0.5), intermediate 128, projector dims 48. image/boi/eoi = 255/253/254. "
-            "Text-only logits cases plus one case with pixel_values (pixels_0.npy, [1,3,28,28] f32)."
+            "Text-only logits cases plus one case with pixel_values (pixels_0.npy, [1,3,28,28] f32; also "
+            "vision_adapter_out_0.npy [1,4,48] = vision_model output, image_features_0.npy [4,64] = "
+            "multi_modal_projector output that overwrites the 4 image-token rows)."
         ),
         torch.float32,
         model,
@@ -670,6 +685,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/data", type=Path)
     ap.add_argument("--only", nargs="*", help="fixture names (and/or 'configs') to build; default: all")
+    ap.add_argument("--no-check", action="store_true", help="skip the independent NumPy cross-check")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -687,6 +703,12 @@ def main():
         n = cases["notes"]
         print(f"== {name}: {dir_size(d)} bytes")
         print(json.dumps({k: n[k] for k in n if k not in ("layer_plan",)}, indent=1))
+    if not args.no_check:
+        # independent float64 re-implementation from the spec must agree with every fixture
+        import subprocess
+
+        here = Path(__file__).resolve().parent
+        subprocess.run([sys.executable, str(here / "check_fixtures_numpy.py"), "--data", str(args.out)], check=True)
 
 
 if __name__ == "__main__":
