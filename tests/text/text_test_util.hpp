@@ -31,17 +31,20 @@ inline const Tokenizer* real_tokenizer() {
     const ::scout::text::Tokenizer* tok = ::scout::text::testing::real_tokenizer();                 \
     if (tok == nullptr) GTEST_SKIP() << "no tokenizer.model at " << ::scout::text::testing::tokenizer_model_path()
 
-inline std::vector<nlohmann::json> read_jsonl(const std::string& name) {
+// Json = nlohmann::ordered_json keeps object keys in file order (needed where order is rendered).
+template <typename Json = nlohmann::json>
+std::vector<Json> read_jsonl(const std::string& name) {
     const auto path = std::filesystem::path(SCOUT_TEST_DATA) / "tokenizer" / name;
     std::ifstream f(path);
     EXPECT_TRUE(f.good()) << "missing golden file " << path;
-    std::vector<nlohmann::json> out;
+    std::vector<Json> out;
     std::string line;
     while (std::getline(f, line))
-        if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+        if (!line.empty()) out.push_back(Json::parse(line));
     return out;
 }
 
-inline std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+template <typename Json>
+std::vector<int32_t> ids_of(const Json& j) { return j.template get<std::vector<int32_t>>(); }
 
 }  // namespace scout::text::testing

@@ -1,0 +1,47 @@
+// A conversation as the chat format sees it. Built from OpenAI-style JSON (chat_json.hpp) by the
+// CLI and the server, or directly by the generation loop.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "text/image_layout.hpp"
+
+namespace scout::text {
+
+struct ContentPart {
+    enum class Kind { text, image };
+    Kind kind = Kind::text;
+    std::string text;   // Kind::text
+    TileLayout tiles;   // Kind::image: the tile grid the vision encoder uses for this image
+
+    static ContentPart make_text(std::string t) { return {Kind::text, std::move(t), {}}; }
+    static ContentPart make_image(TileLayout l) { return {Kind::image, {}, l}; }
+};
+
+struct ToolCall {
+    std::string id;
+    std::string name;
+    std::string arguments_json;  // a JSON object, keys in the caller's order
+};
+
+enum class StopReason { none, end_of_turn, end_of_message };
+
+struct ChatMessage {
+    std::string role;  // system | user | assistant | tool ("ipython" is accepted as tool)
+    std::vector<ContentPart> content;
+    bool content_is_list = false;         // content was given as a list of parts (the HF template differs)
+    std::vector<ToolCall> tool_calls;     // assistant only
+    StopReason stop_reason = StopReason::none;  // assistant: end_of_message gives <|eom|>
+    std::optional<std::string> context;   // user: RAG context appended after "\n\n" (reference only)
+
+    static ChatMessage make(std::string role, std::string text) {
+        ChatMessage m;
+        m.role = std::move(role);
+        m.content.push_back(ContentPart::make_text(std::move(text)));
+        return m;
+    }
+};
+
+}  // namespace scout::text
