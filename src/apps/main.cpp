@@ -16,8 +16,16 @@ int main(int argc, char** argv) {
     scout::apps::register_tokenize(app);
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // Bad command line: say what is wrong and where the help is; exit status 2.
+        std::fprintf(stderr, "error: %s\nRun `scout --help` or `scout <command> --help` for usage.\n", e.what());
+        return 2;
     } catch (const scout::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

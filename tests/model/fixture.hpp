@@ -1,0 +1,38 @@
+// Reads a reference fixture written by tools/reference/make_model_fixtures.py:
+// tests/data/models/<name>/{config.json, *.safetensors, reference/cases.json, reference/*.npy}.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/npy.hpp"
+
+namespace scout::test {
+
+struct LogitsCase {
+    std::vector<int32_t> tokens;
+    std::string file;
+    std::string compute_dtype;  // "float32" or "bfloat16" (the reference's compute dtype)
+    bool has_pixels = false;    // needs the vision tower (not consumed by text-only tests)
+};
+
+struct GreedyCase {
+    std::vector<int32_t> prompt;
+    std::vector<int32_t> output;  // new tokens, greedy, no EOS stop
+};
+
+struct Fixture {
+    std::string name;
+    std::filesystem::path dir;
+    std::string weights_dtype;
+    std::vector<LogitsCase> logits;
+    std::vector<GreedyCase> greedy;
+
+    NpyArray load_logits(const LogitsCase& c) const { return read_npy_f32(dir / "reference" / c.file); }
+};
+
+std::vector<std::string> fixture_names();  // every directory under tests/data/models with reference/cases.json
+Fixture load_fixture(const std::string& name);
+
+}  // namespace scout::test

@@ -1,0 +1,78 @@
+// The `scout` binary's model commands (info, logits): exit codes, outputs, error messages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "base/npy.hpp"
+#include "fixture.hpp"
+#include "test_util.hpp"
+
+using namespace scout;
+
+namespace {
+std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+}  // namespace
+
+TEST(CliModel, InfoJsonOnScoutConfigOnly) {
+    const auto r = test::run_command(test::scout_binary() + " info --json -m " + q(test::data_dir() / "configs/scout"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["n_layers"], 48);
+    EXPECT_EQ(j["n_chunked_layers"], 36);
+    EXPECT_EQ(j["n_global_layers"], 12);
+    EXPECT_EQ(j["n_moe_layers"], 48);
+    EXPECT_EQ(j["n_dense_layers"], 0);
+    EXPECT_EQ(j["n_params_text"], 107769861120);
+    EXPECT_EQ(j["kv_bytes_per_token"], 49152);
+}
+
+TEST(CliModel, InfoTableShowsPlan) {
+    const auto r = test::run_command(test::scout_binary() + " info -m " + q(test::data_dir() / "configs/maverick"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("48 = 36 chunked + 12 global; 24 moe + 24 dense"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("400,711,848,960"), std::string::npos);
+}
+
+TEST(CliModel, LogitsWritesNpyMatchingReference) {
+    const test::Fixture fx = test::load_fixture("tiny_text_f32");
+    const auto& c = fx.logits.back();
+    std::string ids;
+    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const auto out = std::filesystem::temp_directory_path() / "scout_cli_logits.npy";
+    const auto r = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens " + ids +
+                                     " --prefill 6 --step 5 -t 2 -o " + q(out));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const NpyArray ours = read_npy_f32(out), ref = fx.load_logits(c);
+    ASSERT_EQ(ours.shape, ref.shape);
+    double err = 0, scale = 1;
+    for (std::size_t i = 0; i < ref.data.size(); ++i) {
+        err = std::max(err, static_cast<double>(std::abs(ours.data[i] - ref.data[i])));
+        scale = std::max(scale, static_cast<double>(std::abs(ref.data[i])));
+    }
+    EXPECT_LE(err, 1e-4 * scale);
+    std::filesystem::remove(out);
+}
+
+TEST(CliModel, ErrorsAreClear) {
+    const std::string bin = test::scout_binary();
+    auto r = test::run_command(bin + " info -m /nonexistent/model");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("error: model path"), std::string::npos) << r.output;
+
+    r = test::run_command(bin + " logits -m " + q(test::data_dir() / "models/tiny_text_f32") + " --tokens 1,x,3 -o /tmp/x.npy");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("\"x\" is not a non-negative integer"), std::string::npos) << r.output;
+
+    r = test::run_command(bin + " logits -m " + q(test::data_dir() / "models/tiny_text_f32") + " --tokens 1,999 -o /tmp/x.npy");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("token id 999 is outside the vocabulary [0, 256)"), std::string::npos) << r.output;
+
+    r = test::run_command(bin + " info -m " + q(test::data_dir() / "configs/scout") + " --bogus-option");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.output.find("bogus-option"), std::string::npos) << r.output;
+
+    r = test::run_command(bin + " logits -m " + q(test::data_dir() / "configs/scout") + " --tokens 1 -o /tmp/x.npy");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("no weights"), std::string::npos) << r.output;
+}

@@ -1,0 +1,37 @@
+// Helpers shared by the C++ tests: data locations and random inputs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace scout::test {
+
+inline std::filesystem::path data_dir() { return SCOUT_TEST_DATA; }
+inline std::filesystem::path shared_dir() { return SCOUT_SHARED_DIR; }
+inline std::string scout_binary() { return SCOUT_BINARY; }
+
+// A fresh seed per test run (random inputs differ between runs); tests put it in a
+// SCOPED_TRACE so a failure can be reproduced.
+inline uint64_t fresh_seed() {
+    static const uint64_t seed = std::random_device{}();
+    return seed;
+}
+
+inline std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, float scale = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+// Runs a shell command, returns {exit status, stdout+stderr}.
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+CommandResult run_command(const std::string& command);
+
+}  // namespace scout::test

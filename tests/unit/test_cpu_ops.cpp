@@ -1,0 +1,259 @@
+// backend/cpu ops: every fast kernel against its plain twin on fresh random inputs,
+// odd sizes, poisoned outputs and several thread counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <limits>
+
+#include "backend/cpu/ops/attention.hpp"
+#include "backend/cpu/ops/ffn.hpp"
+#include "backend/cpu/ops/matmul.hpp"
+#include "backend/cpu/ops/norm.hpp"
+#include "backend/cpu/ops/rope.hpp"
+#include "kv/kv_cache.hpp"
+#include "test_util.hpp"
+
+using namespace scout;
+using namespace scout::cpu;
+
+namespace {
+
+constexpr float kPoison = std::numeric_limits<float>::quiet_NaN();
+
+// Storage for a random weight matrix in a given dtype.
+struct OwnedMatrix {
+    std::vector<float> f32;
+    std::vector<uint16_t> half;
+    WeightMatrix m;
+};
+
+OwnedMatrix random_matrix(std::mt19937_64& rng, int64_t rows, int64_t cols, DType dtype) {
+    OwnedMatrix o;
+    o.f32 = test::random_floats(rng, static_cast<std::size_t>(rows * cols), 0.5f);
+    o.m.rows = rows;
+    o.m.cols = cols;
+    o.m.row_stride = cols;
+    o.m.dtype = dtype;
+    if (dtype == DType::F32) {
+        o.m.data = o.f32.data();
+    } else {
+        o.half.resize(o.f32.size());
+        for (std::size_t i = 0; i < o.f32.size(); ++i)
+            o.half[i] = dtype == DType::BF16 ? f32_to_bf16(o.f32[i]) : f32_to_f16(o.f32[i]);
+        o.m.data = o.half.data();
+    }
+    return o;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel, const char* what) {
+    ASSERT_EQ(got.size(), want.size());
+    double max_ref = 1e-6;
+    for (float w : want) max_ref = std::max(max_ref, std::abs(static_cast<double>(w)));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(got[i])) << what << " index " << i << " not written (poison left)";
+        ASSERT_NEAR(got[i], want[i], rel * max_ref) << what << " index " << i;
+    }
+}
+
+}  // namespace
+
+TEST(CpuOps, MatmulNtMatchesReference) {
+    const uint64_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+        for (int threads : {1, 2, 3, 7})
+            for (auto [T, N, K] : {std::tuple{1, 1, 1}, {1, 37, 53}, {5, 19, 128}, {3, 65, 17}, {9, 8, 300}}) {
+                ThreadPool pool(threads);
+                const OwnedMatrix w = random_matrix(rng, N, K, dtype);
+                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+                std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
+                matmul_nt(x.data(), T, w.m, y.data(), pool);
+                matmul_nt_ref(x.data(), T, w.m, ref.data());
+                expect_close(y, ref, 1e-5, "matmul_nt");
+            }
+}
+
+TEST(CpuOps, MatmulNnMatchesReference) {
+    const uint64_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed + 1);
+    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+        for (int threads : {1, 2, 5})
+            for (auto [T, K, N] : {std::tuple{1, 1, 1}, {1, 53, 37}, {4, 31, 129}, {7, 64, 66}}) {
+                ThreadPool pool(threads);
+                const OwnedMatrix w = random_matrix(rng, K, N, dtype);
+                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+                std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
+                matmul_nn(x.data(), T, w.m, y.data(), pool);
+                matmul_nn_ref(x.data(), T, w.m, ref.data());
+                expect_close(y, ref, 1e-5, "matmul_nn");
+            }
+}
+
+TEST(CpuOps, ResultsDoNotDependOnThreadCount) {
+    std::mt19937_64 rng(test::fresh_seed());
+    const OwnedMatrix w = random_matrix(rng, 97, 211, DType::BF16);
+    const std::vector<float> x = test::random_floats(rng, 3 * 211);
+    std::vector<float> y1(3 * 97), y5(3 * 97);
+    ThreadPool p1(1), p5(5);
+    matmul_nt(x.data(), 3, w.m, y1.data(), p1);
+    matmul_nt(x.data(), 3, w.m, y5.data(), p5);
+    EXPECT_EQ(y1, y5);  // bitwise
+}
+
+TEST(CpuOps, RmsNormMatchesDefinition) {
+    std::mt19937_64 rng(test::fresh_seed());
+    const int64_t T = 3, n = 37;
+    const std::vector<float> x = test::random_floats(rng, T * n, 3.0f);
+    const OwnedMatrix w = random_matrix(rng, 1, n, DType::F32);
+    std::vector<float> y(T * n, kPoison), ref(T * n);
+    rms_norm(x.data(), T, n, w.m, 1e-5f, y.data());
+    for (int64_t t = 0; t < T; ++t) {
+        double ss = 0;
+        for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[t * n + i]) * x[t * n + i];
+        const double r = 1.0 / std::sqrt(ss / n + 1e-5);
+        for (int64_t i = 0; i < n; ++i) ref[t * n + i] = static_cast<float>(x[t * n + i] * r * w.f32[i]);
+    }
+    expect_close(y, ref, 1e-6, "rms_norm");
+    std::vector<float> z = x;
+    rms_norm_noweight(z.data(), T, n, 1e-5f);
+    for (int64_t t = 0; t < T; ++t) {
+        double ss = 0;
+        for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(z[t * n + i]) * z[t * n + i];
+        EXPECT_NEAR(ss / n, 1.0, 1e-4);  // unit RMS after the weightless norm
+    }
+}
+
+TEST(CpuOps, RopeIsComplexRotationOfAdjacentPairs) {
+    std::mt19937_64 rng(test::fresh_seed());
+    const int64_t T = 3, H = 2, d = 8;
+    const std::vector<int64_t> pos = {0, 5, 1000};
+    const std::vector<float> inv = {1.0f, 0.1f, 0.01f, 0.001f};
+    std::vector<float> x = test::random_floats(rng, T * H * d);
+    const std::vector<float> orig = x;
+    apply_rope(x.data(), T, H, d, make_rope_table(pos, inv));
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t j = 0; j < d / 2; ++j) {
+                const int64_t o = (t * H + h) * d + 2 * j;
+                const std::complex<double> z(orig[o], orig[o + 1]);
+                const double angle = static_cast<double>(static_cast<float>(pos[t]) * inv[j]);
+                const std::complex<double> r = z * std::polar(1.0, angle);
+                EXPECT_NEAR(x[o], r.real(), 1e-5);
+                EXPECT_NEAR(x[o + 1], r.imag(), 1e-5);
+            }
+}
+
+TEST(CpuOps, AttentionMatchesReferenceChunkedAndGlobal) {
+    const uint64_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    const int64_t H = 6, Hkv = 2, d = 10, n_pos = 23;
+    for (bool chunked : {false, true})
+        for (int64_t chunk : {4, 5}) {
+            kv::LayerKv kv(chunked, chunk, Hkv * d, /*page_size=*/3);
+            // Queries are the last positions of the current chunk (chunked) or all (global).
+            const int64_t first = chunked ? ((n_pos - 1) / chunk) * chunk : 0;
+            for (int64_t p = chunked ? first : 0; p < n_pos; ++p) {
+                const auto k = test::random_floats(rng, Hkv * d), v = test::random_floats(rng, Hkv * d);
+                std::copy(k.begin(), k.end(), kv.k_row(p));
+                std::copy(v.begin(), v.end(), kv.v_row(p));
+            }
+            std::vector<int64_t> positions;
+            for (int64_t p = first; p < n_pos; ++p) positions.push_back(p);
+            const auto S = static_cast<int64_t>(positions.size());
+            const auto q = test::random_floats(rng, S * H * d);
+            AttentionShape shape{H, Hkv, d, chunked, chunk, 1.0f / std::sqrt(static_cast<float>(d))};
+            for (int threads : {1, 3}) {
+                ThreadPool pool(threads);
+                std::vector<float> out(S * H * d, kPoison), ref(S * H * d);
+                attention(q.data(), positions, kv, shape, out.data(), pool);
+                attention_ref(q.data(), positions, kv, shape, ref.data());
+                expect_close(out, ref, 1e-5, "attention");
+            }
+        }
+}
+
+TEST(CpuOps, RouteTokenPicksTopKWithSigmoidScores) {
+    const float logits[5] = {0.5f, 2.0f, -1.0f, 2.0f, 1.5f};
+    const Route r = route_token(logits, 5, 3);
+    EXPECT_EQ(r.experts, (std::vector<int32_t>{1, 3, 4}));  // tie 1/3: lower index first
+    EXPECT_NEAR(r.scores[0], 1.0 / (1.0 + std::exp(-2.0)), 1e-7);
+    EXPECT_NEAR(r.scores[2], 1.0 / (1.0 + std::exp(-1.5)), 1e-7);
+}
+
+TEST(CpuOps, MoeMatchesReferenceAndScalesExpertInput) {
+    const uint64_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    const int64_t E = 5, D = 12, F = 7, T = 9;
+    for (int64_t k : {1, 2}) {
+        auto router = test::random_floats(rng, E * D, 1.0f), gate_up = test::random_floats(rng, E * D * 2 * F, 0.5f),
+             down = test::random_floats(rng, E * F * D, 0.5f), sg = test::random_floats(rng, F * D, 0.5f),
+             su = test::random_floats(rng, F * D, 0.5f), sd = test::random_floats(rng, D * F, 0.5f);
+        auto view = [](std::vector<float>& v, std::vector<int64_t> shape) {
+            TensorView t;
+            t.dtype = DType::F32;
+            t.shape = std::move(shape);
+            t.data = v.data();
+            return t;
+        };
+        const TensorView tr = view(router, {E, D}), tgu = view(gate_up, {E, D, 2 * F}), td = view(down, {E, F, D}),
+                         tsg = view(sg, {F, D}), tsu = view(su, {F, D}), tsd = view(sd, {D, F});
+        model::LayerWeights w;
+        w.router = &tr;
+        w.experts_gate_up = &tgu;
+        w.experts_down = &td;
+        w.shared_gate = &tsg;
+        w.shared_up = &tsu;
+        w.shared_down = &tsd;
+        const auto x = test::random_floats(rng, T * D);
+        std::vector<float> y(T * D, kPoison), ref(T * D);
+        ThreadPool pool(3);
+        moe_ffn(x.data(), T, w, k, y.data(), pool);
+        moe_ffn_ref(x.data(), T, w, k, ref.data());
+        expect_close(y, ref, 1e-5, "moe");
+
+        // Independent check of token 0 from the definition (score scales the expert input).
+        std::vector<double> expect(D, 0.0);
+        auto swiglu = [&](const std::vector<double>& in, auto gate_at, auto up_at, auto down_at, int64_t width) {
+            std::vector<double> h(width), out(D, 0.0);
+            for (int64_t j = 0; j < width; ++j) {
+                double g = 0, u = 0;
+                for (int64_t c = 0; c < D; ++c) {
+                    g += in[c] * gate_at(c, j);
+                    u += in[c] * up_at(c, j);
+                }
+                h[j] = g / (1 + std::exp(-g)) * u;
+            }
+            for (int64_t c = 0; c < D; ++c)
+                for (int64_t j = 0; j < width; ++j) out[c] += h[j] * down_at(j, c);
+            return out;
+        };
+        std::vector<double> x0(x.begin(), x.begin() + D);
+        const auto shared = swiglu(
+            x0, [&](int64_t c, int64_t j) { return sg[j * D + c]; }, [&](int64_t c, int64_t j) { return su[j * D + c]; },
+            [&](int64_t j, int64_t c) { return sd[c * F + j]; }, F);
+        std::vector<float> lg(E);
+        for (int64_t e = 0; e < E; ++e) {
+            double s = 0;
+            for (int64_t c = 0; c < D; ++c) s += x0[c] * router[e * D + c];
+            lg[e] = static_cast<float>(s);
+        }
+        const Route r = route_token(lg.data(), E, k);
+        for (int64_t c = 0; c < D; ++c) expect[c] = shared[c];
+        for (std::size_t i = 0; i < r.experts.size(); ++i) {
+            const int64_t e = r.experts[i];
+            std::vector<double> xe(D);
+            for (int64_t c = 0; c < D; ++c) xe[c] = x0[c] * r.scores[i];
+            const auto ye = swiglu(
+                xe, [&](int64_t c, int64_t j) { return gate_up[(e * D + c) * 2 * F + j]; },
+                [&](int64_t c, int64_t j) { return gate_up[(e * D + c) * 2 * F + F + j]; },
+                [&](int64_t j, int64_t c) { return down[(e * F + j) * D + c]; }, F);
+            for (int64_t c = 0; c < D; ++c) expect[c] += ye[c];
+        }
+        for (int64_t c = 0; c < D; ++c) EXPECT_NEAR(y[c], expect[c], 1e-4 * (1 + std::abs(expect[c])));
+    }
+}
