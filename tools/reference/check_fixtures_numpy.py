@@ -85,7 +85,7 @@ def silu(x):
     return x / (1 + np.exp(-x))
 
 
-def forward(W: dict, tc: dict, prefix: str, tokens: list[int]) -> np.ndarray:
+def forward(W: dict, tc: dict, prefix: str, tokens: list[int], trace: list | None = None) -> np.ndarray:
     p = lambda n: W[prefix + n]  # noqa: E731
     D, H, Hkv, d = tc["hidden_size"], tc["num_attention_heads"], tc["num_key_value_heads"], tc["head_dim"]
     C, eps = tc["attention_chunk_size"], tc["rms_norm_eps"]
@@ -96,6 +96,8 @@ def forward(W: dict, tc: dict, prefix: str, tokens: list[int]) -> np.ndarray:
     causal = pos[None, :] <= pos[:, None]
     chunked = causal & ((pos[None, :] // C) == (pos[:, None] // C))
     h = p("embed_tokens.weight")[tokens]
+    if trace is not None:
+        trace.append(h)
     for l in range(tc["num_hidden_layers"]):
         q_ = f"layers.{l}."
         a = rms(h, p(q_ + "input_layernorm.weight"), eps)
@@ -145,6 +147,8 @@ def forward(W: dict, tc: dict, prefix: str, tokens: list[int]) -> np.ndarray:
         else:
             y = (silu(b @ p(ff + "gate_proj.weight").T) * (b @ p(ff + "up_proj.weight").T)) @ p(ff + "down_proj.weight").T
         h = h + y
+        if trace is not None:
+            trace.append(h)
     h = rms(h, p("norm.weight"), eps)
     head = W["lm_head.weight"] if "lm_head.weight" in W else W["language_model.lm_head.weight"]
     return h @ head.T
@@ -165,12 +169,20 @@ def main():
             if "pixel_values" in c:
                 continue
             ref = np.load(d / "reference" / c["file"]).astype(np.float64)
-            got = forward(W, tc, prefix, c["tokens"])
+            trace = []
+            got = forward(W, tc, prefix, c["tokens"], trace)
             err = float(np.abs(got - ref).max())
             rel = err / max(1.0, float(np.abs(ref).max()))
             print(f"{d.name:28s} {c['file']:12s} n={len(c['tokens']):2d} {c['compute_dtype']:8s} max|d|={err:.2e} rel={rel:.2e}")
             if c["compute_dtype"] == "float32":
                 worst_all = max(worst_all, rel)
+            if "hidden_states" in c:
+                hs = np.load(d / "reference" / c["hidden_states"]).astype(np.float64)
+                hs_err = max(
+                    float(np.abs(a - b).max()) / max(1.0, float(np.abs(b).max())) for a, b in zip(trace, hs)
+                )
+                print(f"{d.name:28s} {c['hidden_states']}: per-layer residual stream rel={hs_err:.2e}")
+                worst_all = max(worst_all, hs_err)
         for g in cases["greedy"]:
             seq = g["prompt"] + g["output"]
             lg = forward(W, tc, prefix, seq[:-1])

@@ -317,6 +317,25 @@ def to_legacy_config(path: Path, cfg) -> None:
     assert back.no_rope_layers == cfg.no_rope_layers and back.layer_types == cfg.layer_types
 
 
+@torch.no_grad()
+def layer_dump(model, tokens):
+    """Residual stream before layer 0 and after every layer ([L+1, S, D]; no final norm) and the raw
+    router logits of every MoE layer ([n_moe, S, E]), for localising a mismatch."""
+    tm = text_of(model)
+    hs, rl, hooks = [], [], []
+    hooks.append(tm.layers[0].register_forward_pre_hook(lambda mod, args: hs.append(args[0][0].float().clone())))
+    for layer in tm.layers:
+        hooks.append(layer.register_forward_hook(lambda mod, inp, out: hs.append(out[0].float().clone())))
+        if getattr(layer, "is_moe_layer", False):
+            hooks.append(
+                layer.feed_forward.router.register_forward_hook(lambda mod, inp, out: rl.append(out[1].float().clone()))
+            )
+    full_logits(model, tokens)
+    for h in hooks:
+        h.remove()
+    return torch.stack(hs), torch.stack(rl)
+
+
 def dir_size(d: Path) -> int:
     return sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
 
@@ -427,6 +446,14 @@ def finish_fixture(d, model_cls, cfg, seed, desc, weights_dtype, mem_model, extr
                 eager_vs_sdpa.append(float((lg - ls).abs().max()))
                 stats.append(float(lg.abs().max()))
     notes["max_abs_logit_per_sequence_f32"] = stats
+    # per-layer intermediates of the longest float32 case (debugging aid)
+    last32 = [c for c in cases["logits"] if c["compute_dtype"] == "float32"][-1]
+    hs, rl = layer_dump(m32, last32["tokens"])
+    assert hs.shape[0] == tc.num_hidden_layers + 1
+    write_npy(ref / "hidden_states_f32.npy", hs.numpy())
+    write_npy(ref / "router_logits_f32.npy", rl.numpy())
+    last32["hidden_states"] = "hidden_states_f32.npy"
+    last32["router_logits"] = "router_logits_f32.npy"
     notes["eager_vs_sdpa_max_abs_diff_f32"] = eager_vs_sdpa
     if weights_dtype == torch.bfloat16:
         diffs = []
