@@ -43,11 +43,11 @@ RankTable::RankTable(const std::vector<std::string>& tokens) {
     mask_ = cap - 1;
     for (uint32_t r = 0; r < tokens.size(); ++r) {
         const std::string_view key = bytes_of(r);
-        check(!key.empty(), cat("token ", r, " has no bytes"));
+        if (key.empty()) throw Error(cat("token ", r, " has no bytes"));
         uint64_t pos = hash(key) & mask_;
         while (slots_[pos] != k_none) {
-            check(bytes_of(slots_[pos]) != key,
-                  cat("tokens ", slots_[pos], " and ", r, " have the same bytes; the vocabulary file is corrupt"));
+            if (bytes_of(slots_[pos]) == key)
+                throw Error(cat("tokens ", slots_[pos], " and ", r, " have the same bytes; the vocabulary file is corrupt"));
             pos = (pos + 1) & mask_;
         }
         slots_[pos] = r;

@@ -56,8 +56,8 @@ Tokenizer::Tokenizer(std::vector<std::string> regular, std::vector<std::string> 
     // Every byte must be a token so BPE can always finish.
     for (int b = 0; b < 256; ++b) {
         const char c = static_cast<char>(b);
-        check(ranks_.find(std::string_view(&c, 1)) != RankTable::k_none,
-              cat(source_, ": byte ", b, " is not a token; the vocabulary is incomplete"));
+        if (ranks_.find(std::string_view(&c, 1)) == RankTable::k_none)
+            throw Error(cat(source_, ": byte ", b, " is not a token; the vocabulary is incomplete"));
     }
 }
 
@@ -173,7 +173,8 @@ void Tokenizer::encode_ordinary(const Decoded& d, std::string_view s, size_t a, 
 }
 
 std::string_view Tokenizer::token_bytes(int32_t id) const {
-    check(id >= 0 && id < n_vocab(), cat("token id ", id, " is out of range: this tokenizer has ids 0..", n_vocab() - 1));
+    if (id < 0 || id >= n_vocab())
+        throw Error(cat("token id ", id, " is out of range: this tokenizer has ids 0..", n_vocab() - 1));
     if (id < n_regular()) return ranks_.bytes_of(static_cast<uint32_t>(id));
     return special_names_[id - n_regular()];
 }
