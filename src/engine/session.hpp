@@ -1,0 +1,44 @@
+// One conversation's state on one model: its KV memory and the tokens it has seen.
+// The generation loop and the chat/server front-ends talk to the model only through this.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "backend/cpu/forward_cpu.hpp"
+#include "engine/model.hpp"
+#include "kv/kv_cache.hpp"
+
+namespace scout::engine {
+
+struct SessionOptions {
+    int64_t context_length = 8192;  // positions this session may hold (prompt + generated)
+    int64_t prefill_batch = 512;    // tokens per forward call while prefilling (bounds activation memory)
+};
+
+class Session {
+public:
+    Session(const Model& model, cpu::CpuForward& forward, SessionOptions options = {});
+
+    // Runs tokens through the model (in batches of prefill_batch) and returns the logits
+    // [vocab] of the last one. Throws scout::Error when the context would overflow.
+    std::span<const float> feed(std::span<const int32_t> tokens);
+
+    const std::vector<int32_t>& tokens() const { return tokens_; }
+    int64_t n_past() const { return kv_.n_past(); }
+    int64_t context_length() const { return options_.context_length; }
+    int64_t remaining() const { return options_.context_length - n_past(); }
+    const Model& model() const { return model_; }
+    void reset();
+
+private:
+    const Model& model_;
+    cpu::CpuForward& forward_;
+    SessionOptions options_;
+    kv::SequenceKv kv_;
+    std::vector<int32_t> tokens_;
+    std::vector<float> logits_;
+};
+
+}  // namespace scout::engine
