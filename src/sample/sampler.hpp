@@ -1,0 +1,66 @@
+// Sampler: logits of one sequence position -> next token id, through the chain of pure steps in
+// steps.hpp (order and reasons in docs/sampling.md). One Sampler per sequence: it owns that
+// sequence's RNG stream and its scratch buffers (sized on the first call, reused after, so a
+// steady-state call does not allocate). No global state: two Samplers with the same params and
+// seed, fed the same logits and history, return the same tokens on every platform.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "sample/rng.hpp"
+#include "sample/sampling_params.hpp"
+#include "sample/steps.hpp"
+
+namespace scout {
+
+struct SampleResult {
+    int32_t id;  // the sampled token
+    // log p(id) under the full-vocabulary softmax of the penalised logits at temperature 1,
+    // before top-k/top-p/min-p: how likely the model found the token, as OpenAI's logprobs
+    // report it, independent of the truncation settings.
+    float logprob;
+    // The n_top most likely tokens under that same distribution, (id, logprob), most likely
+    // first (lower id first among equals).
+    std::vector<std::pair<int32_t, float>> top_logprobs;
+};
+
+class Sampler {
+public:
+    // Throws scout::Error when a parameter is out of range (see validate()).
+    explicit Sampler(SamplingParams params);
+
+    // logits: [n_vocab] raw scores for the next token. history: tokens so far (prompt and
+    // generated, oldest first), used only by the penalties. Throws scout::Error on empty logits,
+    // NaN / +inf logits, all -inf logits, or a history token in the penalty window that is not
+    // in [0, n_vocab). Consumes exactly one RNG draw unless greedy (greedy consumes none).
+    int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+
+    // sample() plus log-probabilities (see SampleResult); n_top >= 0, clamped to n_vocab.
+    // Draws the same token as sample() would from the same state.
+    SampleResult sample_with_logprobs(std::span<const float> logits,
+                                      std::span<const int32_t> history, int n_top);
+
+    // Restarts the RNG stream from `seed` (as if constructed with it); params are kept.
+    void reset(uint64_t seed);
+
+    const SamplingParams& params() const { return params_; }
+
+private:
+    // Checks the logits and applies the penalties; returns the vocabulary-indexed logits the
+    // rest of the chain reads (the input itself when no penalty applies, else penalised_).
+    std::span<const float> penalised_logits(std::span<const float> logits,
+                                            std::span<const int32_t> history);
+    // Greedy argmax, or temperature -> top-k -> softmax -> top-p -> min-p -> draw.
+    int32_t choose(std::span<const float> logits);
+
+    SamplingParams params_;
+    Rng rng_;
+    std::vector<float> penalised_;       // [n_vocab] penalised copy of the logits
+    std::vector<Candidate> candidates_;  // [n_vocab] working candidate list
+    std::vector<int32_t> scratch_;       // [penalty window] token counting
+};
+
+}  // namespace scout

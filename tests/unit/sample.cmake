@@ -1,0 +1,9 @@
+# Sampler unit tests (src/sample). Included from tests/unit/CMakeLists.txt.
+scout_add_test(test_sampler
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/test_sampler_rng.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_sampler_steps.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_sampler_chain.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_sampler_exp.cpp
+  LIBS scout_sample
+  LABELS unit)
