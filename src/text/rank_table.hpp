@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,28 @@ public:
 private:
     static uint64_t hash(std::string_view s);
 
+    // A slot holds the first 8 key bytes inline, so a probe touches one cache line: keys of up
+    // to 8 bytes (most lookups, and nearly all failed BPE pair lookups) never read data_.
+    struct Slot {
+        uint64_t head = 0;        // first min(len, 8) bytes, zero padded
+        uint32_t rank = k_none;   // k_none = empty
+        uint32_t len_tag = 0;     // key length (low 8 bits, capped at 255) | hash bits << 8
+    };
+    static uint64_t head_of(std::string_view s);
+    static size_t short_index(std::string_view s) {
+        const auto b0 = static_cast<uint8_t>(s[0]);
+        return s.size() == 1 ? 65536 + b0 : (static_cast<size_t>(b0) << 8 | static_cast<uint8_t>(s[1]));
+    }
+    static uint32_t len_tag_of(std::string_view s, uint64_t h);
+
     std::string data_;               // all token bytes, concatenated in rank order
     std::vector<uint32_t> offsets_;  // [n_tokens + 1] start of each token in data_
-    std::vector<uint32_t> slots_;    // [power of two] rank or k_none
+    struct FreeSlots {
+        void operator()(Slot* p) const;
+    };
+    std::shared_ptr<Slot[]> slots_;  // [mask_ + 1] keys of 3+ bytes; huge-page backed where possible
+    std::vector<uint32_t> short_;    // [65536 + 256] rank of each 2-byte key, then each 1-byte key:
+                                     // BPE's first round looks up every byte pair, so these stay in cache
     uint64_t mask_ = 0;
 };
 
