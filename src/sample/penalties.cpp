@@ -2,9 +2,12 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "sample/require.hpp"
 #include "sample/steps.hpp"
 
 namespace scout {
+
+using sample_detail::require;
 
 bool penalties_active(const SamplingParams& params) {
     return params.penalty_last_n != 0 &&
@@ -31,9 +34,9 @@ void apply_penalties(std::span<float> logits, std::span<const int32_t> history,
         while (j < scratch.size() && scratch[j] == token) ++j;
         const auto count = static_cast<float>(j - i);
         i = j;
-        check(token >= 0 && token < n_vocab,
-              cat("sampling: history token ", token, " is outside the vocabulary [0, ", n_vocab,
-                  ")"));
+        require(token >= 0 && token < n_vocab,
+                "sampling: history token ", token, " is outside the vocabulary [0, ", n_vocab,
+                ")");
 
         float& logit = logits[static_cast<size_t>(token)];
         // Once per distinct token, as HF's RepetitionPenaltyLogitsProcessor and llama.cpp do.

@@ -6,8 +6,11 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "sample/require.hpp"
 
 namespace scout {
+
+using sample_detail::require;
 
 Sampler::Sampler(SamplingParams params) : params_(params), rng_(params.seed) {
     validate(params_);
@@ -49,7 +52,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
 
 SampleResult Sampler::sample_with_logprobs(std::span<const float> logits,
                                            std::span<const int32_t> history, int n_top) {
-    check(n_top >= 0, cat("sampling: n_top must be >= 0, got ", n_top));
+    require(n_top >= 0, "sampling: n_top must be >= 0, got ", n_top);
     const std::span<const float> scores = penalised_logits(logits, history);
     SampleResult result{};
     result.id = choose(scores);

@@ -8,9 +8,12 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "sample/require.hpp"
 #include "sample/exp.hpp"
 
 namespace scout {
+
+using sample_detail::require;
 
 namespace {
 
@@ -44,28 +47,28 @@ double total_mass(std::span<const Candidate> candidates) {
 }  // namespace
 
 void validate(const SamplingParams& params) {
-    check(std::isfinite(params.temperature) && params.temperature >= 0.0f,
-          cat("sampling: temperature must be a finite number >= 0 (0 = greedy), got ",
-              params.temperature));
-    check(params.top_k >= 0, cat("sampling: top_k must be >= 0 (0 = off), got ", params.top_k));
-    check(params.top_p > 0.0f && params.top_p <= 1.0f,
-          cat("sampling: top_p must be in (0, 1] (1 = off), got ", params.top_p));
-    check(params.min_p >= 0.0f && params.min_p <= 1.0f,
-          cat("sampling: min_p must be in [0, 1] (0 = off), got ", params.min_p));
-    check(std::isfinite(params.repetition_penalty) && params.repetition_penalty > 0.0f,
-          cat("sampling: repetition_penalty must be a finite number > 0 (1 = off), got ",
-              params.repetition_penalty));
-    check(std::isfinite(params.frequency_penalty),
-          cat("sampling: frequency_penalty must be finite, got ", params.frequency_penalty));
-    check(std::isfinite(params.presence_penalty),
-          cat("sampling: presence_penalty must be finite, got ", params.presence_penalty));
-    check(params.penalty_last_n >= -1,
-          cat("sampling: penalty_last_n must be -1 (whole history), 0 (off) or a window size, got ",
-              params.penalty_last_n));
+    require(std::isfinite(params.temperature) && params.temperature >= 0.0f,
+            "sampling: temperature must be a finite number >= 0 (0 = greedy), got ",
+            params.temperature);
+    require(params.top_k >= 0, "sampling: top_k must be >= 0 (0 = off), got ", params.top_k);
+    require(params.top_p > 0.0f && params.top_p <= 1.0f,
+            "sampling: top_p must be in (0, 1] (1 = off), got ", params.top_p);
+    require(params.min_p >= 0.0f && params.min_p <= 1.0f,
+            "sampling: min_p must be in [0, 1] (0 = off), got ", params.min_p);
+    require(std::isfinite(params.repetition_penalty) && params.repetition_penalty > 0.0f,
+            "sampling: repetition_penalty must be a finite number > 0 (1 = off), got ",
+            params.repetition_penalty);
+    require(std::isfinite(params.frequency_penalty),
+            "sampling: frequency_penalty must be finite, got ", params.frequency_penalty);
+    require(std::isfinite(params.presence_penalty),
+            "sampling: presence_penalty must be finite, got ", params.presence_penalty);
+    require(params.penalty_last_n >= -1,
+            "sampling: penalty_last_n must be -1 (whole history), 0 (off) or a window size, got ",
+            params.penalty_last_n);
 }
 
 void check_logits(std::span<const float> logits) {
-    check(!logits.empty(), "sampling: the logits span is empty (n_vocab must be > 0)");
+    require(!logits.empty(), "sampling: the logits span is empty (n_vocab must be > 0)");
     // Branch-free counting pass (vectorises); the index is only searched for on failure.
     constexpr float kInf = std::numeric_limits<float>::infinity();
     size_t n_bad = 0;     // NaN or +inf: !(x < inf) is true for both
@@ -82,11 +85,11 @@ void check_logits(std::span<const float> logits) {
             }
         }
     }
-    check(n_finite > 0, "sampling: every logit is -inf, so no token can be chosen");
+    require(n_finite > 0, "sampling: every logit is -inf, so no token can be chosen");
 }
 
 int32_t argmax(std::span<const float> logits) {
-    check(!logits.empty(), "sampling: argmax of an empty logits span");
+    require(!logits.empty(), "sampling: argmax of an empty logits span");
     // Eight interleaved running maxima (lane j sees indices = j mod 8) so the loop has no
     // cross-iteration dependency and vectorises; strict > keeps each lane's first maximum, and
     // the merge prefers the lower index among equal values, so ties still go to the lowest id.
@@ -126,7 +129,7 @@ int32_t argmax(std::span<const float> logits) {
 }
 
 int32_t argmax(std::span<const Candidate> candidates) {
-    check(!candidates.empty(), "sampling: argmax of an empty candidate list");
+    require(!candidates.empty(), "sampling: argmax of an empty candidate list");
     const Candidate* best = &candidates[0];
     for (const Candidate& c : candidates) {
         if (c.logit > best->logit || (c.logit == best->logit && c.id < best->id)) best = &c;
@@ -136,10 +139,10 @@ int32_t argmax(std::span<const Candidate> candidates) {
 
 void fill_candidates(std::span<const float> logits, float temperature,
                      std::span<Candidate> candidates) {
-    check(candidates.size() == logits.size(),
-          cat("sampling: candidate list has ", candidates.size(), " entries for ", logits.size(),
-              " logits"));
-    check(temperature > 0.0f, "sampling: fill_candidates needs a temperature > 0");
+    require(candidates.size() == logits.size(),
+            "sampling: candidate list has ", candidates.size(), " entries for ", logits.size(),
+            " logits");
+    require(temperature > 0.0f, "sampling: fill_candidates needs a temperature > 0");
     for (size_t i = 0; i < logits.size(); ++i) {
         candidates[i] = Candidate{static_cast<int32_t>(i), logits[i] / temperature, 0.0f};
     }
@@ -153,10 +156,10 @@ std::span<Candidate> top_k_filter(std::span<Candidate> candidates, int k) {
 }
 
 void softmax(std::span<Candidate> candidates) {
-    check(!candidates.empty(), "sampling: softmax of an empty candidate list");
+    require(!candidates.empty(), "sampling: softmax of an empty candidate list");
     float max_logit = -std::numeric_limits<float>::infinity();
     for (const Candidate& c : candidates) max_logit = std::max(max_logit, c.logit);
-    check(std::isfinite(max_logit), "sampling: softmax needs at least one finite logit");
+    require(std::isfinite(max_logit), "sampling: softmax needs at least one finite logit");
     for (Candidate& c : candidates) {
         c.p = exp_nonpositive(c.logit - max_logit);  // in [0, 1]; exactly 0 for -inf
     }
@@ -165,7 +168,7 @@ void softmax(std::span<Candidate> candidates) {
 }
 
 std::span<Candidate> top_p_filter(std::span<Candidate> candidates, float top_p) {
-    check(!std::isnan(top_p), "sampling: top_p is NaN");
+    require(!std::isnan(top_p), "sampling: top_p is NaN");
     if (top_p >= 1.0f || candidates.size() <= 1) return candidates;
     // Find tau, the p of the last token a walk in descending p order would keep, without
     // sorting: a most-significant-digit-first radix select over p's bit pattern (p >= 0, so the
@@ -235,7 +238,7 @@ std::span<Candidate> top_p_filter(std::span<Candidate> candidates, float top_p) 
 }
 
 std::span<Candidate> min_p_filter(std::span<Candidate> candidates, float min_p) {
-    check(!std::isnan(min_p), "sampling: min_p is NaN");
+    require(!std::isnan(min_p), "sampling: min_p is NaN");
     if (min_p <= 0.0f || candidates.empty()) return candidates;
     float p_max = 0.0f;
     for (const Candidate& c : candidates) p_max = std::max(p_max, c.p);
@@ -251,10 +254,10 @@ std::span<Candidate> min_p_filter(std::span<Candidate> candidates, float min_p) 
 }
 
 int32_t draw(std::span<const Candidate> candidates, double u) {
-    check(!candidates.empty(), "sampling: draw from an empty candidate list");
-    check(u >= 0.0 && u < 1.0, cat("sampling: draw needs u in [0, 1), got ", u));
+    require(!candidates.empty(), "sampling: draw from an empty candidate list");
+    require(u >= 0.0 && u < 1.0, "sampling: draw needs u in [0, 1), got ", u);
     const double total = total_mass(candidates);
-    check(total > 0.0, "sampling: draw from candidates whose probabilities sum to 0");
+    require(total > 0.0, "sampling: draw from candidates whose probabilities sum to 0");
     const double target = u * total;
     double mass = 0.0;
     const Candidate* last_positive = nullptr;
