@@ -11,5 +11,8 @@ namespace scout::apps {
 void register_info(CLI::App& app);        // cmd_info.cpp
 void register_logits(CLI::App& app);      // cmd_logits.cpp
 void register_tokenize(CLI::App& app);    // cmd_tokenize.cpp  (tokenize, detokenize)
+void register_run(CLI::App& app);         // cmd_run.cpp
+void register_chat(CLI::App& app);        // cmd_chat.cpp
+void register_demo_model(CLI::App& app);  // cmd_demo_model.cpp
 
 }  // namespace scout::apps

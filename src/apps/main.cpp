@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
                  "Run `scout <command> --help` for the options of each command."};
     app.require_subcommand(1);
     app.set_version_flag("--version", "scout 0.1.0");
+    scout::apps::register_run(app);
+    scout::apps::register_chat(app);
+    scout::apps::register_demo_model(app);
     scout::apps::register_info(app);
     scout::apps::register_logits(app);
     scout::apps::register_tokenize(app);

@@ -14,9 +14,25 @@ std::size_t dtype_size(DType t) {
         case DType::F32: case DType::I32: return 4;
         case DType::F16: case DType::BF16: case DType::I16: return 2;
         case DType::I8: case DType::U8: case DType::BOOL: return 1;
+        // Block formats (sizes fixed by the GGUF/ggml definitions, see src/quant/blocks.hpp).
+        case DType::Q8_0: return 34;
+        case DType::Q4_0: return 18;
+        case DType::Q4_K: return 144;
+        case DType::Q5_K: return 176;
+        case DType::Q6_K: return 210;
     }
     return 0;
 }
+
+int64_t dtype_block_elems(DType t) {
+    switch (t) {
+        case DType::Q8_0: case DType::Q4_0: return 32;
+        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return 256;
+        default: return 1;
+    }
+}
+
+bool dtype_is_quantized(DType t) { return dtype_block_elems(t) > 1; }
 
 std::string_view dtype_name(DType t) {
     switch (t) {
@@ -30,6 +46,11 @@ std::string_view dtype_name(DType t) {
         case DType::I8: return "I8";
         case DType::U8: return "U8";
         case DType::BOOL: return "BOOL";
+        case DType::Q8_0: return "Q8_0";
+        case DType::Q4_0: return "Q4_0";
+        case DType::Q4_K: return "Q4_K";
+        case DType::Q5_K: return "Q5_K";
+        case DType::Q6_K: return "Q6_K";
     }
     return "?";
 }

@@ -11,9 +11,13 @@
 
 namespace scout {
 
-enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
+// Q8_0 .. Q6_K are GGUF/ggml block-quantized weight formats (src/quant/, docs/gguf.md):
+// a row of n elements is n / dtype_block_elems() blocks of dtype_size() bytes each.
+enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K };
 
-std::size_t dtype_size(DType t);          // bytes per element
+std::size_t dtype_size(DType t);          // bytes per element; for block formats bytes per block
+int64_t dtype_block_elems(DType t);       // elements per block: 1 for plain types, 32 or 256 for blocks
+bool dtype_is_quantized(DType t);         // true for the block formats
 std::string_view dtype_name(DType t);     // "F32", "BF16", ... (safetensors spelling)
 DType dtype_from_safetensors(std::string_view name);  // throws scout::Error on unknown names
 

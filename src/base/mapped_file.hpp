@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 
 namespace scout {
@@ -23,6 +24,11 @@ public:
     std::size_t size() const { return size_; }
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
     const std::filesystem::path& path() const { return path_; }
+
+    // Reads one byte of every page so that later accesses do not fault: with a progress
+    // callback this is the visible "loading" of a memory-mapped checkpoint.
+    // on_progress(bytes_done) is called about every 64 MiB.
+    void prefault(const std::function<void(uint64_t)>& on_progress = {}) const;
 
 private:
     std::filesystem::path path_;

@@ -21,7 +21,10 @@ struct TensorView {
         for (int64_t d : shape) n *= d;
         return n;
     }
-    std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype); }
+    // Block formats (Q8_0, Q4_K, ...) store numel / block_elems blocks of dtype_size bytes.
+    std::size_t nbytes() const {
+        return static_cast<std::size_t>(numel() / dtype_block_elems(dtype)) * dtype_size(dtype);
+    }
 };
 
 std::string shape_str(const std::vector<int64_t>& shape);  // "[4, 64]"

@@ -87,3 +87,18 @@ std::vector<fs::path> HfCheckpoint::weight_files() const {
 }
 
 }  // namespace scout::io
+
+namespace scout::io {
+
+void HfCheckpoint::prefault(const std::function<void(uint64_t, uint64_t)>& on_progress) const {
+    const uint64_t total = total_file_bytes();
+    uint64_t before = 0;
+    for (const auto& f : files_) {
+        f->mapping().prefault([&](uint64_t done) {
+            if (on_progress) on_progress(before + done, total);
+        });
+        before += f->file_size();
+    }
+}
+
+}  // namespace scout::io

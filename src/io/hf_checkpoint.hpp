@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,8 @@ public:
     const std::map<std::string, const TensorView*>& tensors() const { return tensors_; }
     std::size_t total_file_bytes() const;
     std::vector<std::filesystem::path> weight_files() const;
+    // Pages in every weight file; on_progress(done_bytes, total_bytes).
+    void prefault(const std::function<void(uint64_t, uint64_t)>& on_progress = {}) const;
 
 private:
     std::filesystem::path dir_;

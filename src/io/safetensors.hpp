@@ -21,6 +21,7 @@ public:
     const std::map<std::string, TensorView>& tensors() const { return tensors_; }
     const std::filesystem::path& path() const { return file_.path(); }
     std::size_t file_size() const { return file_.size(); }
+    const MappedFile& mapping() const { return file_; }
 
 private:
     MappedFile file_;

@@ -1,0 +1,54 @@
+// `scout demo-model OUT_DIR`: write the built-in random-weight Llama 4 checkpoint.
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/commands.hpp"
+#include "apps/progress.hpp"
+#include "base/error.hpp"
+#include "model/demo_model.hpp"
+
+namespace scout::apps {
+
+namespace {
+
+struct DemoOptions {
+    std::string out_dir;
+    uint64_t seed = 0;
+    std::string tokenizer;
+    bool force = false;
+};
+
+void demo(const DemoOptions& o) {
+    namespace fs = std::filesystem;
+    check(!o.tokenizer.empty(), "--tokenizer is required: the path of Llama 4's tokenizer.model "
+                                "(get it with `python3 tools/fetch_tokenizer.py --out tokenizer.model`)");
+    check(o.force || !fs::exists(fs::path(o.out_dir) / "model.safetensors"),
+          cat(o.out_dir, " already holds a model; pass --force to overwrite it"));
+    std::unique_ptr<ProgressBar> progress;
+    model::write_demo_model(o.out_dir, {o.seed, o.tokenizer}, [&](uint64_t done, uint64_t total) {
+        if (!progress) progress = std::make_unique<ProgressBar>("writing demo model", total);
+        progress->update(done);
+    });
+    if (progress) progress->finish();
+    std::fprintf(stderr, "wrote a random-weight Llama 4 demo model (seed %llu) to %s\n",
+                 static_cast<unsigned long long>(o.seed), o.out_dir.c_str());
+}
+
+}  // namespace
+
+void register_demo_model(CLI::App& app) {
+    auto opt = std::make_shared<DemoOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "demo-model", "Write a small random-weight Llama 4 checkpoint (Scout's structure, real vocabulary)");
+    cmd->add_option("out_dir", opt->out_dir, "Directory to create")->required();
+    cmd->add_option("--seed", opt->seed, "Seed of the random weights (same seed, same files)")->capture_default_str();
+    cmd->add_option("--tokenizer", opt->tokenizer, "Llama 4 tokenizer.model to copy into the checkpoint")->required();
+    cmd->add_flag("--force", opt->force, "Overwrite an existing model in out_dir");
+    cmd->footer("The weights are random, so the model writes gibberish; it exercises every code path of a real\n"
+                "checkpoint (16 experts + shared expert, NoPE every 4th layer, chunked attention, QK norm).\n\n"
+                "Example:\n  scout demo-model demo-model --tokenizer ~/.cache/scout/tokenizer.model\n"
+                "  scout run -m demo-model -p \"Hello\" -n 32");
+    cmd->callback([opt] { demo(*opt); });
+}
+
+}  // namespace scout::apps

@@ -1,0 +1,87 @@
+// `scout run`: plain text completion, streamed to stdout.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "apps/commands.hpp"
+#include "apps/interrupt.hpp"
+#include "apps/runner.hpp"
+#include "base/error.hpp"
+#include "engine/session.hpp"
+#include "sample/sampler.hpp"
+
+namespace scout::apps {
+
+namespace {
+
+struct RunOptions {
+    GenerationFlags gen;
+    std::string prompt;
+    std::string prompt_file;
+    bool no_bos = false;
+};
+
+std::string read_prompt(const RunOptions& o) {
+    check(o.prompt.empty() != o.prompt_file.empty(), "give the prompt with exactly one of -p TEXT or -f FILE");
+    if (!o.prompt_file.empty()) {
+        std::stringstream ss;
+        if (o.prompt_file == "-") {
+            ss << std::cin.rdbuf();
+        } else {
+            std::ifstream in(o.prompt_file, std::ios::binary);
+            check(static_cast<bool>(in), cat("cannot read prompt file ", o.prompt_file));
+            ss << in.rdbuf();
+        }
+        return ss.str();
+    }
+    return o.prompt;
+}
+
+void run(const RunOptions& o) {
+    const std::string prompt_text = read_prompt(o);
+    auto r = make_runner(o.gen);
+    text::EncodeOptions enc;
+    enc.bos = !o.no_bos;
+    const std::vector<int32_t> prompt = r->tokenizer->encode(prompt_text, enc);
+    check(!prompt.empty(), "the prompt is empty (and --no-bos leaves no token to start from)");
+    check(static_cast<int64_t>(prompt.size()) < r->context_length,
+          cat("the prompt is ", prompt.size(), " tokens but the context is ", r->context_length,
+              " tokens; raise --ctx (the model allows up to ", r->model->config.text.max_position_embeddings,
+              ") or shorten the prompt"));
+
+    std::atomic<bool>& interrupted = install_interrupt_handler();
+    engine::Session session(*r->model, *r->forward, {.context_length = r->context_length});
+    Sampler sampler(r->sampling);
+    engine::GenerateOptions opt = r->generate_options;
+    opt.cancel = &interrupted;
+    std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
+    std::fflush(stdout);
+    const auto result = engine::generate(session, sampler, r->tokenizer.get(), prompt, opt, [](std::string_view s) {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        std::fflush(stdout);
+    });
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (!o.gen.quiet) print_stats(*r, result);
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+    auto opt = std::make_shared<RunOptions>();
+    CLI::App* cmd = app.add_subcommand("run", "Complete a prompt (plain text, no chat template), streaming the output");
+    cmd->add_option("-p,--prompt", opt->prompt, "Prompt text");
+    cmd->add_option("-f,--file", opt->prompt_file, "Read the prompt from a file (- for standard input)");
+    cmd->add_flag("--no-bos", opt->no_bos, "Do not put <|begin_of_text|> before the prompt");
+    add_generation_flags(cmd, opt->gen, 256);
+    cmd->footer(
+        "Generation stops at <|eot|>, <|eom|>, <|end_of_text|>, a --stop string, -n tokens or Ctrl-C.\n"
+        "Sampling defaults come from the checkpoint's generation_config.json (Scout: temperature 0.6, top-p 0.9).\n\n"
+        "Examples:\n"
+        "  scout run -m demo-model -p \"The capital of France is\" -n 32\n"
+        "  scout run -m Llama-4-Scout-17B-16E-Instruct -f prompt.txt --temp 0 --stop \"\\n\\n\"");
+    cmd->callback([opt] { run(*opt); });
+}
+
+}  // namespace scout::apps

@@ -1,0 +1,28 @@
+// Progress display for long work (writing or paging in weights): a redrawn bar with bytes,
+// rate and ETA on a terminal; plain lines every 10% otherwise (logs, CI).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace scout::apps {
+
+class ProgressBar {
+public:
+    ProgressBar(std::string label, uint64_t total, std::FILE* out = stderr);
+    void update(uint64_t done);
+    void finish();
+
+private:
+    std::string label_;
+    uint64_t total_;
+    std::FILE* out_;
+    bool tty_;
+    bool finished_ = false;
+    int last_decile_ = -1;
+    std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+}  // namespace scout::apps

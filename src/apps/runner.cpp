@@ -1,0 +1,104 @@
+#include "apps/runner.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "apps/cli_util.hpp"
+#include "apps/progress.hpp"
+#include "base/error.hpp"
+#include "model/model_size.hpp"
+
+namespace scout::apps {
+
+void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max_tokens) {
+    f.max_tokens = default_max_tokens;
+    cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory")->required();
+    cmd->add_option("--tokenizer", f.tokenizer,
+                    "tokenizer.model or tokenizer.json (default: the one in the model directory)");
+    cmd->add_option("-n,--max-tokens", f.max_tokens, "Stop after this many new tokens")->capture_default_str();
+    cmd->add_option("--temp", f.temperature, "Temperature; 0 = greedy (default: generation_config.json, else 0.6)");
+    cmd->add_option("--top-k", f.top_k, "Keep the k most likely tokens; 0 = off");
+    cmd->add_option("--top-p", f.top_p, "Nucleus sampling mass; 1 = off (default: generation_config.json, else 0.9)");
+    cmd->add_option("--min-p", f.min_p, "Drop tokens below min-p times the top probability; 0 = off");
+    cmd->add_option("--repeat-penalty", f.repeat_penalty, "Repetition penalty over the last 64 tokens; 1 = off");
+    cmd->add_option("--frequency-penalty", f.frequency_penalty, "OpenAI-style frequency penalty; 0 = off");
+    cmd->add_option("--presence-penalty", f.presence_penalty, "OpenAI-style presence penalty; 0 = off");
+    cmd->add_option("--seed", f.seed, "Random seed (default: random); the same seed gives the same output");
+    cmd->add_option("--stop", f.stop, "Stop when this text appears (repeatable); the text is not printed");
+    cmd->add_option("-t,--threads", f.threads, "Worker threads (default: all cores)");
+    cmd->add_option("-c,--ctx", f.ctx, "Context length in tokens (default: min(8192, the model's maximum))");
+    cmd->add_flag("--no-prefault", f.no_prefault, "Do not page the weights in before starting");
+    cmd->add_flag("-q,--quiet", f.quiet, "No loading progress and no speed report");
+}
+
+std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
+    auto r = std::make_unique<Runner>();
+    namespace fs = std::filesystem;
+    // Tokenizer first: a missing tokenizer is the most common setup mistake, and cheap to detect.
+    fs::path tok_path = f.tokenizer.empty() ? fs::path() : fs::path(f.tokenizer);
+    if (tok_path.empty()) {
+        check(fs::is_directory(f.model_dir), cat("model path ", f.model_dir, " is not a directory"));
+        try {
+            tok_path = text::find_tokenizer_file(f.model_dir);
+        } catch (const Error& e) {
+            throw Error(cat(e.what(), " (or pass --tokenizer PATH)"));
+        }
+    }
+    r->tokenizer = std::make_unique<text::Tokenizer>(text::Tokenizer::load(tok_path));
+    r->model = engine::load_model(f.model_dir);
+    const model::TextConfig& c = r->model->config.text;
+    check(r->tokenizer->n_vocab() <= c.vocab_size,
+          cat("tokenizer ", tok_path, " has ", r->tokenizer->n_vocab(), " tokens but the model's vocabulary is ",
+              c.vocab_size, ": they do not belong together"));
+    if (!f.no_prefault) {
+        ProgressBar bar("loading " + fs::path(f.model_dir).filename().string(), r->model->checkpoint.total_file_bytes());
+        if (!f.quiet) r->model->checkpoint.prefault([&](uint64_t done, uint64_t) { bar.update(done); });
+        else r->model->checkpoint.prefault();
+        if (!f.quiet) bar.finish();
+    }
+    r->pool = std::make_unique<ThreadPool>(f.threads);
+    r->forward = std::make_unique<cpu::CpuForward>(c, r->model->plan, r->model->weights, *r->pool);
+
+    const engine::GenerationDefaults d =
+        engine::read_generation_defaults(r->model->checkpoint.generation_config(), r->model->config);
+    SamplingParams& s = r->sampling;
+    s = d.sampling;
+    if (f.temperature) s.temperature = *f.temperature;
+    if (f.top_k) s.top_k = *f.top_k;
+    if (f.top_p) s.top_p = *f.top_p;
+    if (f.min_p) s.min_p = *f.min_p;
+    if (f.repeat_penalty) s.repetition_penalty = *f.repeat_penalty;
+    if (f.frequency_penalty) s.frequency_penalty = *f.frequency_penalty;
+    if (f.presence_penalty) s.presence_penalty = *f.presence_penalty;
+    s.seed = f.seed ? *f.seed : std::random_device{}();
+    validate(s);
+
+    check(f.max_tokens >= 0, "--max-tokens must not be negative");
+    r->generate_options.max_new_tokens = f.max_tokens;
+    r->generate_options.stop_strings = f.stop;
+    // Stop at <|eot|>, <|eom|>, <|end_of_text|> and whatever the checkpoint declares as EOS.
+    r->generate_options.stop_tokens = r->tokenizer->stop_tokens();
+    for (int32_t id : d.eos_token_ids) r->generate_options.stop_tokens.push_back(id);
+
+    const int64_t max_ctx = c.max_position_embeddings;
+    r->context_length = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, max_ctx);
+    check(r->context_length <= max_ctx, cat("--ctx ", f.ctx, " exceeds the model's maximum of ", max_ctx, " positions"));
+
+    const model::ModelSize size = model::compute_model_size(c, r->model->plan);
+    r->weight_bytes_per_token =
+        static_cast<double>(size.n_params_active) * static_cast<double>(dtype_size(r->model->weights.embed->dtype));
+    return r;
+}
+
+void print_stats(const Runner& r, const engine::GenerateResult& res) {
+    const double pp = res.prompt_seconds > 0 ? static_cast<double>(res.n_prompt) / res.prompt_seconds : 0;
+    const auto n_decoded = static_cast<double>(res.tokens.size() > 1 ? res.tokens.size() - 1 : 0);
+    const double tg = res.gen_seconds > 0 ? n_decoded / res.gen_seconds : 0;
+    std::fprintf(stderr, "\n[prompt %lld tok, %.1f tok/s | generation %zu tok, %.1f tok/s, %s/s weights read | stop: %s]\n",
+                 static_cast<long long>(res.n_prompt), pp, res.tokens.size(), tg,
+                 human_bytes(tg * r.weight_bytes_per_token).c_str(), engine::stop_reason_name(res.reason));
+}
+
+}  // namespace scout::apps

@@ -1,0 +1,144 @@
+#include "model/demo_model.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+
+#include "base/dtype.hpp"
+#include "base/error.hpp"
+#include "io/safetensors_writer.hpp"
+#include "model/config.hpp"
+#include "model/layer_plan.hpp"
+
+namespace scout::model {
+
+namespace {
+
+// splitmix64 + Box-Muller: the same weights for a seed on every platform.
+class NormalRng {
+public:
+    explicit NormalRng(uint64_t seed) : state_(seed) {}
+    float next() {
+        if (has_spare_) {
+            has_spare_ = false;
+            return spare_;
+        }
+        const double u1 = (static_cast<double>(next_u64() >> 11) + 0.5) / 9007199254740992.0;
+        const double u2 = static_cast<double>(next_u64() >> 11) / 9007199254740992.0;
+        const double r = std::sqrt(-2.0 * std::log(u1));
+        spare_ = static_cast<float>(r * std::sin(2 * std::numbers::pi * u2));
+        has_spare_ = true;
+        return static_cast<float>(r * std::cos(2 * std::numbers::pi * u2));
+    }
+
+private:
+    uint64_t next_u64() {
+        uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    uint64_t state_;
+    bool has_spare_ = false;
+    float spare_ = 0;
+};
+
+uint64_t mix(uint64_t seed, uint64_t index) { return seed * 0x100000001b3ull + index * 0x9e3779b97f4a7c15ull + 1; }
+
+}  // namespace
+
+nlohmann::json demo_model_config() {
+    return {
+        {"architectures", {"Llama4ForCausalLM"}},
+        {"model_type", "llama4_text"},
+        {"torch_dtype", "bfloat16"},
+        {"vocab_size", 202048},
+        {"hidden_size", 256},
+        {"intermediate_size", 256},
+        {"intermediate_size_mlp", 512},
+        {"num_hidden_layers", 8},
+        {"num_attention_heads", 8},
+        {"num_key_value_heads", 2},
+        {"head_dim", 32},
+        {"num_local_experts", 16},
+        {"num_experts_per_tok", 1},
+        {"interleave_moe_layer_step", 1},
+        {"no_rope_layers", nlohmann::json::array()},  // derived: NoPE on every 4th layer
+        {"attention_chunk_size", 64},
+        {"use_qk_norm", true},
+        {"attn_temperature_tuning", true},
+        {"floor_scale", 8192},
+        {"attn_scale", 0.1},
+        {"rope_theta", 500000.0},
+        {"rope_scaling",
+         {{"rope_type", "llama3"}, {"factor", 16.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 1.0},
+          {"original_max_position_embeddings", 256}}},
+        {"max_position_embeddings", 16384},
+        {"rms_norm_eps", 1e-5},
+        {"hidden_act", "silu"},
+        {"tie_word_embeddings", false},
+        {"bos_token_id", 200000},
+        {"eos_token_id", {200001, 200007, 200008}},
+        {"pad_token_id", 200018},
+    };
+}
+
+nlohmann::json demo_generation_config() {
+    return {{"do_sample", true},   {"temperature", 0.6},  {"top_p", 0.9},
+            {"bos_token_id", 200000}, {"eos_token_id", {200001, 200007, 200008}}, {"pad_token_id", 200018}};
+}
+
+void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& options,
+                      const std::function<void(uint64_t, uint64_t)>& progress) {
+    namespace fs = std::filesystem;
+    check(fs::exists(options.tokenizer_model),
+          cat("tokenizer ", options.tokenizer_model, " not found; fetch the real Llama 4 tokenizer with ",
+              "`python3 tools/fetch_tokenizer.py` (see README) and pass it with --tokenizer"));
+    fs::create_directories(dir);
+    const nlohmann::json cfg_json = demo_model_config();
+    const TextConfig c = parse_model_config(cfg_json).text;
+    const LayerPlan plan = make_layer_plan(c);
+
+    io::SafetensorsWriter w;
+    uint64_t tensor_index = 0;
+    // Normal(0, std) values in bf16; norm weights are 1 + N(0, 0.1) so they are not all ones.
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, double stddev, double mean = 0.0) {
+        const uint64_t seed = mix(options.seed, tensor_index++);
+        w.add(name, DType::BF16, std::move(shape), [seed, stddev, mean](std::span<uint8_t> bytes) {
+            NormalRng rng(seed);
+            auto* out = reinterpret_cast<uint16_t*>(bytes.data());
+            for (std::size_t i = 0; i < bytes.size() / 2; ++i)
+                out[i] = f32_to_bf16(static_cast<float>(mean + stddev * rng.next()));
+        });
+    };
+    const int64_t D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, d = c.head_dim,
+                  E = c.num_local_experts, F = c.intermediate_size, V = c.vocab_size;
+    const double in_std = 1.0 / std::sqrt(static_cast<double>(D));
+    add("model.embed_tokens.weight", {V, D}, 1.0);
+    for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
+        const std::string p = "model.layers." + std::to_string(il) + ".";
+        add(p + "input_layernorm.weight", {D}, 0.1, 1.0);
+        add(p + "post_attention_layernorm.weight", {D}, 0.1, 1.0);
+        add(p + "self_attn.q_proj.weight", {H * d, D}, in_std);
+        add(p + "self_attn.k_proj.weight", {Hkv * d, D}, in_std);
+        add(p + "self_attn.v_proj.weight", {Hkv * d, D}, in_std);
+        add(p + "self_attn.o_proj.weight", {D, H * d}, 1.0 / std::sqrt(static_cast<double>(H * d)));
+        check(plan.layers[static_cast<std::size_t>(il)].moe, "demo model: every layer is MoE");
+        add(p + "feed_forward.router.weight", {E, D}, in_std);
+        add(p + "feed_forward.experts.gate_up_proj", {E, D, 2 * F}, in_std);
+        add(p + "feed_forward.experts.down_proj", {E, F, D}, 1.0 / std::sqrt(static_cast<double>(F)));
+        add(p + "feed_forward.shared_expert.gate_proj.weight", {F, D}, in_std);
+        add(p + "feed_forward.shared_expert.up_proj.weight", {F, D}, in_std);
+        add(p + "feed_forward.shared_expert.down_proj.weight", {D, F}, 1.0 / std::sqrt(static_cast<double>(F)));
+    }
+    add("model.norm.weight", {D}, 0.1, 1.0);
+    add("lm_head.weight", {V, D}, 2.0 * in_std);
+
+    std::ofstream(dir / "config.json") << cfg_json.dump(2) << "\n";
+    std::ofstream(dir / "generation_config.json") << demo_generation_config().dump(2) << "\n";
+    w.write(dir / "model.safetensors", progress);
+    if (fs::absolute(options.tokenizer_model) != fs::absolute(dir / "tokenizer.model"))
+        fs::copy_file(options.tokenizer_model, dir / "tokenizer.model", fs::copy_options::overwrite_existing);
+}
+
+}  // namespace scout::model
