@@ -329,5 +329,18 @@ TEST(SamplerCheckLogits, RejectsNanPlusInfEmptyAndAllMinusInf) {
     EXPECT_NO_THROW(check_logits(std::vector<float>{-kInf, 0.0f, -kInf}));
 }
 
+TEST(SamplerFillCandidates, DividesByTemperatureAndChecksSizes) {
+    const std::vector<float> logits = {1.0f, -3.0f, 0.3f};
+    std::vector<Candidate> c(3);
+    fill_candidates(logits, 0.6f, c);
+    for (int32_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(c[i].id, i);
+        EXPECT_EQ(c[i].logit, logits[i] / 0.6f);  // a division, bit for bit, as HF
+    }
+    std::vector<Candidate> wrong(2);
+    EXPECT_THROW(fill_candidates(logits, 1.0f, wrong), Error);
+    EXPECT_THROW(fill_candidates(logits, 0.0f, c), Error);
+}
+
 }  // namespace
 }  // namespace scout
