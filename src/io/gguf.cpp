@@ -101,7 +101,7 @@ GgufValue read_scalar(Cursor& c, GgufValueType t, const char* what) {
 }
 
 GgufValue read_value(Cursor& c, GgufValueType t, const std::string& key) {
-    const std::string what = cat("value of key \"", key, "\"");
+    const std::string what = "value of key \"" + key + "\"";
     if (t != GgufValueType::ARRAY) return read_scalar(c, t, what.c_str());
     GgufValue v;
     v.type = t;
@@ -157,7 +157,7 @@ void GgufFile::parse() {
     kv_.reserve(n_kv);
     std::unordered_map<std::string_view, std::size_t> kv_index;
     for (uint64_t k = 0; k < n_kv; ++k) {
-        const std::string_view key = c.read_string(cat("key of metadata entry ", k).c_str());
+        const std::string_view key = c.read_string("metadata key");
         const uint32_t t = c.read<uint32_t>("metadata value type");
         if (!is_valid_type(t)) c.fail(cat("metadata key \"", key, "\" has unknown value type ", t));
         GgufValue v = read_value(c, static_cast<GgufValueType>(t), std::string(key));
@@ -181,9 +181,9 @@ void GgufFile::parse() {
     std::unordered_map<std::string_view, std::size_t> tensor_index;
     for (uint64_t k = 0; k < n_tensors; ++k) {
         GgufTensorInfo t;
-        const std::string_view name = c.read_string(cat("name of tensor ", k).c_str());
+        const std::string_view name = c.read_string("tensor name");
         t.name = std::string(name);
-        const std::string what = cat("tensor \"", t.name, "\"");
+        const std::string what = "tensor \"" + t.name + "\"";
         const uint32_t n_dims = c.read<uint32_t>(what.c_str());
         if (n_dims == 0 || n_dims > kMaxDims) c.fail(cat(what, " has ", n_dims, " dims (expected 1 to ", kMaxDims, ")"));
         uint64_t numel = 1;

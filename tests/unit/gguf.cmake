@@ -7,5 +7,7 @@ scout_add_test(test_quant
 scout_add_test(test_gguf
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/test_gguf_types.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_gguf_reader.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_gguf_writer.cpp
   LIBS scout_io
   LABELS unit)

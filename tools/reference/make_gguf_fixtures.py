@@ -184,7 +184,7 @@ def verify(path: Path) -> int:
         got = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type).astype(np.float32).ravel()
         want = np.asarray(ref.data).astype(np.float32).ravel() if ref is not None else None
         ok = want is not None and got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
-        print(f"{name}: {t.tensor_type.name} shape={list(t.shape)} {'OK' if ok else 'MISMATCH'}")
+        print(f"{name}: {t.tensor_type.name} shape={[int(d) for d in t.shape]} {'OK' if ok else 'MISMATCH'}")
         passed += ok
         failed += not ok
     kv = {f.name: f for f in r.fields.values()}
