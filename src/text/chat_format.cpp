@@ -19,7 +19,12 @@ nlohmann::ordered_json parse_arguments(const ToolCall& call) {
 
 // Python's str() of a value inside the python_list tool format.
 std::string python_value(const nlohmann::ordered_json& v) {
-    if (v.is_string()) return "\"" + v.get<std::string>() + "\"";
+    if (v.is_string()) {
+        std::string s(1, '"');  // appended, not operator+: GCC 12 warns falsely (-Wrestrict) on the chain
+        s += v.get<std::string>();
+        s += '"';
+        return s;
+    }
     if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
     if (v.is_null()) return "None";
     if (v.is_array()) {

@@ -8,7 +8,7 @@ namespace scout::text {
 namespace {
 
 void put_u(std::string& out, uint32_t u) {
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "\\u%04x", u);
     out += buf;
 }

@@ -76,7 +76,9 @@ TEST(TokenizerProps, EveryIdDecodesAndOutOfRangeIsAnError) {
         const int32_t one[] = {id};
         const std::string bytes = tok->decode_bytes(one);
         ASSERT_FALSE(bytes.empty()) << id;
-        if (id >= 200000) ASSERT_EQ(bytes, names[id - 200000]);
+        if (id >= 200000) {
+            ASSERT_EQ(bytes, names[id - 200000]);
+        }
         ASSERT_EQ(tok->decode(one), utf8::sanitize(bytes));
     }
     for (int32_t bad : {202048, 300000, -1}) {
