@@ -35,6 +35,7 @@ GenerationDefaults read_generation_defaults(const nlohmann::json& g, const model
     read_key(g, "top_k", s.top_k);
     read_key(g, "min_p", s.min_p);
     read_key(g, "repetition_penalty", s.repetition_penalty);
+    if (g.contains("repetition_penalty")) s.penalty_last_n = -1;  // transformers penalises the whole history
     if (!do_sample) s.temperature = 0.0f;  // transformers: greedy unless do_sample
     if (g.contains("eos_token_id") && !g["eos_token_id"].is_null()) {
         d.eos_token_ids.clear();

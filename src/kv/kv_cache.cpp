@@ -30,8 +30,20 @@ void LayerKv::clear() {
 
 SequenceKv::SequenceKv(const model::LayerPlan& plan, int64_t n_kv_heads, int64_t head_dim, KvOptions options) {
     layers_.reserve(plan.layers.size());
-    for (const auto& rule : plan.layers)
+    for (const auto& rule : plan.layers) {
         layers_.emplace_back(rule.chunked, plan.chunk_size, n_kv_heads * head_dim, options.page_size);
+        if (rule.chunked) chunk_size_ = plan.chunk_size;
+    }
+}
+
+int64_t SequenceKv::rewind(int64_t n) {
+    check(n >= 0 && n <= n_past_, cat("rewind to ", n, " outside [0, ", n_past_, "]"));
+    if (n == n_past_) return n;
+    int64_t resume = n;
+    if (chunk_size_ > 0 && n % chunk_size_ != 0 && (n - 1) / chunk_size_ != (n_past_ - 1) / chunk_size_)
+        resume = (n - 1) / chunk_size_ * chunk_size_;
+    n_past_ = resume;
+    return resume;
 }
 
 void SequenceKv::clear() {

@@ -60,12 +60,21 @@ public:
     const LayerKv& layer(int64_t il) const { return layers_[static_cast<std::size_t>(il)]; }
     int64_t n_past() const { return n_past_; }
     void advance(int64_t n) { n_past_ += n; }
+
+    // Prefix reuse: keep positions [0, n) and forget the rest. Global layers keep every position,
+    // but a chunk ring holds only the chunk of position n_past-1; if position n-1 lies in an
+    // earlier chunk, the chunked layers lack its chunk and the positions [start of that chunk, n)
+    // must be fed again. Returns where the caller must resume feeding tokens: n itself, or the
+    // start of n-1's chunk — at most one chunk of recomputation (none when n is a chunk edge,
+    // since a new chunk never looks back).
+    int64_t rewind(int64_t n);
     void clear();
     std::size_t bytes_allocated() const;
 
 private:
     std::vector<LayerKv> layers_;
     int64_t n_past_ = 0;
+    int64_t chunk_size_ = 0;  // 0 when no layer is chunked
 };
 
 }  // namespace scout::kv

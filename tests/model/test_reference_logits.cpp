@@ -99,6 +99,79 @@ TEST_P(ReferenceLogits, CachedDecodeEqualsFullForward) {
     }
 }
 
+TEST_P(ReferenceLogits, BatchedSequencesEqualSeparateRuns) {
+    // Continuous batching: several sequences at different positions in one forward call give
+    // the same logits as running each alone.
+    const test::Fixture fx = test::load_fixture(GetParam());
+    const auto model = engine::load_model(fx.dir);
+    std::vector<const test::LogitsCase*> cases;
+    for (const auto& c : fx.logits)
+        if (!c.has_pixels && c.compute_dtype == "float32") cases.push_back(&c);
+    ASSERT_GE(cases.size(), 3u);
+    ThreadPool pool(2);
+    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+    const auto& cfg = model->config.text;
+    // Each sequence is first prefilled alone with a different prefix length, then all continue together.
+    std::vector<std::unique_ptr<kv::SequenceKv>> kvs;
+    std::vector<float> scratch;
+    std::vector<cpu::SequenceStep> steps;
+    std::vector<std::size_t> prefix;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& toks = cases[i]->tokens;
+        kvs.push_back(std::make_unique<kv::SequenceKv>(model->plan, cfg.num_key_value_heads, cfg.head_dim));
+        const std::size_t p = std::min(toks.size() - 1, 2 * i);
+        if (p > 0) fwd.forward(*kvs.back(), std::span<const int32_t>(toks).first(p), false, scratch);
+        prefix.push_back(p);
+        steps.push_back({kvs.back().get(), std::span<const int32_t>(toks).subspan(p), i % 2 == 0});
+    }
+    std::vector<float> batched;
+    fwd.forward_batch(steps, batched);
+    std::size_t row = 0;
+    const auto V = static_cast<std::size_t>(cfg.vocab_size);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const std::vector<float> alone = run_split(*model, cases[i]->tokens, static_cast<int64_t>(cases[i]->tokens.size()), 1, 2);
+        const std::size_t n = cases[i]->tokens.size();
+        const std::size_t first = steps[i].all_logits ? prefix[i] : n - 1;
+        for (std::size_t t = first; t < n; ++t, ++row)
+            for (std::size_t v = 0; v < V; ++v)
+                ASSERT_NEAR(batched[row * V + v], alone[t * V + v], 1e-5 * std::max(1.0, max_abs(alone)))
+                    << "sequence " << i << " position " << t;
+    }
+    EXPECT_EQ(row * V, batched.size());
+}
+
+TEST_P(ReferenceLogits, RewindRecomputesAtMostOneChunk) {
+    // Prefix reuse: after a long sequence, rewind to every earlier length and continue with
+    // the rest of the sequence; the logits must equal the full forward's.
+    const test::Fixture fx = test::load_fixture(GetParam());
+    const auto model = engine::load_model(fx.dir);
+    const test::LogitsCase* longest = nullptr;
+    for (const auto& c : fx.logits)
+        if (!c.has_pixels && (!longest || c.tokens.size() > longest->tokens.size())) longest = &c;
+    const auto& toks = longest->tokens;
+    const auto n = static_cast<int64_t>(toks.size());
+    const int64_t C = model->plan.chunk_size;
+    const std::vector<float> full = run_split(*model, toks, n, 1, 1);
+    const auto V = model->config.text.vocab_size;
+    ThreadPool pool(2);
+    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+    std::vector<float> out;
+    for (int64_t keep = 0; keep < n; ++keep) {
+        kv::SequenceKv kv(model->plan, model->config.text.num_key_value_heads, model->config.text.head_dim);
+        fwd.forward(kv, toks, false, out);
+        const int64_t resume = kv.rewind(keep);
+        EXPECT_LE(keep - resume, C - 1) << "keep " << keep;
+        EXPECT_GE(resume, 0);
+        if (keep % C == 0) EXPECT_EQ(resume, keep);
+        fwd.forward(kv, std::span<const int32_t>(toks).subspan(static_cast<std::size_t>(resume)), true, out);
+        for (int64_t t = resume; t < n; ++t)
+            for (int64_t v = 0; v < V; ++v)
+                ASSERT_NEAR(out[static_cast<std::size_t>((t - resume) * V + v)], full[static_cast<std::size_t>(t * V + v)],
+                            1e-5 * std::max(1.0, max_abs(full)))
+                    << "keep " << keep << " position " << t;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceLogits, ::testing::ValuesIn(test::fixture_names()),
                          [](const auto& info) { return info.param; });
 

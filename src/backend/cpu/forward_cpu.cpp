@@ -17,14 +17,14 @@ CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& 
                        const model::TextWeights& weights, ThreadPool& pool)
     : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(model::rope_inv_freq(config)) {}
 
-void CpuForward::attention_block(int64_t il, kv::SequenceKv& kv, std::span<const int64_t> positions, const float* x,
-                                 float* out) {
+void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps, std::span<const int64_t> row_begin,
+                                 std::span<const int64_t> positions, const float* x, float* out) {
     const model::LayerRule& rule = plan_.layers[static_cast<std::size_t>(il)];
     const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
     const int64_t S = static_cast<int64_t>(positions.size());
     const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
 
-    // Projections: q [S, H, d], k/v [S, Hkv, d].
+    // Projections of all rows: q [S, H, d], k/v [S, Hkv, d].
     std::vector<float> q(static_cast<std::size_t>(S * H * d)), k(static_cast<std::size_t>(S * Hkv * d)),
         v(static_cast<std::size_t>(S * Hkv * d));
     matmul_nt(x, S, as_matrix(*w.wq), q.data(), pool_);
@@ -47,43 +47,59 @@ void CpuForward::attention_block(int64_t il, kv::SequenceKv& kv, std::span<const
         }
     }
 
-    // Write keys and attend. A chunk ring holds one chunk, so a batch crossing chunk edges
-    // is processed segment by segment: each segment's keys are written, then its queries
+    // Per sequence: write keys and attend. A chunk ring holds one chunk, so rows crossing chunk
+    // edges are processed segment by segment: each segment's keys are written, then its queries
     // attend (they only see their own chunk).
-    kv::LayerKv& lkv = kv.layer(il);
     AttentionShape shape{H, Hkv, d, rule.chunked, plan_.chunk_size, 1.0f / std::sqrt(static_cast<float>(d))};
     std::vector<float> attn(static_cast<std::size_t>(S * H * d));
-    int64_t seg_begin = 0;
-    while (seg_begin < S) {
-        int64_t seg_end = S;
-        if (rule.chunked) {
-            const int64_t pos0 = positions[static_cast<std::size_t>(seg_begin)];
-            const int64_t chunk_end = (pos0 / plan_.chunk_size + 1) * plan_.chunk_size;
-            seg_end = std::min(S, seg_begin + (chunk_end - pos0));
+    for (std::size_t si = 0; si < steps.size(); ++si) {
+        kv::LayerKv& lkv = steps[si].kv->layer(il);
+        const int64_t end = row_begin[si + 1];
+        int64_t seg_begin = row_begin[si];
+        while (seg_begin < end) {
+            int64_t seg_end = end;
+            if (rule.chunked) {
+                const int64_t pos0 = positions[static_cast<std::size_t>(seg_begin)];
+                const int64_t chunk_end = (pos0 / plan_.chunk_size + 1) * plan_.chunk_size;
+                seg_end = std::min(end, seg_begin + (chunk_end - pos0));
+            }
+            for (int64_t i = seg_begin; i < seg_end; ++i) {
+                const int64_t pos = positions[static_cast<std::size_t>(i)];
+                std::copy_n(k.data() + i * Hkv * d, Hkv * d, lkv.k_row(pos));
+                std::copy_n(v.data() + i * Hkv * d, Hkv * d, lkv.v_row(pos));
+            }
+            attention(q.data() + seg_begin * H * d,
+                      positions.subspan(static_cast<std::size_t>(seg_begin), static_cast<std::size_t>(seg_end - seg_begin)),
+                      lkv, shape, attn.data() + seg_begin * H * d, pool_);
+            seg_begin = seg_end;
         }
-        for (int64_t i = seg_begin; i < seg_end; ++i) {
-            const int64_t pos = positions[static_cast<std::size_t>(i)];
-            std::copy_n(k.data() + i * Hkv * d, Hkv * d, lkv.k_row(pos));
-            std::copy_n(v.data() + i * Hkv * d, Hkv * d, lkv.v_row(pos));
-        }
-        attention(q.data() + seg_begin * H * d, positions.subspan(static_cast<std::size_t>(seg_begin),
-                                                                  static_cast<std::size_t>(seg_end - seg_begin)),
-                  lkv, shape, attn.data() + seg_begin * H * d, pool_);
-        seg_begin = seg_end;
     }
     matmul_nt(attn.data(), S, as_matrix(*w.wo), out, pool_);
 }
 
 void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits,
                          std::vector<float>& logits) {
-    const int64_t S = static_cast<int64_t>(tokens.size());
-    check(S > 0, "forward: no tokens");
-    const int64_t D = config_.hidden_size, V = config_.vocab_size;
-    for (int32_t t : tokens)
-        check(t >= 0 && t < V, cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
+    const SequenceStep step{&kv, tokens, all_logits};
+    forward_batch(std::span<const SequenceStep>(&step, 1), logits);
+}
 
-    std::vector<int64_t> positions(static_cast<std::size_t>(S));
-    for (int64_t i = 0; i < S; ++i) positions[static_cast<std::size_t>(i)] = kv.n_past() + i;
+void CpuForward::forward_batch(std::span<const SequenceStep> steps, std::vector<float>& logits) {
+    check(!steps.empty(), "forward: no sequences");
+    const int64_t D = config_.hidden_size, V = config_.vocab_size;
+    std::vector<int64_t> row_begin{0};
+    std::vector<int64_t> positions;
+    std::vector<int32_t> tokens;
+    for (const SequenceStep& st : steps) {
+        check(st.kv != nullptr && !st.tokens.empty(), "forward: every sequence needs a KV cache and tokens");
+        for (std::size_t i = 0; i < st.tokens.size(); ++i) {
+            const int32_t t = st.tokens[i];
+            check(t >= 0 && t < V, cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
+            tokens.push_back(t);
+            positions.push_back(st.kv->n_past() + static_cast<int64_t>(i));
+        }
+        row_begin.push_back(static_cast<int64_t>(tokens.size()));
+    }
+    const auto S = static_cast<int64_t>(tokens.size());
 
     // h [S, D]: token embeddings (no scaling).
     std::vector<float> h(static_cast<std::size_t>(S * D)), xn(static_cast<std::size_t>(S * D)),
@@ -95,7 +111,7 @@ void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bo
         const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
         // h = h + Attn(RMSNorm_in(h))
         rms_norm(h.data(), S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn.data());
-        attention_block(il, kv, positions, xn.data(), branch.data());
+        attention_block(il, steps, row_begin, positions, xn.data(), branch.data());
         for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
         // h = h + FFN(RMSNorm_post(h))
         rms_norm(h.data(), S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn.data());
@@ -106,12 +122,18 @@ void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bo
                        branch.data(), pool_);
         for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
     }
-    kv.advance(S);
+    for (const SequenceStep& st : steps) st.kv->advance(static_cast<int64_t>(st.tokens.size()));
 
     // Final norm and lm_head on the rows whose logits are wanted.
-    const int64_t first = all_logits ? 0 : S - 1;
-    const int64_t n_out = S - first;
-    rms_norm(h.data() + first * D, n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn.data());
+    std::vector<int64_t> out_rows;
+    for (std::size_t si = 0; si < steps.size(); ++si)
+        for (int64_t r = steps[si].all_logits ? row_begin[si] : row_begin[si + 1] - 1; r < row_begin[si + 1]; ++r)
+            out_rows.push_back(r);
+    const auto n_out = static_cast<int64_t>(out_rows.size());
+    std::vector<float> sel(static_cast<std::size_t>(n_out * D));
+    for (int64_t i = 0; i < n_out; ++i)
+        std::copy_n(h.data() + out_rows[static_cast<std::size_t>(i)] * D, D, sel.data() + i * D);
+    rms_norm(sel.data(), n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn.data());
     logits.resize(static_cast<std::size_t>(n_out * V));
     matmul_nt(xn.data(), n_out, as_matrix(*weights_.lm_head), logits.data(), pool_);
 }

@@ -15,6 +15,13 @@
 
 namespace scout::cpu {
 
+// One sequence's share of a batched forward call.
+struct SequenceStep {
+    kv::SequenceKv* kv = nullptr;      // that sequence's KV memory (advanced by the call)
+    std::span<const int32_t> tokens;  // new tokens, at positions kv->n_past() ...
+    bool all_logits = false;          // logits for every token, else only for the last
+};
+
 class CpuForward {
 public:
     // The model objects must outlive this object (they are owned by the caller, e.g. engine::Model).
@@ -26,11 +33,19 @@ public:
     // only the last token's. Any batch size works, including batches that cross chunk edges.
     void forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits);
 
+    // Several sequences in one pass (continuous batching): the matrix products and the experts
+    // run over all their tokens together; attention runs per sequence on its own KV memory.
+    // logits: the rows of each step in order ([n_tokens or 1, vocab] per step).
+    void forward_batch(std::span<const SequenceStep> steps, std::vector<float>& logits);
+
     const model::TextConfig& config() const { return config_; }
     const model::LayerPlan& plan() const { return plan_; }
 
 private:
-    void attention_block(int64_t il, kv::SequenceKv& kv, std::span<const int64_t> positions, const float* x, float* out);
+    // Attention of layer il for all rows x [T, D] -> out [T, D]; rows of step s are
+    // [row_begin[s], row_begin[s+1]).
+    void attention_block(int64_t il, std::span<const SequenceStep> steps, std::span<const int64_t> row_begin,
+                         std::span<const int64_t> positions, const float* x, float* out);
 
     const model::TextConfig& config_;
     const model::LayerPlan& plan_;
