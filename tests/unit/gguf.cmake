@@ -11,3 +11,7 @@ scout_add_test(test_gguf
     ${CMAKE_CURRENT_LIST_DIR}/test_gguf_writer.cpp
   LIBS scout_io
   LABELS unit)
+scout_add_test(test_gguf_config
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_gguf_config.cpp
+  LIBS scout_model
+  LABELS unit)
