@@ -93,6 +93,38 @@ MISC = ["", "a", "A", "!", " a", " A", "Hello, World!", "The quick brown fox jum
         "a'", "'", "''s", "it''s", "it's'", "Ab'Cd", "ABC'DEF", "'re're", "'Re 'rE 'RE"]
 
 
+def fuzz_texts(n, seed=20261127):
+    """Random mixes of the character classes the pattern distinguishes (seeded, so reproducible)."""
+    import random
+
+    rng = random.Random(seed)
+    pools = [
+        [chr(c) for c in range(0x20, 0x7F)],
+        list(" \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x1d\x1e\x1f"),
+        list("'sStTrReEvVmMlLdD\u017f\u2019"),
+        [chr(c) for c in range(0x300, 0x370)],
+        [chr(c) for c in range(0x370, 0x530)],
+        [chr(c) for c in range(0x4E00, 0x4E40)],
+        [chr(c) for c in range(0x3040, 0x3100)],
+        [chr(c) for c in range(0x600, 0x700)],
+        [chr(c) for c in range(0x900, 0x980)],
+        [chr(c) for c in range(0xE00, 0xE80)],
+        [chr(c) for c in range(0x1F300, 0x1F400)] + ["\u200d", "\ufe0f", "\U0001f3fd"],
+        [chr(c) for c in range(0x2150, 0x2190)] + [chr(c) for c in range(0x2460, 0x2480)],
+        [chr(c) for c in (rng.randrange(0x80, 0x110000) for _ in range(4000)) if not 0xD800 <= c < 0xE000],
+        list("0123456789"),
+        list("/\\<|>()[]{}.,;:!?\"#$%&*+-=@^_`~"),
+    ]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.choice([1, 2, 3, 5, 8, 13, 30, 80])):
+            pool = rng.choice(pools)
+            parts.append("".join(rng.choice(pool) for _ in range(rng.choice([1, 1, 2, 3, 6]))))
+        out.append("".join(parts))
+    return out
+
+
 def long_cases():
     """Runs around the 25,000-code-point split and the 400,000 slice (tokenizer.md §2.2)."""
     out = []
@@ -162,6 +194,8 @@ def main() -> None:
         add(f"flags/bos/{i}", s, bos=True)
         add(f"flags/eos/{i}", s, eos=True)
         add(f"flags/both/{i}", s, bos=True, eos=True)
+    for i, s in enumerate(fuzz_texts(400)):
+        add(f"fuzz/{i}", s)
     for name, rep in long_cases():
         add(name, repeat=rep)
 
