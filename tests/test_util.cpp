@@ -7,9 +7,9 @@
 
 namespace scout::test {
 
-CommandResult run_command(const std::string& command) {
+CommandResult run_command(const std::string& command, bool merge_stderr) {
     CommandResult r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    FILE* pipe = ::popen((command + (merge_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
     if (!pipe) return r;
     std::array<char, 4096> buf{};
     std::size_t n;
@@ -17,6 +17,11 @@ CommandResult run_command(const std::string& command) {
     const int status = ::pclose(pipe);
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+std::filesystem::path shared_tokenizer() {
+    const auto p = shared_dir() / "data" / "llama4" / "tokenizer.model";
+    return std::filesystem::exists(p) ? p : std::filesystem::path();
 }
 
 }  // namespace scout::test

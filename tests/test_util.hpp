@@ -27,11 +27,14 @@ inline std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, flo
     return v;
 }
 
-// Runs a shell command, returns {exit status, stdout+stderr}.
+// Runs a shell command, returns {exit status, stdout (+ stderr unless merge_stderr is false)}.
 struct CommandResult {
     int status = -1;
     std::string output;
 };
-CommandResult run_command(const std::string& command);
+CommandResult run_command(const std::string& command, bool merge_stderr = true);
+
+// Path of the real Llama 4 tokenizer.model in ../shared, or empty when absent.
+std::filesystem::path shared_tokenizer();
 
 }  // namespace scout::test

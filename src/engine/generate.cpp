@@ -24,8 +24,8 @@ namespace {
 // Holds generated text back while it could still turn into a stop string.
 class StopStringFilter {
 public:
-    StopStringFilter(const std::vector<std::string>& stops, const TextCallback& out, std::string& text)
-        : stops_(stops), out_(out), text_(text) {
+    StopStringFilter(std::vector<std::string> stops, const TextCallback& out, std::string& text)
+        : stops_(std::move(stops)), out_(out), text_(text) {
         for (const auto& s : stops_) check(!s.empty(), "stop strings must not be empty");
     }
 
@@ -62,7 +62,7 @@ private:
         text_ += s;
         if (out_) out_(s);
     }
-    const std::vector<std::string>& stops_;
+    std::vector<std::string> stops_;  // owned: the caller's list may be a temporary
     const TextCallback& out_;
     std::string& text_;
     std::string pending_;
