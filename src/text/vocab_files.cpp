@@ -38,6 +38,31 @@ std::array<uint32_t, 256> byte_to_unicode() {
     return m;
 }
 
+// tokenizer_config.json carries nothing the ids depend on, but a checkpoint whose config names
+// other special tokens than Llama 4's is not a Llama 4 tokenizer: say so instead of mis-encoding.
+void check_tokenizer_config(const fs::path& path, const std::vector<std::string>& specials) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(read_file(path));
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(cat(path.string(), ": not valid JSON (", e.what(), "); re-download it or remove it"));
+    }
+    if (!j.is_object() || !j.contains("added_tokens_decoder") || !j["added_tokens_decoder"].is_object()) return;
+    for (const auto& [key, t] : j["added_tokens_decoder"].items()) {
+        int64_t id = -1;
+        try {
+            id = std::stoll(key);
+        } catch (const std::exception&) {
+            throw Error(cat(path.string(), ": added_tokens_decoder key '", key, "' is not a token id"));
+        }
+        if (id < k_n_regular || id >= 201134 || !t.is_object() || !t.contains("content")) continue;
+        const std::string content = t["content"].is_string() ? t["content"].get<std::string>() : "";
+        if (specials[id - k_n_regular] != content)
+            throw Error(cat(path.string(), ": token ", id, " is '", content, "' but Llama 4 has '", specials[id - k_n_regular],
+                            "'; this is not a Llama 4 tokenizer (", k_fetch_hint, ")"));
+    }
+}
+
 }  // namespace
 
 Tokenizer Tokenizer::from_tiktoken_model(std::string_view contents, const std::string& source) {
@@ -148,8 +173,9 @@ Tokenizer Tokenizer::load(const fs::path& path) {
     check(fs::exists(path, ec), cat("tokenizer file ", path.string(), " does not exist: ", k_fetch_hint));
     const std::string contents = read_file(path);
     if (path.extension() == ".json") {
-        // tokenizer_config.json beside it carries nothing the ids depend on; the special tokens come
-        // from the rule, so it is not required.
+        // tokenizer_config.json is optional: the special tokens come from the rule.
+        const fs::path config = path.parent_path() / "tokenizer_config.json";
+        if (fs::is_regular_file(config, ec)) check_tokenizer_config(config, llama4_special_tokens());
         return from_hf_json(contents, path.string());
     }
     return from_tiktoken_model(contents, path.string());

@@ -61,6 +61,18 @@ TEST(TokenizerFiles, HfJsonGivesTheSameIds) {
         const auto text = c["text"].get<std::string>();
         ASSERT_EQ(hf.encode(text), tok->encode(text)) << c["name"];
     }
+    // tokenizer_config.json beside it is checked when present.
+    {
+        std::ofstream f(dir / "tokenizer_config.json");
+        f << R"({"added_tokens_decoder": {"200008": {"content": "<|eot|>"}, "201134": {"content": "<|finetune_right_pad_id|>"}}})";
+    }
+    EXPECT_EQ(Tokenizer::load(dir).encode("Hello world"), (std::vector<int32_t>{19873, 3817}));
+    {
+        std::ofstream f(dir / "tokenizer_config.json");
+        f << R"({"added_tokens_decoder": {"200008": {"content": "<|eot_id|>"}}})";
+    }
+    const std::string msg = error_of([&] { (void)Tokenizer::load(dir); });
+    EXPECT_NE(msg.find("not a Llama 4 tokenizer"), std::string::npos) << msg;
     fs::remove_all(dir);
 }
 
