@@ -21,7 +21,7 @@ struct DemoOptions {
 void demo(const DemoOptions& o) {
     namespace fs = std::filesystem;
     check(!o.tokenizer.empty(), "--tokenizer is required: the path of Llama 4's tokenizer.model "
-                                "(get it with `python3 tools/fetch_tokenizer.py --out tokenizer.model`)");
+                                "(get it with `tools/fetch_tokenizer.sh ~/.cache/scout/tokenizer.model`)");
     check(o.force || !fs::exists(fs::path(o.out_dir) / "model.safetensors"),
           cat(o.out_dir, " already holds a model; pass --force to overwrite it"));
     std::unique_ptr<ProgressBar> progress;

@@ -93,7 +93,7 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
     namespace fs = std::filesystem;
     check(fs::exists(options.tokenizer_model),
           cat("tokenizer ", options.tokenizer_model, " not found; fetch the real Llama 4 tokenizer with ",
-              "`python3 tools/fetch_tokenizer.py` (see README) and pass it with --tokenizer"));
+              "`tools/fetch_tokenizer.sh ~/.cache/scout/tokenizer.model` (see README) and pass it with --tokenizer"));
     fs::create_directories(dir);
     const nlohmann::json cfg_json = demo_model_config();
     const TextConfig c = parse_model_config(cfg_json).text;
