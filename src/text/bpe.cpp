@@ -14,8 +14,10 @@ void merge_small(const RankTable& ranks, std::string_view piece, std::vector<int
     // starts[k] = byte start of part k; rank[k] = rank of parts k and k+1 joined.
     uint32_t starts[130];
     uint32_t rank[130];
+    uint32_t part_rank[130];  // rank of part k itself, kept so the result needs no lookups
     size_t n_parts = n;
     for (size_t k = 0; k <= n; ++k) starts[k] = static_cast<uint32_t>(k);
+    for (size_t k = 0; k < n; ++k) part_rank[k] = ranks.find(piece.substr(k, 1));
     auto pair_rank = [&](size_t k) -> uint32_t {
         if (k + 2 > n_parts) return k_none;
         return ranks.find(piece.substr(starts[k], starts[k + 2] - starts[k]));
@@ -32,14 +34,15 @@ void merge_small(const RankTable& ranks, std::string_view piece, std::vector<int
         }
         if (best == k_none) break;
         // Remove the boundary at+1.
+        part_rank[at] = best;
         for (size_t k = at + 1; k < n_parts; ++k) starts[k] = starts[k + 1];
+        for (size_t k = at + 1; k + 1 < n_parts; ++k) part_rank[k] = part_rank[k + 1];
         for (size_t k = at + 1; k + 1 < n_parts; ++k) rank[k] = rank[k + 1];
         --n_parts;
         rank[at] = pair_rank(at);
         if (at > 0) rank[at - 1] = pair_rank(at - 1);
     }
-    for (size_t k = 0; k < n_parts; ++k)
-        out.push_back(static_cast<int32_t>(ranks.find(piece.substr(starts[k], starts[k + 1] - starts[k]))));
+    for (size_t k = 0; k < n_parts; ++k) out.push_back(static_cast<int32_t>(part_rank[k]));
 }
 
 // Long pieces: a doubly linked list of parts and a min-heap of candidate merges ordered by
@@ -50,10 +53,12 @@ void merge_large(const RankTable& ranks, std::string_view piece, std::vector<int
     std::vector<uint32_t> next(n), prev(n);
     std::vector<uint32_t> end(n);  // end byte of the part starting at k (valid while alive)
     std::vector<uint8_t> alive(n, 1);
+    std::vector<uint32_t> part_rank(n);  // rank of the part starting at k (valid while alive)
     for (uint32_t k = 0; k < n; ++k) {
         next[k] = k + 1;
         prev[k] = k == 0 ? k_none : k - 1;
         end[k] = k + 1;
+        part_rank[k] = ranks.find(piece.substr(k, 1));
     }
     struct Cand {
         uint32_t rank, start, right_end;
@@ -74,14 +79,14 @@ void merge_large(const RankTable& ranks, std::string_view piece, std::vector<int
         if (!alive[k] || next[k] >= n || end[next[k]] != c.right_end) continue;
         const uint32_t right = next[k];
         alive[right] = 0;
+        part_rank[k] = c.rank;
         end[k] = end[right];
         next[k] = next[right];
         if (next[k] < n) prev[next[k]] = k;
         push(k);
         push(prev[k]);
     }
-    for (uint32_t k = 0; k < n; k = next[k])
-        out.push_back(static_cast<int32_t>(ranks.find(piece.substr(k, end[k] - k))));
+    for (uint32_t k = 0; k < n; k = next[k]) out.push_back(static_cast<int32_t>(part_rank[k]));
 }
 
 }  // namespace

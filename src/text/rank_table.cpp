@@ -54,6 +54,7 @@ RankTable::RankTable(const std::vector<std::string>& tokens) {
     offsets_.push_back(static_cast<uint32_t>(data_.size()));
 
     short_.assign(65536 + 256, k_none);
+    bloom_.assign(k_bloom_blocks * 8, 0);
     size_t cap = 1;
     while (cap < tokens.size() * 2 + 2) cap <<= 1;
     // The table is probed at random for every lookup: 2 MiB pages keep those probes from also
@@ -79,6 +80,11 @@ RankTable::RankTable(const std::vector<std::string>& tokens) {
         uint64_t pos = h & mask_;
         while (slots_[pos].rank != k_none) pos = (pos + 1) & mask_;
         slots_[pos] = Slot{head_of(key), r, len_tag_of(key, h)};
+        uint64_t* block = &bloom_[((h >> 52) & (k_bloom_blocks - 1)) * 8];
+        for (int i = 0; i < 4; ++i) {
+            const uint32_t bit = static_cast<uint32_t>(h >> (i * 9)) & 511u;
+            block[bit >> 6] |= uint64_t{1} << (bit & 63);
+        }
     }
 }
 
@@ -86,6 +92,7 @@ uint32_t RankTable::find(std::string_view key) const {
     if (!slots_ || key.empty()) return k_none;
     if (key.size() <= 2) return short_[short_index(key)];
     const uint64_t h = hash(key);
+    if (!bloom_may_contain(h)) return k_none;
     const uint64_t head = head_of(key);
     const uint32_t len_tag = len_tag_of(key, h);
     for (uint64_t pos = h & mask_;; pos = (pos + 1) & mask_) {

@@ -49,6 +49,18 @@ private:
         void operator()(Slot* p) const;
     };
     std::shared_ptr<Slot[]> slots_;  // [mask_ + 1] keys of 3+ bytes; huge-page backed where possible
+    // Blocked Bloom filter over keys of 3+ bytes: about half of BPE's lookups are pairs that are
+    // not tokens, and this answers most of them from 256 KiB instead of the 8 MiB slot table.
+    static constexpr size_t k_bloom_blocks = 4096;  // 64-byte blocks
+    std::vector<uint64_t> bloom_;    // [k_bloom_blocks * 8]
+    bool bloom_may_contain(uint64_t h) const {
+        const uint64_t* block = &bloom_[((h >> 52) & (k_bloom_blocks - 1)) * 8];
+        for (int i = 0; i < 4; ++i) {
+            const uint32_t bit = static_cast<uint32_t>(h >> (i * 9)) & 511u;
+            if (!(block[bit >> 6] >> (bit & 63) & 1)) return false;
+        }
+        return true;
+    }
     std::vector<uint32_t> short_;    // [65536 + 256] rank of each 2-byte key, then each 1-byte key:
                                      // BPE's first round looks up every byte pair, so these stay in cache
     uint64_t mask_ = 0;
