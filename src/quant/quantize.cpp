@@ -56,6 +56,13 @@ void quantize_q4_0(const float* x, BlockQ4_0* y, int64_t nb) {
 void quantize_row(DType type, const float* src, void* dst, int64_t n) {
     row_size(type, n);
     const int64_t nb = n / block_size(type);
+    if (dtype_is_quantized(type)) {
+        // A NaN or infinity would poison a whole block's scale (and converting it to an
+        // integer quant is undefined behaviour): refuse it, naming the element.
+        for (int64_t i = 0; i < n; ++i)
+            check(std::isfinite(src[i]), cat("quantize_row: non-finite value ", src[i], " at element ", i,
+                                             " cannot be stored as ", type_name(type)));
+    }
     switch (type) {
         case DType::F32:
             std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));

@@ -138,6 +138,17 @@ TEST(Quant, ZeroAndConstantRows) {
     }
 }
 
+TEST(Quant, NonFiniteInputIsAnError) {
+    for (DType t : kQuantTypes) {
+        std::vector<float> x(256, 1.0f);
+        std::vector<uint8_t> q(row_size(t, 256));
+        x[17] = std::nanf("");
+        EXPECT_THROW(quantize_row(t, x.data(), q.data(), 256), Error);
+        x[17] = -INFINITY;
+        EXPECT_THROW(quantize_row(t, x.data(), q.data(), 256), Error);
+    }
+}
+
 TEST(Quant, OutliersAndMixedMagnitudes) {
     std::mt19937_64 rng(test::fresh_seed());
     SCOPED_TRACE(test::fresh_seed());
