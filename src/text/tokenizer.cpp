@@ -19,7 +19,7 @@ constexpr size_t k_max_same_class_chars = 25'000;
 }  // namespace
 
 // The text as code points with flags and byte offsets; input must be valid UTF-8.
-struct Tokenizer::Decoded {
+struct detail::DecodedText {
     std::vector<uint32_t> cps;
     std::vector<uint8_t> flags;
     std::vector<uint32_t> offsets;  // [n + 1] byte offset of each code point
@@ -27,7 +27,7 @@ struct Tokenizer::Decoded {
 
 namespace {
 
-void decode_valid(std::string_view s, Tokenizer::Decoded& d) {
+void decode_valid(std::string_view s, detail::DecodedText& d) {
     d.cps.clear();
     d.flags.clear();
     d.offsets.clear();
@@ -98,7 +98,7 @@ void Tokenizer::encode_append(std::string_view text, const EncodeOptions& option
     const std::string owned = utf8::is_valid(text) ? std::string() : utf8::sanitize(text);
     const std::string_view s = owned.empty() ? text : std::string_view(owned);
 
-    Decoded d;
+    detail::DecodedText d;
     decode_valid(s, d);
     const size_t n = d.cps.size();
     // 400k-code-point slices, then cut runs of one Python-isspace class every 25k code points.
@@ -123,7 +123,7 @@ void Tokenizer::encode_append(std::string_view text, const EncodeOptions& option
     if (options.eos) out.push_back(token::eos);
 }
 
-void Tokenizer::encode_chunk(const Decoded& d, std::string_view s, size_t a, size_t b, const EncodeOptions& options,
+void Tokenizer::encode_chunk(const detail::DecodedText& d, std::string_view s, size_t a, size_t b, const EncodeOptions& options,
                              std::vector<int32_t>& out) const {
     if (options.allow_special == AllowSpecial::none) {
         encode_ordinary(d, s, a, b, out);
@@ -160,7 +160,7 @@ void Tokenizer::encode_chunk(const Decoded& d, std::string_view s, size_t a, siz
     encode_ordinary(d, s, start, b, out);
 }
 
-void Tokenizer::encode_ordinary(const Decoded& d, std::string_view s, size_t a, size_t b,
+void Tokenizer::encode_ordinary(const detail::DecodedText& d, std::string_view s, size_t a, size_t b,
                                 std::vector<int32_t>& out) const {
     const CodePointSpan span{d.cps.data() + a, d.flags.data() + a, b - a};
     const uint32_t* offsets = d.offsets.data() + a;

@@ -16,6 +16,10 @@
 
 namespace scout::text {
 
+namespace detail {
+struct DecodedText;  // the input as code points, flags and byte offsets (tokenizer.cpp)
+}
+
 // Which special-token texts in the input become special ids. The reference default is none:
 // typed "<|eot|>" is encoded as ordinary text.
 enum class AllowSpecial { none, all, set };
@@ -60,14 +64,10 @@ public:
 
 private:
     Tokenizer(std::vector<std::string> regular, std::vector<std::string> specials, std::string source);
-public:
-    struct Decoded;  // code points of the input (tokenizer.cpp)
-
-private:
     // Encode code points [a, b) of s: the chunk the reference hands to tiktoken.
-    void encode_chunk(const Decoded& d, std::string_view s, size_t a, size_t b, const EncodeOptions& options,
+    void encode_chunk(const detail::DecodedText& d, std::string_view s, size_t a, size_t b, const EncodeOptions& options,
                       std::vector<int32_t>& out) const;
-    void encode_ordinary(const Decoded& d, std::string_view s, size_t a, size_t b, std::vector<int32_t>& out) const;
+    void encode_ordinary(const detail::DecodedText& d, std::string_view s, size_t a, size_t b, std::vector<int32_t>& out) const;
 
     RankTable ranks_;
     std::vector<std::string> special_names_;  // [n_special] name of id n_regular + i
