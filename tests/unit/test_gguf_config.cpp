@@ -186,3 +186,13 @@ TEST(GgufConfig, TensorNameMap) {
     EXPECT_EQ(by["blk.0.ffn_gate.weight"].shape, (std::vector<int64_t>{16384, 5120}));
     EXPECT_EQ(by.count("blk.1.ffn_gate_exps.weight"), 1u);
 }
+
+TEST(GgufConfig, MinimalOneLayerFile) {
+    io::GgufFile f(test::data_dir() / "gguf" / "llama4_min.gguf");
+    const GgufModelConfig g = gguf_model_config(f);
+    EXPECT_EQ(g.config.text.num_hidden_layers, 1);
+    EXPECT_EQ(g.config.text.head_dim, 16);
+    EXPECT_EQ(g.config.text.intermediate_size_mlp, 32);
+    check_llama4_tensors(f, g.config.text);
+    EXPECT_EQ(f.tensors().size(), 16u);
+}

@@ -13,6 +13,8 @@ Writes, with gguf-py's GGUFWriter (the reference writer of llama.cpp's Python to
   llama4_tiny.gguf   a tiny llama.cpp-style `llama4` text model: the metadata keys
                      llama.cpp's converter writes and every tensor name of the
                      architecture (random small weights, F32/F16/Q8_0).
+  llama4_min.gguf    a one-layer llama4 file of zeros (28 KB): fuzzing seed
+                     (tests/fuzz) and the smallest valid llama4 input.
 
 Check mode (records that gguf-py reads what scout writes):
   make_gguf_fixtures.py --verify FILE
@@ -173,6 +175,34 @@ def write_llama4_tiny(out: Path):
     w.close()
 
 
+def write_llama4_min(out: Path):
+    w = gguf.GGUFWriter(str(out / "llama4_min.gguf"), "llama4")
+    for k, v in [("block_count", 1), ("embedding_length", 32), ("feed_forward_length", 32),
+                 ("expert_feed_forward_length", 32), ("expert_count", 2), ("expert_used_count", 1),
+                 ("interleave_moe_layer_step", 1), ("context_length", 64)]:
+        w.add_uint32(f"llama4.{k}", v)
+    w.add_uint32("llama4.attention.head_count", 2)
+    w.add_uint32("llama4.attention.head_count_kv", 1)
+    w.add_float32("llama4.attention.layer_norm_rms_epsilon", 1e-5)
+    w.add_float32("llama4.rope.freq_base", 500000.0)
+    w.add_uint32("llama4.rope.dimension_count", 16)
+    w.add_uint32("llama4.vocab_size", 32)
+    w.add_key_value("tokenizer.ggml.tokens", ["a", "b"], V.ARRAY, sub_type=V.STRING)
+    z = lambda *s: np.zeros(s, np.float32)
+    w.add_tensor("token_embd.weight", gguf.quants.quantize(z(32, 32), T.Q8_0), raw_dtype=T.Q8_0)
+    w.add_tensor("output_norm.weight", z(32))
+    w.add_tensor("rope_freqs.weight", np.ones(8, np.float32))
+    for n, s in [("attn_norm", (32,)), ("attn_q", (32, 32)), ("attn_k", (16, 32)), ("attn_v", (16, 32)),
+                 ("attn_output", (32, 32)), ("ffn_norm", (32,)), ("ffn_gate_inp", (2, 32)),
+                 ("ffn_gate_exps", (2, 32, 32)), ("ffn_up_exps", (2, 32, 32)), ("ffn_down_exps", (2, 32, 32)),
+                 ("ffn_gate_shexp", (32, 32)), ("ffn_up_shexp", (32, 32)), ("ffn_down_shexp", (32, 32))]:
+        w.add_tensor(f"blk.0.{n}.weight", z(*s).astype(np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def verify(path: Path) -> int:
     r = gguf.GGUFReader(str(path))
     tensors = {t.name: t for t in r.tensors}
@@ -204,6 +234,7 @@ def main():
     a.out.mkdir(parents=True, exist_ok=True)
     write_types(a.out)
     write_llama4_tiny(a.out)
+    write_llama4_min(a.out)
     print(f"wrote fixtures to {a.out} with gguf {gguf.__version__ if hasattr(gguf, '__version__') else '0.19.0'}")
 
 
