@@ -26,7 +26,7 @@ struct ToolCall {
     std::string arguments_json;  // a JSON object, keys in the caller's order
 };
 
-enum class StopReason { none, end_of_turn, end_of_message };
+enum class StopReason { none, end_of_turn, end_of_message, out_of_tokens };
 
 struct ChatMessage {
     std::string role;  // system | user | assistant | tool ("ipython" is accepted as tool)
