@@ -1,0 +1,361 @@
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+
+#include "base/error.hpp"
+#include "kv/kv_cache.hpp"
+#include "sample/sampler.hpp"
+#include "text/stream_decoder.hpp"
+
+namespace scout::engine {
+
+const char* finish_reason_name(FinishReason r) {
+    switch (r) {
+        case FinishReason::none: return "none";
+        case FinishReason::stop: return "stop";
+        case FinishReason::length: return "length";
+        case FinishReason::cancelled: return "cancelled";
+        case FinishReason::error: return "error";
+    }
+    return "?";
+}
+
+bool RequestStream::next(std::vector<StreamEvent>& out, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (events_.empty()) cv_.wait_for(lock, timeout, [&] { return !events_.empty(); });
+    if (events_.empty()) return false;
+    for (auto& e : events_) out.push_back(std::move(e));
+    events_.clear();
+    return true;
+}
+
+void RequestStream::push(StreamEvent e) {
+    {
+        std::lock_guard lock(mu_);
+        events_.push_back(std::move(e));
+    }
+    cv_.notify_all();
+}
+
+namespace {
+
+// Holds generated text back while it could still become one of the stop strings.
+class StopText {
+public:
+    explicit StopText(std::vector<std::string> stops) : stops_(std::move(stops)) {}
+
+    // Adds text; returns what may be emitted now. Sets `hit` when a stop string completed
+    // (the text is then cut before it and nothing more will be emitted).
+    std::string add(std::string_view piece, bool& hit) {
+        pending_ += piece;
+        std::size_t cut = std::string::npos;
+        for (const auto& s : stops_) cut = std::min(cut, pending_.find(s));
+        if (cut != std::string::npos) {
+            hit = true;
+            std::string out = pending_.substr(0, cut);
+            pending_.clear();
+            return out;
+        }
+        std::size_t keep = 0;  // longest suffix that is a proper prefix of a stop string
+        for (const auto& s : stops_)
+            for (std::size_t len = std::min(s.size() - 1, pending_.size()); len > keep; --len)
+                if (pending_.compare(pending_.size() - len, len, s, 0, len) == 0) {
+                    keep = len;
+                    break;
+                }
+        std::string out = pending_.substr(0, pending_.size() - keep);
+        pending_.erase(0, pending_.size() - keep);
+        return out;
+    }
+    std::string flush() { return std::exchange(pending_, {}); }
+
+private:
+    std::vector<std::string> stops_;  // owned: the request may move
+    std::string pending_;
+};
+
+std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    std::size_t i = 0;
+    while (i < n && a[i] == b[i]) ++i;
+    return i;
+}
+
+}  // namespace
+
+struct Scheduler::Slot {
+    kv::SequenceKv kv;
+    std::vector<int32_t> tokens;  // the tokens whose KV `kv` holds (size == kv.n_past())
+    bool busy = false;
+    uint64_t last_used = 0;
+};
+
+struct Scheduler::Active {
+    GenRequest req;
+    std::shared_ptr<RequestStream> stream;
+    Slot* slot = nullptr;
+    std::size_t feed_pos = 0;      // next prompt index to feed (prefill phase while < prompt.size())
+    int64_t n_reused = 0;
+    std::optional<Sampler> sampler;
+    std::optional<text::StreamDecoder> decoder;
+    std::optional<StopText> stop_text;
+    std::vector<int32_t> history;  // prompt + generated (penalties)
+    int64_t n_generated = 0;
+    int32_t pending = -1;          // sampled, not yet fed
+    bool done = false;
+    int64_t fed_this_step = 0;     // tokens of the current batch
+};
+
+Scheduler::Scheduler(const Model& model, cpu::CpuForward& forward, const text::Tokenizer* tokenizer,
+                     SchedulerOptions options)
+    : model_(model), forward_(forward), tokenizer_(tokenizer), options_(options) {
+    check(options_.n_slots >= 1, "the number of parallel sequences must be at least 1");
+    check(options_.context_length >= 2, "the context must hold at least 2 tokens");
+    check(options_.prefill_chunk >= 1, "the prefill piece must be at least 1 token");
+    check(options_.max_queue >= 0, "the queue limit must not be negative");
+    const auto& c = model.config.text;
+    for (int i = 0; i < options_.n_slots; ++i)
+        slots_.push_back(std::make_unique<Slot>(Slot{kv::SequenceKv(model.plan, c.num_key_value_heads, c.head_dim), {}, false, 0}));
+    thread_ = std::thread([this] { run(); });
+}
+
+Scheduler::~Scheduler() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    StreamEvent e;
+    e.done = true;
+    e.finish = FinishReason::cancelled;
+    for (auto& [req, stream] : queue_) stream->push(e);
+    for (auto& a : active_)
+        if (!a->done) a->stream->push(e);
+}
+
+std::shared_ptr<RequestStream> Scheduler::submit(GenRequest request) {
+    check(!request.prompt.empty(), "the prompt is empty");
+    check(static_cast<int64_t>(request.prompt.size()) < options_.context_length,
+          cat("the prompt has ", request.prompt.size(), " tokens; the context holds ", options_.context_length));
+    check(request.max_tokens >= 1, "max_tokens must be at least 1");
+    auto stream = std::make_shared<RequestStream>();
+    {
+        std::lock_guard lock(mu_);
+        if (static_cast<int64_t>(queue_.size()) >= options_.max_queue)
+            throw QueueFull(cat("the server is busy: ", queue_.size(), " requests are already waiting"));
+        queue_.emplace_back(std::move(request), stream);
+        stats_.queue_depth = static_cast<int64_t>(queue_.size());
+    }
+    cv_.notify_all();
+    return stream;
+}
+
+SchedulerStats Scheduler::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+void Scheduler::run() {
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return stop_ || !queue_.empty() || !active_.empty(); });
+            if (stop_) return;
+            admit_locked();
+        }
+        if (!active_.empty()) step();
+    }
+}
+
+// Called with mu_ held: moves waiting requests into free slots, oldest first.
+void Scheduler::admit_locked() {
+    // Requests cancelled while waiting leave the queue without touching a slot.
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (it->second->cancelled()) {
+            StreamEvent e;
+            e.done = true;
+            e.finish = FinishReason::cancelled;
+            it->second->push(std::move(e));
+            ++stats_.n_requests_cancelled;
+            it = queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    while (!queue_.empty()) {
+        // The free slot sharing the longest prefix with the prompt; least recently used on ties.
+        Slot* best = nullptr;
+        std::size_t best_lcp = 0;
+        auto& [req, stream] = queue_.front();
+        for (auto& s : slots_) {
+            if (s->busy) continue;
+            const std::size_t lcp = common_prefix(s->tokens, req.prompt);
+            if (!best || lcp > best_lcp || (lcp == best_lcp && s->last_used < best->last_used)) {
+                best = s.get();
+                best_lcp = lcp;
+            }
+        }
+        if (!best) break;
+        auto a = std::make_unique<Active>();
+        a->req = std::move(req);
+        a->stream = std::move(stream);
+        queue_.pop_front();
+        a->slot = best;
+        best->busy = true;
+        best->last_used = ++use_clock_;
+        // At least the last prompt token is fed again: its logits start the generation.
+        const auto keep = static_cast<int64_t>(std::min(best_lcp, a->req.prompt.size() - 1));
+        int64_t resume = 0;
+        if (keep == 0) best->kv.clear();
+        else resume = best->kv.rewind(keep);
+        best->tokens.resize(static_cast<std::size_t>(resume));
+        a->feed_pos = static_cast<std::size_t>(resume);
+        a->n_reused = resume;
+        a->sampler.emplace(a->req.sampling);
+        if (tokenizer_) a->decoder.emplace(*tokenizer_);
+        a->stop_text.emplace(tokenizer_ ? a->req.stop_strings : std::vector<std::string>{});
+        a->history = a->req.prompt;
+        stats_.n_prompt_tokens += static_cast<int64_t>(a->req.prompt.size());
+        stats_.n_prompt_tokens_reused += resume;
+        stats_.n_prompt_tokens_computed += static_cast<int64_t>(a->req.prompt.size()) - resume;
+        active_.push_back(std::move(a));
+    }
+    stats_.queue_depth = static_cast<int64_t>(queue_.size());
+}
+
+void Scheduler::finish(Active& a, FinishReason reason, const std::string& error) {
+    StreamEvent e;
+    if (reason != FinishReason::cancelled && reason != FinishReason::error) {
+        bool hit = false;
+        if (a.decoder) e.text = a.stop_text->add(a.decoder->flush(), hit);
+        if (!hit) e.text += a.stop_text->flush();
+    }
+    e.done = true;
+    e.finish = reason;
+    e.error = error;
+    e.n_prompt = static_cast<int64_t>(a.req.prompt.size());
+    e.n_generated = a.n_generated;
+    e.n_prompt_reused = a.n_reused;
+    a.done = true;
+    a.slot->busy = false;
+    if (reason == FinishReason::cancelled || reason == FinishReason::error) {
+        // Nobody will continue this conversation soon: give its memory back now.
+        a.slot->kv.clear();
+        a.slot->tokens.clear();
+    }
+    a.stream->push(std::move(e));
+}
+
+void Scheduler::step() {
+    // Drop cancelled sequences first: their slot and KV are free for the next admission.
+    for (auto& a : active_)
+        if (a->stream->cancelled()) finish(*a, FinishReason::cancelled);
+    int64_t n_cancelled = 0;
+    std::erase_if(active_, [&](const auto& a) {
+        if (a->done) ++n_cancelled;
+        return a->done;
+    });
+
+    std::vector<cpu::SequenceStep> steps;
+    std::vector<Active*> owners;
+    // Decode tokens of every running sequence first, then prompt pieces within the budget.
+    for (auto& a : active_)
+        if (a->pending >= 0) {
+            a->fed_this_step = 1;
+            steps.push_back({&a->slot->kv, std::span<const int32_t>(&a->pending, 1), false});
+            owners.push_back(a.get());
+        }
+    int64_t budget = options_.prefill_chunk;
+    for (auto& a : active_) {
+        if (a->pending >= 0 || budget == 0) continue;
+        const auto left = static_cast<int64_t>(a->req.prompt.size() - a->feed_pos);
+        const int64_t n = std::min(left, budget);
+        budget -= n;
+        a->fed_this_step = n;
+        steps.push_back({&a->slot->kv, std::span<const int32_t>(a->req.prompt).subspan(a->feed_pos, static_cast<std::size_t>(n)), false});
+        owners.push_back(a.get());
+    }
+
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string error;
+    if (!steps.empty()) {
+        try {
+            forward_.forward_batch(steps, logits_);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const auto vocab = static_cast<std::size_t>(model_.config.text.vocab_size);
+    int64_t n_new_tokens = 0, n_done = 0;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+        Active& a = *owners[i];
+        if (!error.empty()) {
+            finish(a, FinishReason::error, error);
+            continue;
+        }
+        Slot& s = *a.slot;
+        if (a.pending >= 0) {
+            s.tokens.push_back(a.pending);
+            a.pending = -1;
+        } else {
+            s.tokens.insert(s.tokens.end(), a.req.prompt.begin() + static_cast<std::ptrdiff_t>(a.feed_pos),
+                            a.req.prompt.begin() + static_cast<std::ptrdiff_t>(a.feed_pos) + a.fed_this_step);
+            a.feed_pos += static_cast<std::size_t>(a.fed_this_step);
+            if (a.feed_pos < a.req.prompt.size()) continue;  // more prompt pieces to come
+        }
+        std::span<const float> logits(logits_.data() + i * vocab, vocab);
+        StreamEvent e;
+        int32_t id = 0;
+        try {
+            if (a.req.top_logprobs >= 0) {
+                SampleResult r = a.sampler->sample_with_logprobs(logits, a.history, a.req.top_logprobs);
+                id = r.id;
+                e.logprob = TokenLogprob{r.id, r.logprob, std::move(r.top_logprobs)};
+            } else {
+                id = a.sampler->sample(logits, a.history);
+            }
+        } catch (const std::exception& ex) {
+            finish(a, FinishReason::error, ex.what());
+            continue;
+        }
+        e.token = id;
+        ++a.n_generated;
+        ++n_new_tokens;
+        a.history.push_back(id);
+        FinishReason reason = FinishReason::none;
+        if (std::find(a.req.stop_tokens.begin(), a.req.stop_tokens.end(), id) != a.req.stop_tokens.end()) {
+            reason = FinishReason::stop;
+        } else {
+            bool hit = false;
+            if (a.decoder) e.text = a.stop_text->add(a.decoder->push(id), hit);
+            if (hit) reason = FinishReason::stop;
+        }
+        if (reason == FinishReason::none && a.n_generated >= a.req.max_tokens) reason = FinishReason::length;
+        if (reason == FinishReason::none && s.kv.n_past() + 1 > options_.context_length) reason = FinishReason::length;
+        a.pending = id;
+        a.stream->push(std::move(e));  // one event per token, so clients can count them
+        if (reason != FinishReason::none) {
+            // The last token is not fed: a following turn feeds it with its own tokens.
+            finish(a, reason);
+            ++n_done;
+        }
+    }
+    std::erase_if(active_, [](const auto& a) { return a->done; });
+
+    std::lock_guard lock(mu_);
+    stats_.n_steps += steps.empty() ? 0 : 1;
+    stats_.busy_seconds += seconds;
+    stats_.n_generated_tokens += n_new_tokens;
+    stats_.n_requests_done += n_done;
+    stats_.n_requests_cancelled += n_cancelled;
+    stats_.n_running = static_cast<int64_t>(active_.size());
+    int64_t in_use = 0, cached = 0;
+    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv.bytes_allocated());
+    stats_.kv_bytes_in_use = in_use;
+    stats_.kv_bytes_cached = cached;
+}
+
+}  // namespace scout::engine

@@ -1,0 +1,155 @@
+// Continuous batching: many generation requests share forward passes.
+//
+// One scheduler thread owns the model's forward pass and `n_slots` sequence slots (each a
+// SequenceKv plus the tokens it holds). Every step it builds one batch: one decode token for
+// every running sequence, plus a bounded piece (prefill_chunk tokens) of prompts still being
+// prefilled, so a long prompt never stalls running decodes for more than one piece.
+// Admission is first come, first served (a FIFO queue), bounded by max_queue.
+//
+// Prefix reuse: a finished sequence keeps its KV in its slot. A new request takes the free slot
+// whose tokens share the longest prefix with its prompt and rewinds it (SequenceKv::rewind):
+// at most one attention chunk is recomputed, plus the new tokens. Counts go to stats().
+//
+// Clients talk to their request through a RequestStream (thread-safe): they read events and
+// may cancel; a cancelled sequence leaves the batch at the next step and its KV is freed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "backend/cpu/forward_cpu.hpp"
+#include "engine/model.hpp"
+#include "sample/sampling_params.hpp"
+#include "text/tokenizer.hpp"
+
+namespace scout::engine {
+
+struct SchedulerOptions {
+    int n_slots = 4;                // sequences decoded together (--parallel)
+    int64_t context_length = 8192;  // positions per sequence (prompt + generated)
+    int64_t prefill_chunk = 128;    // prompt tokens per step, shared by all prefilling sequences
+    int64_t max_queue = 64;         // waiting requests beyond this are refused (QueueFull)
+};
+
+struct GenRequest {
+    std::vector<int32_t> prompt;            // non-empty, shorter than the context
+    SamplingParams sampling;                // validated by the caller
+    int64_t max_tokens = 256;               // >= 1
+    std::vector<int32_t> stop_tokens;       // reported as finish "stop", never as text
+    std::vector<std::string> stop_strings;  // the text is cut before them
+    int top_logprobs = -1;                  // < 0: no logprobs; else logprobs with this many alternatives
+};
+
+enum class FinishReason { none, stop, length, cancelled, error };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", ...
+
+struct TokenLogprob {
+    int32_t id = 0;
+    float logprob = 0;
+    std::vector<std::pair<int32_t, float>> top;
+};
+
+// One generated token (text may be empty: an incomplete UTF-8 character, text held back while it
+// could become a stop string, or a stop token), or the end of the request.
+struct StreamEvent {
+    int32_t token = -1;  // the generated id (-1 on the final event)
+    std::string text;
+    std::optional<TokenLogprob> logprob;  // when requested
+    bool done = false;
+    FinishReason finish = FinishReason::none;
+    std::string error;  // finish == error
+    int64_t n_prompt = 0, n_generated = 0, n_prompt_reused = 0;  // set on the final event
+};
+
+class RequestStream {
+public:
+    // Moves the pending events into `out` (appending); waits up to `timeout` when there are none.
+    // Returns true when at least one event was moved.
+    bool next(std::vector<StreamEvent>& out, std::chrono::milliseconds timeout);
+    // Asks the scheduler to drop this request (client went away); idempotent.
+    void cancel() { cancelled_.store(true); }
+    bool cancelled() const { return cancelled_.load(); }
+
+    // Scheduler side.
+    void push(StreamEvent e);
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<StreamEvent> events_;
+    std::atomic<bool> cancelled_{false};
+};
+
+struct SchedulerStats {
+    int64_t n_requests_done = 0, n_requests_cancelled = 0;
+    int64_t n_prompt_tokens = 0;          // prompt tokens of admitted requests
+    int64_t n_prompt_tokens_reused = 0;   // taken from a slot's KV (prefix reuse)
+    int64_t n_prompt_tokens_computed = 0; // fed through the model (recomputed or new)
+    int64_t n_generated_tokens = 0;
+    int64_t n_steps = 0;
+    double busy_seconds = 0;  // time spent in forward steps
+    int64_t queue_depth = 0, n_running = 0;
+    int64_t kv_bytes_in_use = 0;   // KV of running sequences
+    int64_t kv_bytes_cached = 0;   // KV kept by idle slots for prefix reuse
+};
+
+struct QueueFull : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class Scheduler {
+public:
+    // model, forward and tokenizer must outlive the scheduler. Starts the scheduler thread.
+    // tokenizer may be null (tests on tiny models): events then carry ids only, no text, and
+    // stop strings are not checked.
+    Scheduler(const Model& model, cpu::CpuForward& forward, const text::Tokenizer* tokenizer,
+              SchedulerOptions options);
+    ~Scheduler();  // stops the thread; unfinished requests end with FinishReason::cancelled
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Queues a request. Throws QueueFull when max_queue requests are already waiting.
+    std::shared_ptr<RequestStream> submit(GenRequest request);
+    SchedulerStats stats() const;
+    const SchedulerOptions& options() const { return options_; }
+
+    struct Slot;
+    struct Active;
+
+private:
+    void run();
+    void admit_locked();
+    void step();
+    void finish(Active& a, FinishReason reason, const std::string& error = {});
+
+    const Model& model_;
+    cpu::CpuForward& forward_;
+    const text::Tokenizer* tokenizer_;
+    SchedulerOptions options_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::pair<GenRequest, std::shared_ptr<RequestStream>>> queue_;
+    bool stop_ = false;
+    SchedulerStats stats_;  // guarded by mu_
+
+    // Scheduler thread only.
+    std::vector<std::unique_ptr<Slot>> slots_;
+    std::vector<std::unique_ptr<Active>> active_;
+    std::vector<float> logits_;
+    uint64_t use_clock_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace scout::engine
