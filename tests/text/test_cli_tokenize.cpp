@@ -1,5 +1,6 @@
 // The `scout tokenize` / `scout detokenize` contracts, run through the real binary.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -29,6 +30,11 @@ RunResult run(const std::string& args) {
     const int status = pclose(p);
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+// A fresh path under the temp directory, unique per process (tests may run in parallel).
+fs::path temp_path(const std::string& name) {
+    return fs::temp_directory_path() / ("scout_text_cli_" + std::to_string(getpid()) + "_" + name);
 }
 
 std::string quote(const std::string& s) {
@@ -62,7 +68,7 @@ TEST_F(Cli, TokenizeTextJson) {
 }
 
 TEST_F(Cli, TokenizeFileAndChat) {
-    const fs::path dir = fs::temp_directory_path() / "scout_cli_tok_test";
+    const fs::path dir = temp_path("io");
     fs::create_directories(dir);
     {
         std::ofstream(dir / "in.txt", std::ios::binary) << "Hello world";
@@ -99,16 +105,19 @@ TEST_F(Cli, BadInputsExitWithOneAndSayWhy) {
     const auto missing = run("tokenize --tokenizer /nonexistent/tokenizer.model --text a");
     EXPECT_EQ(missing.rc, 1);
     EXPECT_NE(missing.out.find("does not exist"), std::string::npos) << missing.out;
-    const auto empty_dir = run("tokenize --tokenizer " + quote(fs::temp_directory_path().string()) + " --text a");
+    const fs::path empty = temp_path("empty");
+    fs::create_directories(empty);
+    const auto empty_dir = run("tokenize --tokenizer " + quote(empty.string()) + " --text a");
+    fs::remove_all(empty);
     EXPECT_EQ(empty_dir.rc, 1);
     EXPECT_NE(empty_dir.out.find("no tokenizer.model or tokenizer.json"), std::string::npos) << empty_dir.out;
-    const fs::path bad = fs::temp_directory_path() / "scout_cli_bad_tokenizer.model";
+    const fs::path bad = temp_path("bad_tokenizer.model");
     std::ofstream(bad) << "this is not a tokenizer\n";
     const auto corrupt = run("tokenize --tokenizer " + quote(bad.string()) + " --text a");
     EXPECT_EQ(corrupt.rc, 1);
     EXPECT_NE(corrupt.out.find("line 1"), std::string::npos) << corrupt.out;
     fs::remove(bad);
-    const fs::path chat = fs::temp_directory_path() / "scout_cli_bad_chat.json";
+    const fs::path chat = temp_path("bad_chat.json");
     std::ofstream(chat) << R"([{"role": "robot", "content": "x"}])";
     const auto bad_chat = run("tokenize" + tok_arg_ + " --chat " + quote(chat.string()));
     EXPECT_EQ(bad_chat.rc, 1);

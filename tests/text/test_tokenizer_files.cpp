@@ -1,4 +1,6 @@
 // Loading: both file forms give the same ids; malformed files are clear errors.
+#include <unistd.h>
+
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,11 @@ namespace scout::text {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A fresh path under the temp directory, unique per process (tests may run in parallel).
+fs::path temp_path(const std::string& name) {
+    return fs::temp_directory_path() / ("scout_text_files_" + std::to_string(getpid()) + "_" + name);
+}
 
 std::string error_of(const std::function<void()>& f) {
     try {
@@ -48,7 +55,7 @@ std::string hf_json_from(const Tokenizer& tok) {
 
 TEST(TokenizerFiles, HfJsonGivesTheSameIds) {
     SCOUT_REQUIRE_TOKENIZER(tok);
-    const fs::path dir = fs::temp_directory_path() / "scout_test_hf_tokenizer";
+    const fs::path dir = temp_path("hf");
     fs::create_directories(dir);
     {
         std::ofstream f(dir / "tokenizer.json");
@@ -79,7 +86,7 @@ TEST(TokenizerFiles, HfJsonGivesTheSameIds) {
 TEST(TokenizerFiles, DirectoryPrefersTokenizerModel) {
     SCOUT_REQUIRE_TOKENIZER(tok);
     EXPECT_EQ(find_tokenizer_file(testing::tokenizer_model_path().parent_path()).filename(), "tokenizer.model");
-    const fs::path empty = fs::temp_directory_path() / "scout_test_empty_model_dir";
+    const fs::path empty = temp_path("empty");
     fs::create_directories(empty);
     const std::string msg = error_of([&] { (void)find_tokenizer_file(empty); });
     EXPECT_NE(msg.find("no tokenizer.model or tokenizer.json"), std::string::npos) << msg;
