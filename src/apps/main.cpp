@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     scout::apps::register_info(app);
     scout::apps::register_logits(app);
     scout::apps::register_tokenize(app);
+    scout::apps::register_serve(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,108 @@
+// `scout serve`: the OpenAI-compatible HTTP server (docs/server.md).
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "apps/commands.hpp"
+#include "apps/interrupt.hpp"
+#include "apps/runner.hpp"
+#include "base/error.hpp"
+#include "engine/scheduler.hpp"
+#include "server/http.hpp"
+#include "server/openai_server.hpp"
+
+namespace scout::apps {
+
+namespace {
+
+struct ServeOptions {
+    GenerationFlags gen;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int parallel = 4;
+    int64_t max_queue = 64;
+    int64_t prefill_chunk = 128;
+    int64_t max_body_mb = 8;
+    int http_threads = 64;
+    std::string api_key;
+    std::string model_name;
+};
+
+void serve(const ServeOptions& o) {
+    check(o.parallel >= 1 && o.parallel <= 256, "--parallel must be between 1 and 256");
+    check(o.port >= 0 && o.port <= 65535, "--port must be between 0 and 65535");
+    check(o.max_body_mb >= 1, "--max-body-mb must be at least 1");
+    auto r = make_runner(o.gen);
+
+    engine::SchedulerOptions so;
+    so.n_slots = o.parallel;
+    so.context_length = r->context_length;
+    so.prefill_chunk = o.prefill_chunk;
+    so.max_queue = o.max_queue;
+    engine::Scheduler scheduler(*r->model, *r->forward, r->tokenizer.get(), so);
+
+    server::ServerOptions sv;
+    sv.model_name = !o.model_name.empty() ? o.model_name
+                                          : std::filesystem::path(o.gen.model_dir).lexically_normal().filename().string();
+    if (sv.model_name.empty()) sv.model_name = std::filesystem::path(o.gen.model_dir).parent_path().filename().string();
+    sv.api_key = o.api_key;
+    sv.default_sampling = r->sampling;
+    sv.stop_tokens = r->generate_options.stop_tokens;
+    sv.default_max_tokens = o.gen.max_tokens;
+    server::OpenAiServer api(scheduler, *r->tokenizer, sv);
+
+    server::HttpOptions ho;
+    ho.host = o.host;
+    ho.port = o.port;
+    ho.max_body_bytes = static_cast<std::size_t>(o.max_body_mb) << 20;
+    ho.n_threads = o.http_threads;
+    server::HttpServer http(ho);
+    api.install(http);
+    const int port = http.bind();
+
+    // A write to a client that has gone away must not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::atomic<bool>& interrupted = install_interrupt_handler();
+    std::signal(SIGTERM, [](int) { std::raise(SIGINT); });
+    std::atomic<bool> serving{true};
+    std::thread watcher([&] {
+        while (serving.load() && !interrupted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        http.stop();
+    });
+    std::fprintf(stderr, "scout serve: model %s, %d parallel sequences, context %lld; listening on http://%s:%d\n",
+                 sv.model_name.c_str(), o.parallel, static_cast<long long>(r->context_length), o.host.c_str(), port);
+    std::fflush(stderr);
+    http.serve();
+    serving.store(false);
+    watcher.join();
+    std::fprintf(stderr, "scout serve: stopped\n");
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+    auto opt = std::make_shared<ServeOptions>();
+    CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server with continuous batching");
+    add_generation_flags(cmd, opt->gen, 0);
+    cmd->add_option("--host", opt->host, "Address to listen on (loopback by default; 0.0.0.0 exposes the server)")
+        ->capture_default_str();
+    cmd->add_option("--port", opt->port, "TCP port (0: any free port, printed at start)")->capture_default_str();
+    cmd->add_option("--parallel", opt->parallel, "Sequences decoded together (slots)")->capture_default_str();
+    cmd->add_option("--max-queue", opt->max_queue, "Requests allowed to wait for a slot; more get 429")->capture_default_str();
+    cmd->add_option("--prefill-chunk", opt->prefill_chunk, "Prompt tokens per batched step (bounds decode stalls)")
+        ->capture_default_str();
+    cmd->add_option("--max-body-mb", opt->max_body_mb, "Largest request body in MiB; larger get 413")->capture_default_str();
+    cmd->add_option("--http-threads", opt->http_threads, "Connections served at once")->capture_default_str();
+    cmd->add_option("--api-key", opt->api_key, "Require Authorization: Bearer KEY on /v1/* and /metrics");
+    cmd->add_option("--model-name", opt->model_name, "Model id reported by /v1/models (default: the directory name)");
+    cmd->footer(
+        "-n sets the default max_tokens of requests that give none (0: up to the context).\n"
+        "Sampling flags set the defaults that requests override.\n\n"
+        "Example:\n"
+        "  scout serve -m Llama-4-Scout-17B-16E-Instruct --parallel 8 --ctx 16384\n"
+        "  curl http://127.0.0.1:8080/v1/chat/completions -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'");
+    cmd->callback([opt] { serve(*opt); });
+}
+
+}  // namespace scout::apps

@@ -1,0 +1,566 @@
+#include "server/openai_server.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "server/api_error.hpp"
+#include "server/chat_page.hpp"
+#include "server/openai_request.hpp"
+#include "server/tool_calls.hpp"
+#include "text/chat_format.hpp"
+
+namespace scout::server {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+// Responses may carry token bytes that are not valid UTF-8 on their own (logprobs of a token
+// holding half a character): replace those bytes instead of failing.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string random_id(const char* prefix) {
+    std::random_device rd;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%08x%08x%08x", rd(), rd(), rd());
+    return std::string(prefix) + buf;
+}
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+HttpResponse json_response(const Json& j, int status = 200) {
+    HttpResponse r;
+    r.status = status;
+    r.body = dump(j);
+    return r;
+}
+
+HttpResponse error_response(const ApiError& e) {
+    HttpResponse r;
+    r.status = e.status;
+    r.body = error_body(e.status, e.what(), e.type, e.param, e.code);
+    if (e.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+}
+
+// Constant-time comparison: the time taken does not depend on where the strings differ.
+bool same_secret(std::string_view a, std::string_view b) {
+    const std::size_t n = std::max(a.size(), b.size());
+    unsigned diff = a.size() == b.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < n; ++i) {
+        const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+        diff |= static_cast<unsigned>(x ^ y);
+    }
+    return diff == 0;
+}
+
+Json usage_json(const engine::StreamEvent& end) {
+    return Json{{"prompt_tokens", end.n_prompt},
+                {"completion_tokens", end.n_generated},
+                {"total_tokens", end.n_prompt + end.n_generated},
+                {"prompt_tokens_details", {{"cached_tokens", end.n_prompt_reused}}}};
+}
+
+std::string finish_name(engine::FinishReason r) {
+    return r == engine::FinishReason::length ? "length" : "stop";
+}
+
+Json bytes_json(std::string_view s) {
+    Json b = Json::array();
+    for (unsigned char c : s) b.push_back(static_cast<int>(c));
+    return b;
+}
+
+// Cancels the request when the handler leaves before it finished (client gone, write failed,
+// exception): the scheduler then frees the sequence's slot and KV memory at its next step.
+struct CancelGuard {
+    std::shared_ptr<engine::RequestStream> stream;
+    bool finished = false;
+    ~CancelGuard() {
+        if (stream && !finished) stream->cancel();
+    }
+};
+
+// Waits for the next events; gives up after a long silence (the scheduler is wedged or stopped).
+void next_events(engine::RequestStream& s, std::vector<engine::StreamEvent>& out) {
+    for (int i = 0; i < 600; ++i)
+        if (s.next(out, std::chrono::milliseconds(1000))) return;
+    throw ApiError(503, "the request timed out in the scheduler");
+}
+
+}  // namespace
+
+std::string error_body(int status, const std::string& message, const std::string& type, const std::string& param,
+                       const std::string& code) {
+    const std::string t = !type.empty() ? type : status >= 500 ? "server_error" : "invalid_request_error";
+    Json e{{"message", message}, {"type", t}, {"param", nullptr}, {"code", nullptr}};
+    if (!param.empty()) e["param"] = param;
+    if (!code.empty()) e["code"] = code;
+    return dump(Json{{"error", e}});
+}
+
+OpenAiServer::OpenAiServer(engine::Scheduler& scheduler, const text::Tokenizer& tokenizer, ServerOptions options)
+    : scheduler_(scheduler), tokenizer_(tokenizer), options_(std::move(options)), created_(unix_now()) {}
+
+bool OpenAiServer::authorized(const HttpRequest& req) const {
+    if (options_.api_key.empty()) return true;
+    const std::string h = req.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (h.size() < bearer.size() || h.compare(0, bearer.size(), bearer) != 0) return false;
+    return same_secret(std::string_view(h).substr(bearer.size()), options_.api_key);
+}
+
+HttpResponse OpenAiServer::guarded(const HttpRequest& req, bool needs_auth,
+                                   HttpResponse (OpenAiServer::*fn)(const HttpRequest&)) {
+    HttpResponse r;
+    try {
+        if (needs_auth && !authorized(req))
+            throw ApiError(401, "missing or wrong API key (send Authorization: Bearer KEY)", "", "authentication_error",
+                           "invalid_api_key");
+        r = (this->*fn)(req);
+    } catch (const ApiError& e) {
+        r = error_response(e);
+    } catch (const std::exception& e) {
+        r = error_response(ApiError(500, e.what()));
+    }
+    if (r.status >= 500) ++counters_.responses_5xx;
+    else if (r.status >= 400) ++counters_.responses_4xx;
+    return r;
+}
+
+void OpenAiServer::install(HttpServer& http) {
+    http.set_error_responder([this](int status, const std::string& message) {
+        if (status >= 500) ++counters_.responses_5xx;
+        else ++counters_.responses_4xx;
+        HttpResponse r;
+        r.status = status;
+        r.body = error_body(status, message, {}, {}, status == 413 ? "request_too_large" : "");
+        return r;
+    });
+    http.route("POST", "/v1/chat/completions", [this](const HttpRequest& r) {
+        ++counters_.requests_chat;
+        return guarded(r, true, &OpenAiServer::chat);
+    });
+    http.route("POST", "/v1/completions", [this](const HttpRequest& r) {
+        ++counters_.requests_completions;
+        return guarded(r, true, &OpenAiServer::completions);
+    });
+    http.route("GET", "/v1/models", [this](const HttpRequest& r) {
+        ++counters_.requests_other;
+        return guarded(r, true, &OpenAiServer::models);
+    });
+    http.route("GET", "/metrics", [this](const HttpRequest& r) {
+        ++counters_.requests_other;
+        return guarded(r, true, &OpenAiServer::metrics);
+    });
+    http.route("GET", "/health", [this](const HttpRequest&) {
+        ++counters_.requests_other;
+        return json_response(Json{{"status", "ok"}});
+    });
+    http.route("GET", "/", [this](const HttpRequest&) {
+        ++counters_.requests_other;
+        HttpResponse r;
+        r.content_type = "text/html; charset=utf-8";
+        r.body = chat_page_html();
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
+        return r;
+    });
+}
+
+HttpResponse OpenAiServer::models(const HttpRequest&) {
+    return json_response(Json{
+        {"object", "list"},
+        {"data", Json::array({Json{{"id", options_.model_name}, {"object", "model"}, {"created", created_}, {"owned_by", "scout"}}})}});
+}
+
+HttpResponse OpenAiServer::metrics(const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_text();
+    return r;
+}
+
+std::string OpenAiServer::metrics_text() const {
+    const engine::SchedulerStats s = scheduler_.stats();
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, const std::string& samples) {
+        out += cat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", samples);
+    };
+    auto one = [](const char* name, auto v) { return cat(name, " ", v, "\n"); };
+    metric("scout_requests_total", "counter", "HTTP requests by endpoint.",
+           cat("scout_requests_total{endpoint=\"chat_completions\"} ", counters_.requests_chat.load(), "\n",
+               "scout_requests_total{endpoint=\"completions\"} ", counters_.requests_completions.load(), "\n",
+               "scout_requests_total{endpoint=\"other\"} ", counters_.requests_other.load(), "\n"));
+    metric("scout_responses_errors_total", "counter", "Error responses by class.",
+           cat("scout_responses_errors_total{class=\"4xx\"} ", counters_.responses_4xx.load(), "\n",
+               "scout_responses_errors_total{class=\"5xx\"} ", counters_.responses_5xx.load(), "\n"));
+    metric("scout_generations_finished_total", "counter", "Generations that ran to a stop or a limit.",
+           one("scout_generations_finished_total", s.n_requests_done));
+    metric("scout_generations_cancelled_total", "counter", "Generations dropped because the client went away.",
+           one("scout_generations_cancelled_total", s.n_requests_cancelled));
+    metric("scout_prompt_tokens_total", "counter", "Prompt tokens of admitted requests.",
+           one("scout_prompt_tokens_total", s.n_prompt_tokens));
+    metric("scout_prompt_tokens_reused_total", "counter", "Prompt tokens whose KV was reused from an earlier request.",
+           one("scout_prompt_tokens_reused_total", s.n_prompt_tokens_reused));
+    metric("scout_prompt_tokens_computed_total", "counter",
+           "Prompt tokens run through the model (new tokens plus the at most one chunk a rewind recomputes).",
+           one("scout_prompt_tokens_computed_total", s.n_prompt_tokens_computed));
+    metric("scout_generated_tokens_total", "counter", "Tokens generated.", one("scout_generated_tokens_total", s.n_generated_tokens));
+    metric("scout_forward_steps_total", "counter", "Batched forward steps.", one("scout_forward_steps_total", s.n_steps));
+    metric("scout_busy_seconds_total", "counter", "Seconds spent in forward steps.", one("scout_busy_seconds_total", s.busy_seconds));
+    metric("scout_generation_tokens_per_second", "gauge", "Generated tokens per busy second since start.",
+           one("scout_generation_tokens_per_second",
+               s.busy_seconds > 0 ? static_cast<double>(s.n_generated_tokens) / s.busy_seconds : 0.0));
+    metric("scout_queue_depth", "gauge", "Requests waiting for a slot.", one("scout_queue_depth", s.queue_depth));
+    metric("scout_running_sequences", "gauge", "Sequences being prefilled or decoded.", one("scout_running_sequences", s.n_running));
+    metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences.", one("scout_kv_bytes_in_use", s.kv_bytes_in_use));
+    metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse.",
+           one("scout_kv_bytes_cached", s.kv_bytes_cached));
+    return out;
+}
+
+engine::GenRequest OpenAiServer::make_generation(const SamplingRequest& s, std::vector<int32_t> prompt) const {
+    const int64_t ctx = scheduler_.options().context_length;
+    const auto n_prompt = static_cast<int64_t>(prompt.size());
+    if (n_prompt >= ctx)
+        throw ApiError(400, cat("the prompt has ", n_prompt, " tokens but the context holds ", ctx,
+                                " (prompt and reply together); shorten the conversation or start the server with a larger --ctx"),
+                       "messages", "invalid_request_error", "context_length_exceeded");
+    engine::GenRequest g;
+    g.prompt = std::move(prompt);
+    g.sampling = options_.default_sampling;
+    if (s.temperature) g.sampling.temperature = *s.temperature;
+    if (s.top_p) g.sampling.top_p = *s.top_p;
+    if (s.min_p) g.sampling.min_p = *s.min_p;
+    if (s.top_k) g.sampling.top_k = *s.top_k;
+    if (s.presence_penalty) g.sampling.presence_penalty = *s.presence_penalty;
+    if (s.frequency_penalty) g.sampling.frequency_penalty = *s.frequency_penalty;
+    if (s.repetition_penalty) g.sampling.repetition_penalty = *s.repetition_penalty;
+    g.sampling.seed = s.seed ? *s.seed : (static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}());
+    try {
+        validate(g.sampling);
+    } catch (const Error& e) {
+        throw ApiError(400, e.what());
+    }
+    const int64_t room = ctx - n_prompt;
+    if (s.max_tokens && *s.max_tokens > room)
+        throw ApiError(400, cat("max_tokens is ", *s.max_tokens, " but only ", room, " tokens are left in the context of ", ctx,
+                                " after the ", n_prompt, "-token prompt"),
+                       "max_tokens", "invalid_request_error", "context_length_exceeded");
+    g.max_tokens = s.max_tokens ? *s.max_tokens
+                                : (options_.default_max_tokens > 0 ? std::min(options_.default_max_tokens, room) : room);
+    g.stop_tokens = options_.stop_tokens;
+    g.stop_strings = s.stop;
+    g.top_logprobs = s.top_logprobs;
+    return g;
+}
+
+namespace {
+
+// A server-sent event stream: each chunk is "data: <json>\n\n"; the end is "data: [DONE]\n\n".
+struct Sse {
+    ChunkWriter& w;
+    bool send(const Json& j) { return w.write("data: " + dump(j) + "\n\n"); }
+    bool done() { return w.write("data: [DONE]\n\n"); }
+};
+
+Json chat_logprob_json(const text::Tokenizer& tok, const engine::TokenLogprob& lp) {
+    auto entry = [&](int32_t id, float logprob) {
+        const std::string_view b = tok.token_bytes(id);
+        return Json{{"token", std::string(b)}, {"logprob", logprob}, {"bytes", bytes_json(b)}};
+    };
+    Json e = entry(lp.id, lp.logprob);
+    Json top = Json::array();
+    for (const auto& [id, l] : lp.top) top.push_back(entry(id, l));
+    e["top_logprobs"] = std::move(top);
+    return e;
+}
+
+Json tool_calls_json(const std::vector<text::ToolCall>& calls, bool with_index) {
+    Json a = Json::array();
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        Json c{{"id", random_id("call_")}, {"type", "function"},
+               {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments_json}}}};
+        if (with_index) c = Json{{"index", i}, {"id", c["id"]}, {"type", "function"}, {"function", c["function"]}};
+        a.push_back(std::move(c));
+    }
+    return a;
+}
+
+}  // namespace
+
+HttpResponse OpenAiServer::chat(const HttpRequest& req) {
+    ChatRequest cr = parse_chat_request(req.body);
+    add_tools_to_messages(cr.messages, cr.tools, cr.tool_choice, cr.tool_choice_name);
+    const bool tools_on = !cr.tools.empty() && cr.tool_choice != ToolChoice::none;
+    std::vector<int32_t> prompt;
+    try {
+        text::ChatFormatOptions fo;
+        fo.tool_format = text::ToolPromptFormat::python_list;
+        text::ChatFormat format(tokenizer_, fo);
+        prompt = format.encode_dialog_prompt(cr.messages);
+    } catch (const Error& e) {
+        throw ApiError(400, e.what(), "messages");
+    }
+    engine::GenRequest g = make_generation(cr.sampling, std::move(prompt));
+    std::shared_ptr<engine::RequestStream> stream;
+    try {
+        stream = scheduler_.submit(std::move(g));
+    } catch (const engine::QueueFull& e) {
+        throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
+    }
+    const std::string id = random_id("chatcmpl-");
+    const int64_t created = unix_now();
+    const std::string model = options_.model_name;
+    const bool want_logprobs = cr.sampling.top_logprobs >= 0;
+
+    if (!cr.sampling.stream) {
+        CancelGuard guard{stream};
+        std::string text;
+        Json logprobs = Json::array();
+        engine::StreamEvent end;
+        for (bool done = false; !done;) {
+            std::vector<engine::StreamEvent> events;
+            next_events(*stream, events);
+            for (auto& e : events) {
+                text += e.text;
+                if (e.logprob) logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
+                if (e.done) {
+                    end = std::move(e);
+                    done = true;
+                }
+            }
+        }
+        guard.finished = true;
+        if (end.finish == engine::FinishReason::error) throw ApiError(500, "generation failed: " + end.error);
+        if (end.finish == engine::FinishReason::cancelled) throw ApiError(503, "the server is shutting down");
+        Json message{{"role", "assistant"}, {"content", text}};
+        std::string finish = finish_name(end.finish);
+        if (tools_on)
+            if (auto calls = parse_tool_calls(text)) {
+                message["content"] = calls->content.empty() ? Json(nullptr) : Json(calls->content);
+                message["tool_calls"] = tool_calls_json(calls->calls, false);
+                finish = "tool_calls";
+            }
+        Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}};
+        if (want_logprobs) choice["logprobs"] = Json{{"content", logprobs}};
+        return json_response(Json{{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
+                                  {"choices", Json::array({choice})}, {"usage", usage_json(end)}});
+    }
+
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    const bool include_usage = cr.sampling.include_usage;
+    r.stream = [this, stream, id, created, model, tools_on, want_logprobs, include_usage](ChunkWriter& w) {
+        CancelGuard guard{stream};
+        Sse sse{w};
+        auto chunk = [&](Json delta, Json finish, Json logprobs) {
+            Json choice{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", std::move(finish)}};
+            return Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
+                        {"choices", Json::array({choice})}};
+        };
+        auto disconnected = [&] {
+            ++counters_.streams_disconnected;
+            return;  // the guard cancels the request
+        };
+        if (!sse.send(chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr, nullptr))) return disconnected();
+        // With tools, text that may be a call list is held until it is clearly plain text, or
+        // parsed at the end.
+        bool holding = tools_on;
+        std::string held;
+        Json held_logprobs = Json::array();
+        for (bool done = false; !done;) {
+            std::vector<engine::StreamEvent> events;
+            try {
+                next_events(*stream, events);
+            } catch (const ApiError&) {
+                return;
+            }
+            for (auto& e : events) {
+                Json lp = nullptr;
+                if (e.logprob) lp = Json{{"content", Json::array({chat_logprob_json(tokenizer_, *e.logprob)})}};
+                if (holding) {
+                    held += e.text;
+                    if (e.logprob) held_logprobs.push_back(lp["content"][0]);
+                    if (!e.done && may_start_tool_call(held)) continue;
+                    if (e.done && (e.finish == engine::FinishReason::stop || e.finish == engine::FinishReason::length)) {
+                        if (auto calls = parse_tool_calls(held)) {
+                            if (!calls->content.empty() && !sse.send(chunk(Json{{"content", calls->content}}, nullptr, nullptr)))
+                                return disconnected();
+                            if (!sse.send(chunk(Json{{"tool_calls", tool_calls_json(calls->calls, true)}}, nullptr, nullptr)))
+                                return disconnected();
+                            e.finish = engine::FinishReason::none;  // marks "tool_calls" below
+                            held.clear();
+                        }
+                    }
+                    holding = false;
+                    if (!held.empty()) {
+                        Json hlp = want_logprobs ? Json{{"content", held_logprobs}} : Json(nullptr);
+                        if (!sse.send(chunk(Json{{"content", held}}, nullptr, hlp))) return disconnected();
+                    }
+                    held.clear();
+                } else if (!e.text.empty() || e.logprob) {
+                    if (!sse.send(chunk(Json{{"content", e.text}}, nullptr, lp))) return disconnected();
+                }
+                if (e.done) {
+                    done = true;
+                    if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
+                        Json err = Json::parse(error_body(500, e.finish == engine::FinishReason::error
+                                                                   ? "generation failed: " + e.error
+                                                                   : "the server is shutting down"));
+                        sse.send(err);
+                        guard.finished = true;
+                        return;
+                    }
+                    const std::string finish = e.finish == engine::FinishReason::none ? "tool_calls" : finish_name(e.finish);
+                    if (!sse.send(chunk(Json::object(), finish, nullptr))) return disconnected();
+                    if (include_usage &&
+                        !sse.send(Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
+                                       {"choices", Json::array()}, {"usage", usage_json(e)}}))
+                        return disconnected();
+                    guard.finished = true;
+                    sse.done();
+                }
+            }
+        }
+    };
+    return r;
+}
+
+HttpResponse OpenAiServer::completions(const HttpRequest& req) {
+    CompletionRequest cr = parse_completion_request(req.body);
+    std::vector<int32_t> prompt = cr.prompt_tokens;
+    std::string prompt_text = cr.prompt;
+    if (prompt.empty()) {
+        text::EncodeOptions enc;
+        enc.bos = true;
+        prompt = tokenizer_.encode(cr.prompt, enc);
+    } else {
+        for (int32_t t : prompt)
+            if (t >= tokenizer_.n_vocab()) throw ApiError(400, cat("token id ", t, " is not in the vocabulary"), "prompt");
+        prompt_text = tokenizer_.decode(prompt);
+    }
+    engine::GenRequest g = make_generation(cr.sampling, std::move(prompt));
+    std::shared_ptr<engine::RequestStream> stream;
+    try {
+        stream = scheduler_.submit(std::move(g));
+    } catch (const engine::QueueFull& e) {
+        throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
+    }
+    const std::string id = random_id("cmpl-");
+    const int64_t created = unix_now();
+    const std::string model = options_.model_name;
+    const bool want_logprobs = cr.sampling.top_logprobs >= 0;
+    const std::string echo = cr.echo ? prompt_text : std::string();
+
+    // Legacy logprobs shape: parallel arrays.
+    struct Lp {
+        Json tokens = Json::array(), token_logprobs = Json::array(), top = Json::array(), offsets = Json::array();
+        int64_t offset = 0;
+        void add(const text::Tokenizer& tok, const engine::TokenLogprob& lp) {
+            const std::string_view b = tok.token_bytes(lp.id);
+            tokens.push_back(std::string(b));
+            token_logprobs.push_back(lp.logprob);
+            Json t = Json::object();
+            for (const auto& [id, l] : lp.top) t[std::string(tok.token_bytes(id))] = l;
+            top.push_back(std::move(t));
+            offsets.push_back(offset);
+            offset += static_cast<int64_t>(b.size());
+        }
+        Json json() const {
+            return Json{{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+        }
+    };
+
+    if (!cr.sampling.stream) {
+        CancelGuard guard{stream};
+        std::string text = echo;
+        Lp lp;
+        lp.offset = static_cast<int64_t>(echo.size());
+        engine::StreamEvent end;
+        for (bool done = false; !done;) {
+            std::vector<engine::StreamEvent> events;
+            next_events(*stream, events);
+            for (auto& e : events) {
+                text += e.text;
+                if (e.logprob) lp.add(tokenizer_, *e.logprob);
+                if (e.done) {
+                    end = std::move(e);
+                    done = true;
+                }
+            }
+        }
+        guard.finished = true;
+        if (end.finish == engine::FinishReason::error) throw ApiError(500, "generation failed: " + end.error);
+        if (end.finish == engine::FinishReason::cancelled) throw ApiError(503, "the server is shutting down");
+        Json choice{{"text", text}, {"index", 0}, {"logprobs", want_logprobs ? lp.json() : Json(nullptr)},
+                    {"finish_reason", finish_name(end.finish)}};
+        return json_response(Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                                  {"choices", Json::array({choice})}, {"usage", usage_json(end)}});
+    }
+
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    const bool include_usage = cr.sampling.include_usage;
+    r.stream = [this, stream, id, created, model, want_logprobs, include_usage, echo](ChunkWriter& w) {
+        CancelGuard guard{stream};
+        Sse sse{w};
+        auto chunk = [&](const std::string& text, Json finish, Json logprobs) {
+            Json choice{{"text", text}, {"index", 0}, {"logprobs", std::move(logprobs)}, {"finish_reason", std::move(finish)}};
+            return Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                        {"choices", Json::array({choice})}};
+        };
+        if (!echo.empty() && !sse.send(chunk(echo, nullptr, nullptr))) return;
+        for (bool done = false; !done;) {
+            std::vector<engine::StreamEvent> events;
+            try {
+                next_events(*stream, events);
+            } catch (const ApiError&) {
+                return;
+            }
+            for (auto& e : events) {
+                if (!e.text.empty() || e.logprob) {
+                    Json lpj = nullptr;
+                    if (e.logprob) {
+                        Lp lp;
+                        lp.add(tokenizer_, *e.logprob);
+                        lpj = lp.json();
+                    }
+                    if (!sse.send(chunk(e.text, nullptr, lpj))) {
+                        ++counters_.streams_disconnected;
+                        return;
+                    }
+                }
+                if (e.done) {
+                    done = true;
+                    if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
+                        sse.send(Json::parse(error_body(500, "generation failed: " + e.error)));
+                        guard.finished = true;
+                        return;
+                    }
+                    if (!sse.send(chunk("", finish_name(e.finish), nullptr))) return;
+                    if (include_usage && !sse.send(Json{{"id", id}, {"object", "text_completion"}, {"created", created},
+                                                        {"model", model}, {"choices", Json::array()}, {"usage", usage_json(e)}}))
+                        return;
+                    guard.finished = true;
+                    sse.done();
+                }
+            }
+        }
+        (void)want_logprobs;
+    };
+    return r;
+}
+
+}  // namespace scout::server

@@ -1,0 +1,59 @@
+// The OpenAI-compatible endpoints on top of the scheduler (docs/server.md):
+//   POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /metrics, GET /.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/scheduler.hpp"
+#include "sample/sampling_params.hpp"
+#include "server/http.hpp"
+#include "server/openai_request.hpp"
+#include "text/tokenizer.hpp"
+
+namespace scout::server {
+
+struct ServerOptions {
+    std::string model_name = "scout";
+    std::string api_key;                   // empty: no authentication
+    SamplingParams default_sampling;       // generation_config.json defaults (temperature, top_p, ...)
+    std::vector<int32_t> stop_tokens;      // <|eot|>, <|eom|>, <|end_of_text|>, checkpoint EOS
+    int64_t default_max_tokens = 0;        // when a request gives none; 0: up to the context
+};
+
+struct ServerCounters {
+    std::atomic<int64_t> requests_chat{0}, requests_completions{0}, requests_other{0};
+    std::atomic<int64_t> responses_4xx{0}, responses_5xx{0};
+    std::atomic<int64_t> streams_disconnected{0};
+};
+
+class OpenAiServer {
+public:
+    // scheduler and tokenizer must outlive this object.
+    OpenAiServer(engine::Scheduler& scheduler, const text::Tokenizer& tokenizer, ServerOptions options);
+
+    // Adds every route and the error body shape to `http`.
+    void install(HttpServer& http);
+
+    // Prometheus text exposition of the counters and scheduler state.
+    std::string metrics_text() const;
+
+private:
+    HttpResponse chat(const HttpRequest& req);
+    HttpResponse completions(const HttpRequest& req);
+    HttpResponse models(const HttpRequest& req);
+    HttpResponse metrics(const HttpRequest& req);
+    engine::GenRequest make_generation(const SamplingRequest& s, std::vector<int32_t> prompt) const;
+    bool authorized(const HttpRequest& req) const;
+    HttpResponse guarded(const HttpRequest& req, bool needs_auth, HttpResponse (OpenAiServer::*fn)(const HttpRequest&));
+
+    engine::Scheduler& scheduler_;
+    const text::Tokenizer& tokenizer_;
+    ServerOptions options_;
+    ServerCounters counters_;
+    int64_t created_;  // unix time of start, reported as the model's "created"
+};
+
+}  // namespace scout::server

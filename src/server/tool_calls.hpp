@@ -1,0 +1,40 @@
+// Tool calling for Llama 4 (tokenizer.md §5.5): the tool list goes into the system message as
+// Meta's zero-shot format asks, and the model answers with a pythonic list of calls
+// `[get_weather(city="Paris"), f(n=1)]`. Models also answer in JSON (`{"name": ..., "parameters": ...}`,
+// a list of those) or in the `<function=name>{...}</function>` form; all three parse here, with or
+// without a <|python_start|> wrapper, and a call list may follow some text.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/openai_request.hpp"
+#include "text/chat_message.hpp"
+
+namespace scout::server {
+
+// The instructions plus the JSON list of functions, for the system message.
+std::string tools_prompt(std::span<const ToolSpec> tools, ToolChoice choice, const std::string& choice_name);
+
+// Puts the tools prompt into the conversation: appended to the first system message, or as a new
+// system message in front. Nothing changes when tools is empty or choice is none.
+void add_tools_to_messages(std::vector<text::ChatMessage>& messages, std::span<const ToolSpec> tools,
+                           ToolChoice choice, const std::string& choice_name);
+
+struct ParsedToolCalls {
+    std::string content;              // text before the calls (trimmed), usually empty
+    std::vector<text::ToolCall> calls; // id empty; arguments_json: a compact JSON object
+};
+
+// The calls in a model reply, or nullopt when the reply (after optional leading text) is not
+// entirely a call list in one of the accepted forms.
+std::optional<ParsedToolCalls> parse_tool_calls(std::string_view reply);
+
+// While streaming: could a reply that starts with `prefix` still turn out to be a call list
+// (leading text excepted)? False once it clearly is plain text, so it can be streamed.
+bool may_start_tool_call(std::string_view prefix);
+
+}  // namespace scout::server

@@ -1,0 +1,99 @@
+"""Fixtures for the server tests: the demo model and `scout serve` processes on loopback.
+
+Options (pytest command line): --scout-bin (default build/src/apps/scout), --work-dir (where the
+demo model is written, default build/test-work). Everything skips without the real tokenizer.
+"""
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOKENIZER = REPO.parent / "shared" / "data" / "llama4" / "tokenizer.model"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--scout-bin", default=str(REPO / "build" / "src" / "apps" / "scout"))
+    parser.addoption("--work-dir", default=str(REPO / "build" / "test-work"))
+
+
+@pytest.fixture(scope="session")
+def scout_bin(request):
+    if not TOKENIZER.exists():
+        pytest.skip(f"the real tokenizer is absent ({TOKENIZER})")
+    b = Path(request.config.getoption("--scout-bin"))
+    if not b.exists():
+        pytest.skip(f"scout binary not built ({b})")
+    return b
+
+
+@pytest.fixture(scope="session")
+def demo_model(scout_bin, request):
+    d = Path(request.config.getoption("--work-dir")) / "server-demo-model"
+    if not (d / "model.safetensors").exists():
+        d.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(scout_bin), "demo-model", str(d), "--tokenizer", str(TOKENIZER)],
+                       check=True, capture_output=True, timeout=300)
+    return d
+
+
+class Server:
+    """A `scout serve` child process bound to 127.0.0.1 on a free port; always stopped."""
+
+    def __init__(self, scout_bin, model, *args):
+        self.proc = subprocess.Popen(
+            [str(scout_bin), "serve", "-m", str(model), "--host", "127.0.0.1", "--port", "0", "-q", *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.port = None
+        deadline = time.time() + 120
+        lines = []
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("scout serve did not start:\n" + "".join(lines))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+@pytest.fixture(scope="session")
+def server(scout_bin, demo_model):
+    s = Server(scout_bin, demo_model, "--parallel", "8", "--ctx", "2048", "--max-body-mb", "1", "-t", "2")
+    yield s
+    s.stop()
+    assert s.proc.returncode == 0, "the server did not exit cleanly"
+
+
+@pytest.fixture(scope="session")
+def cold_server(scout_bin, demo_model):
+    """A second server with an API key and one slot: cold runs and authentication."""
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "2048", "--api-key", "sekrit-key", "-t", "2")
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def client(server):
+    from openai import OpenAI
+    return OpenAI(base_url=server.base + "/v1", api_key="unused", max_retries=0, timeout=120)

@@ -1,0 +1,83 @@
+// Tool-call parsing in the three forms models use, the tools prompt, and what must not parse.
+#include <gtest/gtest.h>
+
+#include "server/tool_calls.hpp"
+
+namespace scout::server {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> calls(std::string_view reply) {
+    auto r = parse_tool_calls(reply);
+    std::vector<std::pair<std::string, std::string>> out;
+    if (r)
+        for (const auto& c : r->calls) out.emplace_back(c.name, c.arguments_json);
+    return out;
+}
+
+using Calls = std::vector<std::pair<std::string, std::string>>;
+
+TEST(ToolCalls, Pythonic) {
+    EXPECT_EQ(calls(R"([get_weather(city="San Francisco"), get_weather(city="Seattle")])"),
+              (Calls{{"get_weather", R"({"city":"San Francisco"})"}, {"get_weather", R"({"city":"Seattle"})"}}));
+    EXPECT_EQ(calls(R"([f(n=1, x=-2.5, b=True, z=None, s='it\'s', l=[1, [2, 3]], d={"k": (1, 2)})])"),
+              (Calls{{"f", R"({"n":1,"x":-2.5,"b":true,"z":null,"s":"it's","l":[1,[2,3]],"d":{"k":[1,2]}})"}}));
+    EXPECT_EQ(calls("  [noargs()]\n"), (Calls{{"noargs", "{}"}}));
+    EXPECT_EQ(calls("<|python_start|>[f(a=1)]<|python_end|>"), (Calls{{"f", R"({"a":1})"}}));
+    EXPECT_EQ(calls("f(a=\"x\")"), (Calls{{"f", R"({"a":"x"})"}}));
+    EXPECT_EQ(calls(R"([search(q="a, b) [c]")])"), (Calls{{"search", R"({"q":"a, b) [c]"})"}}));
+}
+
+TEST(ToolCalls, Json) {
+    EXPECT_EQ(calls(R"({"name": "f", "parameters": {"a": 1}})"), (Calls{{"f", R"({"a":1})"}}));
+    EXPECT_EQ(calls(R"({"type": "function", "name": "f", "parameters": {"a": [1, 2]}})"), (Calls{{"f", R"({"a":[1,2]})"}}));
+    EXPECT_EQ(calls(R"([{"name": "f", "arguments": "{\"a\": 1}"}, {"name": "g", "parameters": {}}])"),
+              (Calls{{"f", R"({"a":1})"}, {"g", "{}"}}));
+    EXPECT_EQ(calls(R"(<function=trending_songs>{"n": 10}</function>)"), (Calls{{"trending_songs", R"({"n":10})"}}));
+}
+
+TEST(ToolCalls, TextBeforeTheCalls) {
+    auto r = parse_tool_calls("Let me look that up.\n[get_weather(city=\"Paris\")]");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->content, "Let me look that up.");
+    ASSERT_EQ(r->calls.size(), 1u);
+    EXPECT_EQ(r->calls[0].name, "get_weather");
+}
+
+TEST(ToolCalls, PlainTextIsNotACall) {
+    for (std::string_view s : {"", "Hello there", "[1, 2, 3]", "[f(a=1)] and more text", "[f(a=)]", "[f(a=1)", "{\"x\": 1}",
+                               "f(1, 2)", "The answer is [f(x=1)]x", "{\"name\": 5}", "<function=f>{bad}</function>"}) {
+        SCOPED_TRACE(s);
+        EXPECT_FALSE(parse_tool_calls(s));
+    }
+}
+
+TEST(ToolCalls, StreamingPrefix) {
+    EXPECT_TRUE(may_start_tool_call(""));
+    EXPECT_TRUE(may_start_tool_call("  ["));
+    EXPECT_TRUE(may_start_tool_call("<|python"));
+    EXPECT_TRUE(may_start_tool_call("<func"));
+    EXPECT_TRUE(may_start_tool_call("{\"name\""));
+    EXPECT_FALSE(may_start_tool_call("Hello"));
+    EXPECT_FALSE(may_start_tool_call("<b>"));
+}
+
+TEST(ToolCalls, PromptAndMessages) {
+    std::vector<ToolSpec> tools{{"get_weather", "Weather of a city", nlohmann::ordered_json::parse(R"({"type":"object"})")}};
+    std::vector<text::ChatMessage> msgs{text::ChatMessage::make("user", "hi")};
+    add_tools_to_messages(msgs, tools, ToolChoice::auto_, "");
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0].role, "system");
+    EXPECT_NE(msgs[0].content[0].text.find("\"name\": \"get_weather\""), std::string::npos);
+    EXPECT_NE(msgs[0].content[0].text.find("[func_name1(params_name1=params_value1"), std::string::npos);
+    std::vector<text::ChatMessage> with_sys{text::ChatMessage::make("system", "Be brief."), text::ChatMessage::make("user", "hi")};
+    add_tools_to_messages(with_sys, tools, ToolChoice::required, "");
+    ASSERT_EQ(with_sys.size(), 2u);
+    EXPECT_EQ(with_sys[0].content[0].text.rfind("Be brief.\n\n", 0), 0u);
+    EXPECT_NE(with_sys[0].content[0].text.find("MUST call"), std::string::npos);
+    std::vector<text::ChatMessage> none{text::ChatMessage::make("user", "hi")};
+    add_tools_to_messages(none, tools, ToolChoice::none, "");
+    EXPECT_EQ(none.size(), 1u);
+}
+
+}  // namespace
+}  // namespace scout::server
