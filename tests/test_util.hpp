@@ -12,6 +12,12 @@ namespace scout::test {
 inline std::filesystem::path data_dir() { return SCOUT_TEST_DATA; }
 inline std::filesystem::path shared_dir() { return SCOUT_SHARED_DIR; }
 inline std::string scout_binary() { return SCOUT_BINARY; }
+// A scratch directory inside the build tree for files tests share (e.g. the demo model).
+inline std::filesystem::path work_dir() {
+    const std::filesystem::path p = SCOUT_TEST_WORK_DIR;
+    std::filesystem::create_directories(p);
+    return p;
+}
 
 // A fresh seed per test run (random inputs differ between runs); tests put it in a
 // SCOPED_TRACE so a failure can be reproduced.

@@ -48,9 +48,9 @@ bool read_message(std::string& out, bool tty, const std::atomic<bool>& interrupt
 }
 
 void chat(const ChatOptions& o) {
+    std::atomic<bool>& interrupted = install_interrupt_handler();
     auto r = make_runner(o.gen);
     const text::ChatFormat format(*r->tokenizer);
-    std::atomic<bool>& interrupted = install_interrupt_handler();
     const bool tty = ::isatty(STDIN_FILENO) != 0;
     engine::Session session(*r->model, *r->forward, {.context_length = r->context_length});
     Sampler sampler(r->sampling);

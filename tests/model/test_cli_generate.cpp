@@ -24,15 +24,23 @@ std::string read_file(const fs::path& p) {
 
 class CliGenerate : public ::testing::Test {
 protected:
+    // One demo model per build tree, shared by every test process (CTest runs each test in its
+    // own process): written to a private directory, then renamed into place atomically.
     static void SetUpTestSuite() {
         if (test::shared_tokenizer().empty()) return;
-        demo_ = new fs::path(fs::temp_directory_path() / ("scout_demo_" + std::to_string(::getpid())));
-        const auto r = test::run_command(test::scout_binary() + " demo-model " + q(*demo_) + " --seed 7 --tokenizer " +
+        // Keyed by the binary's build time, so a rebuilt generator never reuses a stale model.
+        const auto stamp = fs::last_write_time(test::scout_binary()).time_since_epoch().count();
+        demo_ = new fs::path(test::work_dir() / ("demo-seed7-" + std::to_string(stamp)));
+        if (fs::exists(*demo_ / "tokenizer.model")) return;
+        const fs::path tmp = demo_->string() + ".tmp" + std::to_string(::getpid());
+        const auto r = test::run_command(test::scout_binary() + " demo-model " + q(tmp) + " --seed 7 --tokenizer " +
                                          q(test::shared_tokenizer()));
         ASSERT_EQ(r.status, 0) << r.output;
+        std::error_code ec;
+        fs::rename(tmp, *demo_, ec);
+        if (ec) fs::remove_all(tmp);  // another process got there first
     }
     static void TearDownTestSuite() {
-        if (demo_) fs::remove_all(*demo_);
         delete demo_;
         demo_ = nullptr;
     }
