@@ -67,9 +67,14 @@ void run_tokenize(const TokenizeOptions& o) {
     if (!o.chat.empty()) {
         check(!o.bos && !o.eos && !o.allow_special,
               "--bos, --eos and --allow-special do not apply to --chat (the chat format adds its own special tokens)");
-        const auto messages = text::parse_chat_messages(read_input_file(o.chat, "--chat"));
+        const std::string body = read_input_file(o.chat, "--chat");
+        const auto messages = text::parse_chat_messages(body);
         if (o.render) {
-            const std::string s = text::render_hf_chat_text(messages);
+            // A request body {"messages": [...], "tools": [...]} renders its tools as the template does.
+            text::HfChatOptions hf;
+            const auto j = nlohmann::json::parse(body, nullptr, false);
+            if (j.is_object() && j.contains("tools") && !j["tools"].is_null()) hf.tools_json = j["tools"].dump();
+            const std::string s = text::render_hf_chat_text(messages, hf);
             if (o.json) std::cout << nlohmann::json(s).dump() << "\n";
             else std::cout << s;
             return;
@@ -104,8 +109,8 @@ void register_tokenize(CLI::App& app) {
     auto* text_opt = tc->add_option("--text", t->text, "text to encode");
     auto* file_opt = tc->add_option("--file", t->file, "file whose bytes to encode ('-' = stdin)");
     auto* chat_opt = tc->add_option("--chat", t->chat,
-                                    "OpenAI-style messages JSON file ('-' = stdin): prints the prompt ids for the "
-                                    "assistant's reply (Meta ChatFormat)");
+                                    "OpenAI-style messages JSON file ('-' = stdin), or a request body with "
+                                    "\"messages\": prints the prompt ids for the assistant's reply (Meta ChatFormat)");
     tc->add_flag("--bos", t->bos, "put <|begin_of_text|> first");
     tc->add_flag("--eos", t->eos, "put <|end_of_text|> last");
     tc->add_flag("--allow-special", t->allow_special, "turn special-token text such as <|eot|> into special ids");

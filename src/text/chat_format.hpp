@@ -46,9 +46,15 @@ private:
     ChatFormatOptions options_;
 };
 
-// The same conversation as text, as the Hugging Face Llama 4 chat template renders it (no tools,
-// add_generation_prompt=true): for the server and for display. Not token-identical to
-// encode_dialog_prompt in general (tokenizer.md §5.2-5.3).
-std::string render_hf_chat_text(std::span<const ChatMessage> messages, bool add_generation_prompt = true);
+struct HfChatOptions {
+    bool add_generation_prompt = true;
+    std::string tools_json;              // a JSON array of tool definitions; empty = no tools
+    bool tools_in_user_message = true;   // the template's default
+};
+
+// The same conversation as text, as the Hugging Face Llama 4 chat template renders it: for the
+// server and for display. Not token-identical to encode_dialog_prompt in general
+// (tokenizer.md §5.2-5.3). Throws scout::Error when tools go in the user message and there is none.
+std::string render_hf_chat_text(std::span<const ChatMessage> messages, const HfChatOptions& options = {});
 
 }  // namespace scout::text

@@ -1,5 +1,5 @@
 // render_hf_chat_text: the Hugging Face Llama 4 chat template (transformers 4.51.3,
-// processing_llama4.py) re-stated for the no-tools case. Rules it keeps on purpose:
+// processing_llama4.py) re-stated. Rules it keeps on purpose:
 // - the first system message is |trim'ed (Python str.strip) and, given as parts, only its first
 //   part's text is used; later system messages render like user messages;
 // - images render as <|image|> (one placeholder, no tile layout), other parts as nothing;
@@ -7,9 +7,13 @@
 //   {"name": "...", "parameters": <json>} per call, ending with <|eot|>;
 // - tool/ipython messages get the ipython header and their content as JSON (a string content is
 //   "iterable" in Jinja, so it is quoted too), ending with <|eot|> (the reference uses <|eom|>);
-// - RAG context and stop reasons are not rendered.
+// - RAG context and stop reasons are not rendered;
+// - with tools: the system block starts "Environment: ipython\n"; by default the first user message
+//   is replaced by an instruction block listing the tools (json.dumps indent=4) followed by that
+//   message |trim'ed; otherwise the instruction and the tools go into the system block.
 #include <string>
 
+#include "base/error.hpp"
 #include "text/chat_format.hpp"
 #include "text/py_json.hpp"
 #include "text/unicode_tables.hpp"
@@ -61,14 +65,49 @@ nlohmann::ordered_json content_json(const ChatMessage& m) {
 
 }  // namespace
 
-std::string render_hf_chat_text(std::span<const ChatMessage> messages, bool add_generation_prompt) {
+std::string render_hf_chat_text(std::span<const ChatMessage> messages, const HfChatOptions& options) {
+    nlohmann::ordered_json tools;
+    const bool has_tools = !options.tools_json.empty();
+    if (has_tools) {
+        try {
+            tools = nlohmann::ordered_json::parse(options.tools_json);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(cat("tools are not valid JSON: ", e.what()));
+        }
+        check(tools.is_array(), "tools must be a JSON array of tool definitions");
+    }
+    const auto tool_list = [&] {
+        std::string s;
+        for (const auto& t : tools) s += py_json_dumps(t, false, 4) + "\n\n";
+        return s;
+    };
+    constexpr const char* k_format =
+        "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and its value}."
+        "Do not use variables.\n\n";
+
     std::string out = "<|begin_of_text|>";
     size_t first = 0;
     if (!messages.empty() && messages[0].role == "system") {
         const auto& c = messages[0].content;
         const std::string sys = c.empty() ? std::string() : py_strip(c[0].kind == ContentPart::Kind::text ? c[0].text : "");
-        out += "<|header_start|>system<|header_end|>\n\n" + sys + "<|eot|>";
+        out += "<|header_start|>system<|header_end|>\n\n";
+        if (has_tools) out += "Environment: ipython\n";
+        if (has_tools && !options.tools_in_user_message) {
+            out += "You have access to the following functions. To call a function, please respond with JSON for a "
+                   "function call.";
+            out += k_format + tool_list();
+        }
+        out += sys + "<|eot|>";
         first = 1;
+    }
+    if (has_tools && options.tools_in_user_message) {
+        check(first < messages.size(), "Cannot put tools in the first user message when there's no first user message!");
+        out += "<|header_start|>user<|header_end|>\n\n";
+        out += "Given the following functions, please respond with a JSON for a function call with its proper "
+               "arguments that best answers the given prompt.\n\n";
+        out += k_format + tool_list();
+        out += py_strip(parts_text(messages[first])) + "<|eot|>";
+        ++first;
     }
     for (size_t i = first; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
@@ -85,7 +124,7 @@ std::string render_hf_chat_text(std::span<const ChatMessage> messages, bool add_
             out += "<|header_start|>" + m.role + "<|header_end|>\n\n" + parts_text(m) + "<|eot|>";
         }
     }
-    if (add_generation_prompt) out += "<|header_start|>assistant<|header_end|>\n\n";
+    if (options.add_generation_prompt) out += "<|header_start|>assistant<|header_end|>\n\n";
     return out;
 }
 

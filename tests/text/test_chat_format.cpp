@@ -18,7 +18,10 @@ TEST(ChatFormat, MatchesReferenceIdsAndHfText) {
     for (const auto& c : convs) {
         const auto messages = parse_chat_messages(c["messages"].dump());
         EXPECT_EQ(fmt.encode_dialog_prompt(messages), testing::ids_of(c["ids"])) << c["name"];
-        EXPECT_EQ(render_hf_chat_text(messages), c["hf_text"].get<std::string>()) << c["name"];
+        HfChatOptions hf;
+        if (c.contains("tools")) hf.tools_json = c["tools"].dump();
+        if (c.contains("tools_in_user_message")) hf.tools_in_user_message = c["tools_in_user_message"].get<bool>();
+        EXPECT_EQ(render_hf_chat_text(messages, hf), c["hf_text"].get<std::string>()) << c["name"];
     }
 }
 

@@ -16,7 +16,8 @@ Notes on the reference run:
 - Tool calls use ToolPromptFormat.json (the default). "arguments" may be a JSON string (OpenAI) or
   an object; both become the same dict.
 - The HF template is rendered with jinja2 exactly as transformers does (ImmutableSandboxedEnvironment,
-  trim_blocks, lstrip_blocks, its tojson override), with add_generation_prompt=True and no tools.
+  trim_blocks, lstrip_blocks, its tojson override), with add_generation_prompt=True and the
+  conversation's "tools" / "tools_in_user_message" when given (the ids ignore tools: ChatFormat has none).
   Its source is transformers-4.51.3's processing_llama4.py (pip download --no-deps transformers==4.51.3).
 
 Usage: python make_chat_goldens.py TOKENIZER_MODEL TRANSFORMERS_WHEEL REPO_ROOT
@@ -142,7 +143,7 @@ def hf_template(wheel):
     return json.loads(m.group(1))
 
 
-def hf_render(template, messages):
+def hf_render(template, messages, tools=None, tools_in_user_message=None):
     import jinja2
     import jinja2.ext
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -167,8 +168,13 @@ def hf_render(template, messages):
                               if isinstance(c["function"]["arguments"], str) else c["function"]["arguments"]}}
                 for c in m["tool_calls"]]
         hf_messages.append(m)
+    extra = {}
+    if tools is not None:
+        extra["tools"] = tools
+    if tools_in_user_message is not None:
+        extra["tools_in_user_message"] = tools_in_user_message
     return env.from_string(template).render(messages=hf_messages, bos_token="<|begin_of_text|>",
-                                            add_generation_prompt=True)
+                                            add_generation_prompt=True, **extra)
 
 
 def main():
@@ -186,9 +192,12 @@ def main():
         for conv in convs:
             msgs = [to_raw_message(m) for m in conv["messages"]]
             ids = fmt.encode_dialog_prompt(msgs).tokens
-            text = hf_render(template, conv["messages"])
-            f.write(json.dumps({"name": conv["name"], "messages": conv["messages"], "ids": ids, "hf_text": text},
-                               ensure_ascii=False) + "\n")
+            text = hf_render(template, conv["messages"], conv.get("tools"), conv.get("tools_in_user_message"))
+            rec = {"name": conv["name"], "messages": conv["messages"], "ids": ids, "hf_text": text}
+            for key in ("tools", "tools_in_user_message"):
+                if key in conv:
+                    rec[key] = conv[key]
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     print(f"{len(convs)} conversations -> {out}", file=sys.stderr)
 
 
