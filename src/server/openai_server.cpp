@@ -376,9 +376,9 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
         if (!sse.send(chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr, nullptr))) return disconnected();
         // With tools, text that may be a call list is held until it is clearly plain text, or
         // parsed at the end.
-        bool holding = tools_on;
-        std::string held;
-        Json held_logprobs = Json::array();
+        std::optional<ToolCallStream> tool_stream;
+        if (tools_on) tool_stream.emplace();
+        Json held_logprobs = Json::array();  // logprobs of text held by tool_stream
         for (bool done = false; !done;) {
             std::vector<engine::StreamEvent> events;
             try {
@@ -387,31 +387,27 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
                 return;
             }
             for (auto& e : events) {
-                Json lp = nullptr;
-                if (e.logprob) lp = Json{{"content", Json::array({chat_logprob_json(tokenizer_, *e.logprob)})}};
-                if (holding) {
-                    held += e.text;
-                    if (e.logprob) held_logprobs.push_back(lp["content"][0]);
-                    if (!e.done && may_start_tool_call(held)) continue;
-                    if (e.done && (e.finish == engine::FinishReason::stop || e.finish == engine::FinishReason::length)) {
-                        if (auto calls = parse_tool_calls(held)) {
-                            if (!calls->content.empty() && !sse.send(chunk(Json{{"content", calls->content}}, nullptr, nullptr)))
-                                return disconnected();
-                            if (!sse.send(chunk(Json{{"tool_calls", tool_calls_json(calls->calls, true)}}, nullptr, nullptr)))
-                                return disconnected();
-                            e.finish = engine::FinishReason::none;  // marks "tool_calls" below
-                            held.clear();
-                        }
+                std::string text = tool_stream ? tool_stream->add(e.text) : e.text;
+                if (e.logprob) held_logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
+                bool tool_calls = false;
+                if (e.done && tool_stream) {
+                    const bool ok = e.finish == engine::FinishReason::stop || e.finish == engine::FinishReason::length;
+                    ParsedToolCalls parsed = tool_stream->finish(ok);
+                    text += parsed.content;
+                    if (!parsed.calls.empty()) {
+                        if (!text.empty() && !sse.send(chunk(Json{{"content", text}}, nullptr, nullptr))) return disconnected();
+                        text.clear();
+                        if (!sse.send(chunk(Json{{"tool_calls", tool_calls_json(parsed.calls, true)}}, nullptr, nullptr)))
+                            return disconnected();
+                        tool_calls = true;
                     }
-                    holding = false;
-                    if (!held.empty()) {
-                        Json hlp = want_logprobs ? Json{{"content", held_logprobs}} : Json(nullptr);
-                        if (!sse.send(chunk(Json{{"content", held}}, nullptr, hlp))) return disconnected();
-                    }
-                    held.clear();
-                } else if (!e.text.empty() || e.logprob) {
-                    if (!sse.send(chunk(Json{{"content", e.text}}, nullptr, lp))) return disconnected();
                 }
+                const bool held = tool_stream && tool_stream->holding();
+                if (!held && (!text.empty() || !held_logprobs.empty())) {
+                    Json lp = want_logprobs ? Json{{"content", std::exchange(held_logprobs, Json::array())}} : Json(nullptr);
+                    if (!sse.send(chunk(Json{{"content", text}}, nullptr, lp))) return disconnected();
+                }
+                if (tool_calls) e.finish = engine::FinishReason::none;  // reported as "tool_calls" below
                 if (e.done) {
                     done = true;
                     if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {

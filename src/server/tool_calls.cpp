@@ -1,6 +1,7 @@
 #include "server/tool_calls.hpp"
 
 #include <cctype>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -336,6 +337,24 @@ bool may_start_tool_call(std::string_view prefix) {
     for (std::string_view start : {kPythonStart, std::string_view("<function=")})
         if (s.size() < start.size() ? start.substr(0, s.size()) == s : s.substr(0, start.size()) == start) return true;
     return s.front() == '[' || s.front() == '{';
+}
+
+std::string ToolCallStream::add(std::string_view text) {
+    if (!holding_) return std::string(text);
+    held_ += text;
+    if (may_start_tool_call(held_)) return {};
+    holding_ = false;
+    return std::exchange(held_, {});
+}
+
+ParsedToolCalls ToolCallStream::finish(bool parse) {
+    ParsedToolCalls r;
+    if (holding_ && parse)
+        if (auto calls = parse_tool_calls(held_)) r = std::move(*calls);
+    if (r.calls.empty()) r.content = std::exchange(held_, {});
+    holding_ = false;
+    held_.clear();
+    return r;
 }
 
 }  // namespace scout::server

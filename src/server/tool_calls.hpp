@@ -37,4 +37,20 @@ std::optional<ParsedToolCalls> parse_tool_calls(std::string_view reply);
 // (leading text excepted)? False once it clearly is plain text, so it can be streamed.
 bool may_start_tool_call(std::string_view prefix);
 
+// Streaming with tools: text that may still become a call list is held back; once it clearly is
+// plain text it is released and everything after it streams through unchanged.
+class ToolCallStream {
+public:
+    // Adds generated text; returns the text that may be sent now ("" while holding).
+    std::string add(std::string_view text);
+    // The end of the reply: the calls when the held text parses as a call list (and parse is
+    // true), else the held text as content (calls empty).
+    ParsedToolCalls finish(bool parse);
+    bool holding() const { return holding_; }
+
+private:
+    bool holding_ = true;
+    std::string held_;
+};
+
 }  // namespace scout::server

@@ -87,8 +87,9 @@ def server(scout_bin, demo_model):
 
 @pytest.fixture(scope="session")
 def cold_server(scout_bin, demo_model):
-    """A second server with an API key and one slot: cold runs and authentication."""
-    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "2048", "--api-key", "sekrit-key", "-t", "2")
+    """A second server with an API key, one slot and a queue of one: cold runs, authentication, 429."""
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "2048", "--api-key", "sekrit-key", "-t", "2",
+               "--max-queue", "1")
     yield s
     s.stop()
 

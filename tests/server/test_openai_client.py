@@ -248,6 +248,23 @@ def test_api_key(cold_server):
     assert urllib.request.urlopen(cold_server.base + "/health").status == 200
 
 
+def test_queue_full_429(cold_server):
+    """One slot and a queue of one: of four simultaneous long requests, two are refused with 429."""
+    auth = {"Authorization": "Bearer sekrit-key"}
+    body = {"messages": CHAT, "max_tokens": 60, "temperature": 0}
+    with cf.ThreadPoolExecutor(4) as ex:
+        first = ex.submit(post, cold_server, "/v1/chat/completions", body, auth)
+        time.sleep(0.3)  # the first is running; the next one waits, the others find the queue full
+        rest = [ex.submit(post, cold_server, "/v1/chat/completions", body, auth) for _ in range(3)]
+        results = [first.result()] + [f.result() for f in rest]
+    statuses = sorted(s for s, _ in results)
+    assert statuses == [200, 200, 429, 429], statuses
+    for s, b in results:
+        if s == 429:
+            assert_error_shape(b)
+            assert b["error"]["code"] == "queue_full"
+
+
 # --- hostile input -------------------------------------------------------------------------------------
 
 def test_malformed_json(server):

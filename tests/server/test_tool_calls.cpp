@@ -79,5 +79,50 @@ TEST(ToolCalls, PromptAndMessages) {
     EXPECT_EQ(none.size(), 1u);
 }
 
+// Feeds a reply to ToolCallStream in pieces; returns (streamed text, final result).
+std::pair<std::string, ParsedToolCalls> stream(const std::vector<std::string>& pieces, bool parse = true) {
+    ToolCallStream s;
+    std::string sent;
+    for (const auto& p : pieces) sent += s.add(p);
+    ParsedToolCalls r = s.finish(parse);
+    return {sent, r};
+}
+
+TEST(ToolCallStream, CallListIsHeldAndParsed) {
+    auto [sent, r] = stream({"[get_", "weather(city=", "\"Paris\")", "]"});
+    EXPECT_EQ(sent, "");
+    ASSERT_EQ(r.calls.size(), 1u);
+    EXPECT_EQ(r.calls[0].arguments_json, R"({"city":"Paris"})");
+    EXPECT_EQ(r.content, "");
+}
+
+TEST(ToolCallStream, PlainTextStreamsAsSoonAsItIsClear) {
+    ToolCallStream s;
+    EXPECT_EQ(s.add("  "), "");  // could still be a call
+    EXPECT_EQ(s.add("Hel"), "  Hel");
+    EXPECT_FALSE(s.holding());
+    EXPECT_EQ(s.add("lo [f(a=1)]"), "lo [f(a=1)]");  // no call parsing once streaming
+    EXPECT_TRUE(s.finish(true).calls.empty());
+}
+
+TEST(ToolCallStream, BracketTextThatIsNotACallEndsAsContent) {
+    auto [sent, r] = stream({"[1, 2", ", 3]"});
+    EXPECT_EQ(sent, "");
+    EXPECT_TRUE(r.calls.empty());
+    EXPECT_EQ(r.content, "[1, 2, 3]");
+    auto [sent2, r2] = stream({"[f(a=1)]"}, /*parse=*/false);
+    EXPECT_TRUE(r2.calls.empty());
+    EXPECT_EQ(r2.content, "[f(a=1)]");
+}
+
+TEST(ToolCallStream, JsonAndPythonTagForms) {
+    auto [s1, r1] = stream({"{\"name\": \"f\", ", "\"parameters\": {\"x\": 2}}"});
+    ASSERT_EQ(r1.calls.size(), 1u);
+    EXPECT_EQ(r1.calls[0].name, "f");
+    auto [s2, r2] = stream({"<|python_", "start|>[g()]", "<|python_end|>"});
+    ASSERT_EQ(r2.calls.size(), 1u);
+    EXPECT_EQ(r2.calls[0].name, "g");
+}
+
 }  // namespace
 }  // namespace scout::server
