@@ -132,7 +132,9 @@ Tokenizer Tokenizer::from_hf_json(std::string_view contents, const std::string& 
     for (const auto& [text, id_json] : model["vocab"].items()) {
         if (!id_json.is_number_integer()) throw bad(cat("vocab entry '", text, "' has no integer id"));
         const int64_t id = id_json.get<int64_t>();
-        if (id < 0 || id >= k_n_regular) throw bad(cat("vocab id ", id, " is outside 0..199999"));
+        // Some files also list special tokens in the vocab; their ids come from the rule below.
+        if (id >= k_n_regular && id < k_n_vocab) continue;
+        if (id < 0 || id >= k_n_regular) throw bad(cat("vocab id ", id, " is outside 0..202047"));
         std::string bytes;
         size_t i = 0;
         while (i < text.size()) {
