@@ -14,6 +14,7 @@ void register_tokenize(CLI::App& app);    // cmd_tokenize.cpp  (tokenize, detoke
 void register_run(CLI::App& app);         // cmd_run.cpp
 void register_chat(CLI::App& app);        // cmd_chat.cpp
 void register_demo_model(CLI::App& app);  // cmd_demo_model.cpp
+void register_quantize(CLI::App& app);    // cmd_quantize.cpp
 void register_serve(CLI::App& app);       // cmd_serve.cpp
 
 }  // namespace scout::apps

@@ -14,7 +14,7 @@ namespace scout::apps {
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max_tokens) {
     f.max_tokens = default_max_tokens;
-    cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory")->required();
+    cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file")->required();
     cmd->add_option("--tokenizer", f.tokenizer,
                     "tokenizer.model or tokenizer.json (default: the one in the model directory)");
     cmd->add_option("-n,--max-tokens", f.max_tokens, "Stop after this many new tokens")->capture_default_str();
@@ -53,16 +53,16 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
           cat("tokenizer ", tok_path, " has ", r->tokenizer->n_vocab(), " tokens but the model's vocabulary is ",
               c.vocab_size, ": they do not belong together"));
     if (!f.no_prefault) {
-        ProgressBar bar("loading " + fs::path(f.model_dir).filename().string(), r->model->checkpoint.total_file_bytes());
-        if (!f.quiet) r->model->checkpoint.prefault([&](uint64_t done, uint64_t) { bar.update(done); });
-        else r->model->checkpoint.prefault();
+        ProgressBar bar("loading " + fs::path(f.model_dir).filename().string(), r->model->file_bytes());
+        if (!f.quiet) r->model->prefault([&](uint64_t done, uint64_t) { bar.update(done); });
+        else r->model->prefault();
         if (!f.quiet) bar.finish();
     }
     r->pool = std::make_unique<ThreadPool>(f.threads);
     r->forward = std::make_unique<cpu::CpuForward>(c, r->model->plan, r->model->weights, *r->pool);
 
     const engine::GenerationDefaults d =
-        engine::read_generation_defaults(r->model->checkpoint.generation_config(), r->model->config);
+        engine::read_generation_defaults(r->model->generation_config, r->model->config);
     SamplingParams& s = r->sampling;
     s = d.sampling;
     if (f.temperature) s.temperature = *f.temperature;

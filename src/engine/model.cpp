@@ -1,13 +1,54 @@
 #include "engine/model.hpp"
 
+#include "base/error.hpp"
+#include "model/gguf_config.hpp"
+#include "model/gguf_weights.hpp"
+
 namespace scout::engine {
 
-std::unique_ptr<Model> load_model(const std::filesystem::path& dir) {
-    auto m = std::make_unique<Model>(Model{io::HfCheckpoint::open(dir), {}, {}, {}});
-    m->config = model::parse_model_config(m->checkpoint.config());
+namespace fs = std::filesystem;
+
+std::unique_ptr<Model> load_model(const fs::path& path) {
+    auto m = std::make_unique<Model>();
+    if (fs::is_regular_file(path)) {
+        // A single file can only be a GGUF (a safetensors file alone lacks its config.json).
+        m->gguf.emplace(path);
+        model::GgufModelConfig g = model::gguf_model_config(*m->gguf);
+        m->config = std::move(g.config);
+        m->plan = model::make_layer_plan(m->config.text);
+        m->weights = model::bind_gguf_text_weights(*m->gguf, m->config.text, m->plan);
+        if (!g.rope_freq_factors.empty()) m->weights.rope_inv_freq = model::gguf_rope_inv_freq(g);
+        const fs::path gen = path.parent_path() / "generation_config.json";
+        if (fs::exists(gen)) m->generation_config = io::read_json_file(gen);
+        return m;
+    }
+    m->hf.emplace(io::HfCheckpoint::open(path));
+    m->config = model::parse_model_config(m->hf->config());
     m->plan = model::make_layer_plan(m->config.text);
-    m->weights = model::bind_text_weights(m->checkpoint, m->config.text, m->plan);
+    m->weights = model::bind_text_weights(*m->hf, m->config.text, m->plan);
+    m->generation_config = m->hf->generation_config();
     return m;
+}
+
+uint64_t Model::file_bytes() const {
+    if (gguf) return gguf->bytes().size();
+    return hf ? hf->total_file_bytes() : 0;
+}
+
+void Model::prefault(const std::function<void(uint64_t, uint64_t)>& on_progress) const {
+    if (hf) {
+        hf->prefault(on_progress);
+        return;
+    }
+    if (!gguf) return;
+    const auto bytes = gguf->bytes();
+    constexpr std::size_t kPage = 4096, kReport = std::size_t{64} << 20;
+    volatile uint8_t sink = 0;
+    for (std::size_t off = 0; off < bytes.size(); off += kPage) {
+        sink = sink ^ bytes[off];
+        if (on_progress && off % kReport == 0) on_progress(off, bytes.size());
+    }
+    if (on_progress) on_progress(bytes.size(), bytes.size());
 }
 
 }  // namespace scout::engine

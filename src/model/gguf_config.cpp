@@ -95,6 +95,16 @@ GgufModelConfig gguf_model_config(const io::GgufFile& f) {
     t["use_qk_norm"] = t["num_local_experts"].get<int64_t>() != d.qk_norm_off_expert_count;
     t["tie_word_embeddings"] = f.find_tensor("output.weight") == nullptr;  // llama.cpp falls back to token_embd
     t["rope_scaling"] = nullptr;
+    // scout's own keys (written by `scout quantize`, ignored by llama.cpp) carry the values
+    // llama.cpp hard-codes, so files of non-Scout configs (e.g. the tiny test models) keep them.
+    const std::string sp = "scout.llama4.";
+    if (f.find(sp + "attention_chunk_size")) t["attention_chunk_size"] = f.get_int(sp + "attention_chunk_size", 0);
+    if (const io::GgufValue* v = f.find(sp + "no_rope_layers")) t["no_rope_layers"] = v->as_int_array();
+    if (const io::GgufValue* v = f.find(sp + "moe_layers")) t["moe_layers"] = v->as_int_array();
+    if (const io::GgufValue* v = f.find(sp + "use_qk_norm")) t["use_qk_norm"] = v->as_bool();
+    if (const io::GgufValue* v = f.find(sp + "attn_temperature_tuning")) t["attn_temperature_tuning"] = v->as_bool();
+    if (const io::GgufValue* v = f.find(sp + "floor_scale")) t["floor_scale"] = v->as_float();
+    if (const io::GgufValue* v = f.find(sp + "attn_scale")) t["attn_scale"] = v->as_float();
     if (const io::GgufValue* v = f.find("tokenizer.ggml.bos_token_id")) t["bos_token_id"] = v->as_int();
     if (const io::GgufValue* v = f.find("tokenizer.ggml.eos_token_id")) t["eos_token_id"] = v->as_int();
     if (const io::GgufValue* v = f.find("tokenizer.ggml.padding_token_id")) t["pad_token_id"] = v->as_int();

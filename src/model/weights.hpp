@@ -2,6 +2,7 @@
 // Views point into the memory-mapped files (no copy). Shapes follow PyTorch order.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct LayerWeights {
     const TensorView* router = nullptr;           // [E, D]
     const TensorView* experts_gate_up = nullptr;  // [E, D, 2F]  used as x·W; columns [0,F) gate, [F,2F) up
     const TensorView* experts_down = nullptr;     // [E, F, D]   used as h·W
+    // GGUF layout of the same experts (llama.cpp splits and transposes them): used as x·Wᵀ.
+    const TensorView* experts_gate = nullptr;     // [E, F, D]
+    const TensorView* experts_up = nullptr;       // [E, F, D]
+    const TensorView* experts_down_t = nullptr;   // [E, D, F]
     const TensorView* shared_gate = nullptr;      // [F, D]
     const TensorView* shared_up = nullptr;        // [F, D]
     const TensorView* shared_down = nullptr;      // [D, F]
@@ -38,6 +43,8 @@ struct TextWeights {
     const TensorView* lm_head = nullptr;  // [V, D] (the embedding when tied)
     std::vector<LayerWeights> layers;
     std::string prefix;                   // "language_model.model." or "model."
+    std::vector<float> rope_inv_freq;     // [head_dim/2] when the file stores them (GGUF rope_freqs); else empty
+    std::deque<TensorView> owned_views;   // views built by the binder (GGUF); deque: stable addresses
 };
 
 // Binds every text tensor. Accepts the multimodal layout (language_model.model.*,

@@ -15,7 +15,7 @@ namespace scout::cpu {
 
 CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& plan,
                        const model::TextWeights& weights, ThreadPool& pool)
-    : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(model::rope_inv_freq(config)) {}
+    : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {}
 
 void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps, std::span<const int64_t> row_begin,
                                  std::span<const int64_t> positions, const float* x, float* out) {

@@ -32,19 +32,33 @@ Route route_token(const float* logits, int64_t n_experts, int64_t k) {
 
 namespace {
 
-// One expert on its gathered tokens: xe [n, D] -> ye [n, D].
-template <typename MatNN>
-void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_t e, float* ye, MatNN&& matmul) {
+// One expert on its gathered tokens: xe [n, D] -> ye [n, D]. Two weight layouts hold the same
+// expert: HF's fused gate_up [D, 2F] / down [F, D] (x·W), or GGUF's gate [F, D], up [F, D],
+// down [D, F] (x·Wᵀ).
+template <typename MatNT, typename MatNN>
+void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_t e, float* ye, MatNT&& matmul_t,
+                MatNN&& matmul_n) {
+    if (w.experts_gate) {
+        const WeightMatrix gate = slice_matrix(*w.experts_gate, e), up = slice_matrix(*w.experts_up, e),
+                           down = slice_matrix(*w.experts_down_t, e);
+        const int64_t F = gate.rows;
+        std::vector<float> g(static_cast<std::size_t>(n * F)), u(static_cast<std::size_t>(n * F));
+        matmul_t(xe, n, gate, g.data());
+        matmul_t(xe, n, up, u.data());
+        for (std::size_t i = 0; i < g.size(); ++i) g[i] = u[i] * silu(g[i]);
+        matmul_t(g.data(), n, down, ye);
+        return;
+    }
     const WeightMatrix gate_up = slice_matrix(*w.experts_gate_up, e);  // [D, 2F]
     const WeightMatrix down = slice_matrix(*w.experts_down, e);        // [F, D]
     const int64_t F = down.rows;
     std::vector<float> gu(static_cast<std::size_t>(n * 2 * F)), h(static_cast<std::size_t>(n * F));
-    matmul(xe, n, gate_up, gu.data());
+    matmul_n(xe, n, gate_up, gu.data());
     for (int64_t t = 0; t < n; ++t)
         for (int64_t j = 0; j < F; ++j)
             h[static_cast<std::size_t>(t * F + j)] =
                 gu[static_cast<std::size_t>(t * 2 * F + F + j)] * silu(gu[static_cast<std::size_t>(t * 2 * F + j)]);
-    matmul(h.data(), n, down, ye);
+    matmul_n(h.data(), n, down, ye);
 }
 
 template <typename MatNT, typename MatNN>
@@ -77,7 +91,7 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
             const auto [t, score] = list[static_cast<std::size_t>(i)];
             for (int64_t c = 0; c < D; ++c) xe[static_cast<std::size_t>(i * D + c)] = x[t * D + c] * score;
         }
-        run_expert(xe.data(), n, w, e, ye.data(), matmul_n);
+        run_expert(xe.data(), n, w, e, ye.data(), matmul_t, matmul_n);
         for (int64_t i = 0; i < n; ++i) {
             const int64_t t = list[static_cast<std::size_t>(i)].first;
             for (int64_t c = 0; c < D; ++c) routed[static_cast<std::size_t>(t * D + c)] += ye[static_cast<std::size_t>(i * D + c)];

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "quant/quant.hpp"
 
 namespace scout::cpu {
 
@@ -24,14 +25,30 @@ void WeightMatrix::row_to_f32(int64_t r, int64_t c0, int64_t c1, float* out) con
             return;
         }
         default:
-            throw Error(cat("weight dtype ", dtype_name(dtype), " is not supported by the CPU kernels"));
+            break;
     }
+    if (dtype_is_quantized(dtype)) {
+        const int64_t block = dtype_block_elems(dtype);
+        check(off % block == 0 && n % block == 0,
+              cat("unaligned read of a ", dtype_name(dtype), " weight row"));
+        const auto* base = static_cast<const uint8_t*>(data) + static_cast<std::size_t>(off / block) * dtype_size(dtype);
+        quant::dequantize_row(dtype, base, out, n);
+        return;
+    }
+    throw Error(cat("weight dtype ", dtype_name(dtype), " is not supported by the CPU kernels"));
 }
 
 float WeightMatrix::at(int64_t r, int64_t c) const {
-    float v;
-    row_to_f32(r, c, c + 1, &v);
-    return v;
+    if (!dtype_is_quantized(dtype)) {
+        float v;
+        row_to_f32(r, c, c + 1, &v);
+        return v;
+    }
+    const int64_t block = dtype_block_elems(dtype);
+    float buf[256];
+    const int64_t c0 = c / block * block;
+    row_to_f32(r, c0, c0 + block, buf);
+    return buf[c - c0];
 }
 
 WeightMatrix as_matrix(const TensorView& t) {
@@ -52,7 +69,8 @@ WeightMatrix slice_matrix(const TensorView& t, int64_t index) {
     m.rows = t.shape[1];
     m.cols = t.shape[2];
     m.row_stride = m.cols;
-    m.data = static_cast<const uint8_t*>(t.data) + static_cast<std::size_t>(index * m.rows * m.cols) * dtype_size(t.dtype);
+    m.data = static_cast<const uint8_t*>(t.data) +
+             static_cast<std::size_t>(index * m.rows * m.cols / dtype_block_elems(t.dtype)) * dtype_size(t.dtype);
     return m;
 }
 

@@ -1,0 +1,197 @@
+#include "model/gguf_export.hpp"
+
+#include <cstring>
+
+#include "base/error.hpp"
+#include "io/gguf_writer.hpp"
+#include "model/gguf_config.hpp"
+#include "model/rope.hpp"
+#include "quant/quant.hpp"
+
+namespace scout::model {
+
+namespace {
+
+// Reads element (i) of a plain-typed tensor as float.
+float element(const TensorView& t, int64_t i) {
+    switch (t.dtype) {
+        case DType::F32: {
+            float v;
+            std::memcpy(&v, static_cast<const uint8_t*>(t.data) + i * 4, 4);
+            return v;
+        }
+        case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(t.data)[i]);
+        case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(t.data)[i]);
+        default: throw Error(cat("cannot convert tensor ", t.name, " of type ", dtype_name(t.dtype)));
+    }
+}
+
+// llama.cpp's use_more_bits(): the first and last eighth of the layers and every third in between.
+bool more_bits(int64_t il, int64_t n) { return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2; }
+
+DType pick_type(GgufMix mix, const std::string& gguf_name, int64_t il, int64_t n_layers, int64_t row_len) {
+    if (gguf_name.find("_norm") != std::string::npos || gguf_name.find("ffn_gate_inp") != std::string::npos ||
+        gguf_name == "rope_freqs.weight")
+        return DType::F32;
+    DType t = DType::F32;
+    switch (mix) {
+        case GgufMix::F32: t = DType::F32; break;
+        case GgufMix::F16: t = DType::F16; break;
+        case GgufMix::BF16: t = DType::BF16; break;
+        case GgufMix::Q8_0: t = DType::Q8_0; break;
+        case GgufMix::Q4_0: t = DType::Q4_0; break;
+        case GgufMix::Q4_K_M: {
+            t = DType::Q4_K;
+            const bool v_or_down = gguf_name.find("attn_v") != std::string::npos ||
+                                   gguf_name.find("ffn_down") != std::string::npos;
+            if (gguf_name == "output.weight" || (v_or_down && more_bits(il, n_layers))) t = DType::Q6_K;
+            break;
+        }
+    }
+    if (row_len % dtype_block_elems(t) == 0) return t;
+    if (row_len % dtype_block_elems(DType::Q8_0) == 0 && dtype_is_quantized(t)) return DType::Q8_0;
+    return t == DType::BF16 ? DType::BF16 : (t == DType::F32 ? DType::F32 : DType::F16);
+}
+
+uint32_t file_type(GgufMix mix) {  // llama_ftype values
+    switch (mix) {
+        case GgufMix::F32: return 0;
+        case GgufMix::F16: return 1;
+        case GgufMix::Q4_0: return 2;
+        case GgufMix::Q8_0: return 7;
+        case GgufMix::Q4_K_M: return 15;
+        case GgufMix::BF16: return 32;
+    }
+    return 0;
+}
+
+}  // namespace
+
+GgufMix parse_gguf_mix(const std::string& name) {
+    for (GgufMix m : {GgufMix::F32, GgufMix::F16, GgufMix::BF16, GgufMix::Q8_0, GgufMix::Q4_0, GgufMix::Q4_K_M})
+        if (name == gguf_mix_name(m)) return m;
+    throw Error(cat("unknown type \"", name, "\"; choose one of Q4_K_M, Q4_0, Q8_0, BF16, F16, F32"));
+}
+
+const char* gguf_mix_name(GgufMix mix) {
+    switch (mix) {
+        case GgufMix::F32: return "F32";
+        case GgufMix::F16: return "F16";
+        case GgufMix::BF16: return "BF16";
+        case GgufMix::Q8_0: return "Q8_0";
+        case GgufMix::Q4_0: return "Q4_0";
+        case GgufMix::Q4_K_M: return "Q4_K_M";
+    }
+    return "?";
+}
+
+void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config, const LayerPlan& plan,
+                        const TextWeights& w, const std::filesystem::path& out, const GgufExportOptions& options,
+                        const std::function<void(uint64_t, uint64_t)>& progress) {
+    const TextConfig& c = config.text;
+    io::GgufWriter gw(out);
+    gw.add_string("general.architecture", "llama4");
+    gw.add_string("general.name", options.name);
+    gw.add_u32("general.file_type", file_type(options.mix));
+    gw.add_u32("general.quantization_version", 2);
+    const std::string p = "llama4.";
+    gw.add_u32(p + "block_count", static_cast<uint32_t>(c.num_hidden_layers));
+    gw.add_u32(p + "context_length", static_cast<uint32_t>(std::min<int64_t>(c.max_position_embeddings, UINT32_MAX)));
+    gw.add_u32(p + "embedding_length", static_cast<uint32_t>(c.hidden_size));
+    gw.add_u32(p + "feed_forward_length", static_cast<uint32_t>(c.intermediate_size_mlp));
+    gw.add_u32(p + "expert_feed_forward_length", static_cast<uint32_t>(c.intermediate_size));
+    gw.add_u32(p + "expert_count", static_cast<uint32_t>(c.num_local_experts));
+    gw.add_u32(p + "expert_used_count", static_cast<uint32_t>(c.num_experts_per_tok));
+    gw.add_u32(p + "interleave_moe_layer_step", static_cast<uint32_t>(c.interleave_moe_layer_step));
+    gw.add_u32(p + "attention.head_count", static_cast<uint32_t>(c.num_attention_heads));
+    gw.add_u32(p + "attention.head_count_kv", static_cast<uint32_t>(c.num_key_value_heads));
+    gw.add_u32(p + "attention.key_length", static_cast<uint32_t>(c.head_dim));
+    gw.add_u32(p + "attention.value_length", static_cast<uint32_t>(c.head_dim));
+    gw.add_f32(p + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    gw.add_f32(p + "rope.freq_base", static_cast<float>(c.rope_theta));
+    gw.add_u32(p + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+    gw.add_u32(p + "vocab_size", static_cast<uint32_t>(c.vocab_size));
+    // scout's keys: the rules llama.cpp hard-codes, stated explicitly (see the header).
+    const std::string sp = "scout.llama4.";
+    gw.add_u32(sp + "attention_chunk_size", static_cast<uint32_t>(plan.chunk_size));
+    std::vector<int32_t> rope_layers, moe_layers;
+    for (std::size_t il = 0; il < plan.layers.size(); ++il) {
+        rope_layers.push_back(plan.layers[il].rope ? 1 : 0);
+        if (plan.layers[il].moe) moe_layers.push_back(static_cast<int32_t>(il));
+    }
+    gw.add_i32_array(sp + "no_rope_layers", rope_layers);
+    gw.add_i32_array(sp + "moe_layers", moe_layers);
+    gw.add_bool(sp + "use_qk_norm", c.use_qk_norm);
+    gw.add_bool(sp + "attn_temperature_tuning", c.attn_temperature_tuning);
+    gw.add_f32(sp + "floor_scale", static_cast<float>(c.floor_scale));
+    gw.add_f32(sp + "attn_scale", static_cast<float>(c.attn_scale));
+    if (config.bos_token_id >= 0) gw.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(config.bos_token_id));
+    if (!config.eos_token_ids.empty())
+        gw.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(config.eos_token_ids.front()));
+    if (config.pad_token_id >= 0) gw.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(config.pad_token_id));
+
+    // Declare every tensor, then stream them in the same order.
+    const std::string hf_prefix = w.prefix == "model." ? "" : "language_model.";
+    struct Job {
+        Llama4TensorName name;
+        DType type;
+        int64_t layer;
+    };
+    std::vector<Job> jobs;
+    for (Llama4TensorName& t : llama4_tensor_names(c)) {
+        int64_t il = -1;
+        if (t.gguf.rfind("blk.", 0) == 0) il = std::stoll(t.gguf.substr(4));
+        const DType type = pick_type(options.mix, t.gguf, il, c.num_hidden_layers, t.shape.back());
+        gw.add_tensor_info(t.gguf, type, t.shape);
+        jobs.push_back({std::move(t), type, il});
+    }
+    std::vector<float> row;
+    std::vector<uint8_t> bytes;
+    uint64_t done = 0;
+    for (const Job& job : jobs) {
+        const Llama4TensorName& t = job.name;
+        const int64_t row_len = t.shape.back();
+        int64_t n_rows = 1;
+        for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) n_rows *= t.shape[i];
+        const std::size_t row_bytes = quant::row_size(job.type, row_len);
+        bytes.resize(row_bytes * static_cast<std::size_t>(n_rows));
+        row.resize(static_cast<std::size_t>(row_len));
+        if (t.source == GgufTensorSource::Generated) {  // rope_freqs: llama3 divisors (1 when unscaled)
+            TextConfig base = c;
+            base.rope_scaling = RopeScaling{};
+            const std::vector<float> b = rope_inv_freq(base), s = rope_inv_freq(c);
+            for (int64_t j = 0; j < row_len; ++j) row[static_cast<std::size_t>(j)] = b[static_cast<std::size_t>(j)] / s[static_cast<std::size_t>(j)];
+            quant::quantize_row(job.type, row.data(), bytes.data(), row_len);
+        } else {
+            const std::string hf_name = hf_prefix + t.hf;  // "language_model." for the multimodal layout
+            const TensorView* src = ckpt.find(hf_name);
+            check(src != nullptr, cat("checkpoint lacks ", hf_name, " needed for ", t.gguf));
+            for (int64_t r = 0; r < n_rows; ++r) {
+                // Source index of element (r, j) of the GGUF tensor.
+                for (int64_t j = 0; j < row_len; ++j) {
+                    int64_t idx = r * row_len + j;
+                    if (t.source != GgufTensorSource::Same) {
+                        const int64_t R = t.shape[1], e = r / R, rr = r % R;
+                        if (t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf) {
+                            // GGUF [E, F, D] (r = e*F + f, j = d) <- HF gate_up [E, D, 2F] at (e, d, f or F+f)
+                            const int64_t F = R, D = row_len;
+                            const int64_t col = t.source == GgufTensorSource::ExpertsUpHalf ? F + rr : rr;
+                            idx = (e * D + j) * 2 * F + col;
+                        } else {
+                            // GGUF [E, D, F] (r = e*D + d, j = f) <- HF down [E, F, D] at (e, f, d)
+                            const int64_t D = R, F = row_len;
+                            idx = (e * F + j) * D + rr;
+                        }
+                    }
+                    row[static_cast<std::size_t>(j)] = element(*src, idx);
+                }
+                quant::quantize_row(job.type, row.data(), bytes.data() + static_cast<std::size_t>(r) * row_bytes, row_len);
+            }
+        }
+        gw.write_tensor_data(t.gguf, bytes);
+        if (progress) progress(++done, jobs.size());
+    }
+    gw.finish();
+}
+
+}  // namespace scout::model

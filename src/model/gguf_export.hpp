@@ -1,0 +1,39 @@
+// Hugging Face checkpoint -> llama.cpp `llama4` GGUF (text part), used by `scout quantize`.
+// Tensor names, shapes and transforms follow llama.cpp's converter (gguf_config.hpp,
+// peers.md §1.4-1.5): experts are split and transposed, rope_freqs holds the llama3 divisors.
+// Besides llama.cpp's keys, the file carries `scout.llama4.*` keys with the values llama.cpp
+// hard-codes (chunk size, NoPE layers, temperature, QK norm), so configs other than Scout's
+// survive the round trip; llama.cpp ignores them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "io/hf_checkpoint.hpp"
+#include "model/config.hpp"
+#include "model/layer_plan.hpp"
+#include "model/weights.hpp"
+
+namespace scout::model {
+
+// Type mixes: F32, F16, BF16, Q8_0, Q4_0 use one type for every matrix; Q4_K_M is llama.cpp's
+// mix (Q4_K, with Q6_K for lm_head and for attn_v / ffn_down in the layers llama.cpp gives
+// more bits). Norms, rope_freqs and the router stay F32. A matrix whose rows do not divide
+// into the type's blocks falls back to Q8_0, then F16.
+enum class GgufMix { F32, F16, BF16, Q8_0, Q4_0, Q4_K_M };
+GgufMix parse_gguf_mix(const std::string& name);  // throws scout::Error listing the choices
+const char* gguf_mix_name(GgufMix mix);
+
+struct GgufExportOptions {
+    GgufMix mix = GgufMix::Q4_K_M;
+    std::string name = "Llama 4";
+};
+
+// progress(done_tensors, total_tensors)
+void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config, const LayerPlan& plan,
+                        const TextWeights& weights, const std::filesystem::path& out, const GgufExportOptions& options,
+                        const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+}  // namespace scout::model

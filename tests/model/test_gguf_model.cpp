@@ -1,0 +1,128 @@
+// GGUF inference: each fixture converted with scout's exporter (llama.cpp's llama4 layout:
+// split/transposed experts, rope_freqs divisors) and run from the GGUF file. F32 must match
+// transformers as tightly as the safetensors path; quantized types are measured (top-1
+// agreement, mean KL divergence against the reference) with bounds a little above the
+// values measured when this test was written (docs/gguf.md).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "backend/cpu/forward_cpu.hpp"
+#include "base/error.hpp"
+#include "engine/model.hpp"
+#include "fixture.hpp"
+#include "test_util.hpp"
+#include "kv/kv_cache.hpp"
+#include "model/gguf_export.hpp"
+
+using namespace scout;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Agreement {
+    double rel_err = 0;  // max |Δ| / max(1, max|ref|)
+    double top1 = 0;     // fraction of positions with the same argmax
+    double kl = 0;       // mean KL(ref || ours)
+};
+
+Agreement compare(const std::vector<float>& ours, const std::vector<float>& ref, int64_t vocab) {
+    Agreement a;
+    const auto n = static_cast<int64_t>(ref.size()) / vocab;
+    double scale = 1;
+    for (float v : ref) scale = std::max(scale, static_cast<double>(std::abs(v)));
+    for (int64_t t = 0; t < n; ++t) {
+        const float* r = ref.data() + t * vocab;
+        const float* o = ours.data() + t * vocab;
+        int64_t ar = 0, ao = 0;
+        double mr = r[0], mo = o[0];
+        for (int64_t v = 0; v < vocab; ++v) {
+            a.rel_err = std::max(a.rel_err, std::abs(static_cast<double>(o[v]) - r[v]) / scale);
+            if (r[v] > r[ar]) ar = v;
+            if (o[v] > o[ao]) ao = v;
+            mr = std::max(mr, static_cast<double>(r[v]));
+            mo = std::max(mo, static_cast<double>(o[v]));
+        }
+        a.top1 += ar == ao;
+        double zr = 0, zo = 0;
+        for (int64_t v = 0; v < vocab; ++v) {
+            zr += std::exp(r[v] - mr);
+            zo += std::exp(o[v] - mo);
+        }
+        for (int64_t v = 0; v < vocab; ++v) {
+            const double lr = r[v] - mr - std::log(zr), lo = o[v] - mo - std::log(zo);
+            a.kl += std::exp(lr) * (lr - lo);
+        }
+    }
+    a.top1 /= static_cast<double>(n);
+    a.kl /= static_cast<double>(n);
+    return a;
+}
+
+std::vector<float> run_all(const engine::Model& m, const std::vector<int32_t>& tokens) {
+    ThreadPool pool(2);
+    cpu::CpuForward fwd(m.config.text, m.plan, m.weights, pool);
+    kv::SequenceKv kv(m.plan, m.config.text.num_key_value_heads, m.config.text.head_dim);
+    std::vector<float> logits;
+    fwd.forward(kv, tokens, true, logits);
+    return logits;
+}
+
+class GgufModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufModel, ExportedFilesRunAndMatchTheReference) {
+    const test::Fixture fx = test::load_fixture(GetParam());
+    const auto hf = engine::load_model(fx.dir);
+    const test::LogitsCase* c = nullptr;
+    for (const auto& l : fx.logits)
+        if (!l.has_pixels && l.compute_dtype == "float32" && (!c || l.tokens.size() > c->tokens.size())) c = &l;
+    ASSERT_NE(c, nullptr);
+    const std::vector<float> ref = fx.load_logits(*c).data;
+    const int64_t V = hf->config.text.vocab_size;
+    // {mix, max relative error, min top-1 agreement, max mean KL}
+    struct Expect {
+        model::GgufMix mix;
+        double rel, top1, kl;
+    };
+    for (const Expect& e : {Expect{model::GgufMix::F32, 1e-4, 1.0, 1e-6}, Expect{model::GgufMix::F16, 5e-3, 0.9, 1e-4},
+                            Expect{model::GgufMix::BF16, 4e-2, 0.85, 1e-3}, Expect{model::GgufMix::Q8_0, 0.4, 0.75, 0.02},
+                            Expect{model::GgufMix::Q4_K_M, 0.4, 0.75, 0.02}}) {
+        SCOPED_TRACE(model::gguf_mix_name(e.mix));
+        const fs::path out = fs::temp_directory_path() /
+                             (GetParam() + "_" + model::gguf_mix_name(e.mix) + "_" + std::to_string(::getpid()) + ".gguf");
+        model::export_llama4_gguf(*hf->hf, hf->config, hf->plan, hf->weights, out, {e.mix, GetParam()});
+        const auto g = engine::load_model(out);
+        EXPECT_EQ(g->plan.n_chunked(), hf->plan.n_chunked());
+        EXPECT_EQ(g->plan.chunk_size, hf->plan.chunk_size);
+        const Agreement a = compare(run_all(*g, c->tokens), ref, V);
+        RecordProperty(std::string("top1_") + model::gguf_mix_name(e.mix), std::to_string(a.top1));
+        EXPECT_LE(a.rel_err, e.rel);
+        EXPECT_GE(a.top1, e.top1);
+        EXPECT_LE(a.kl, e.kl);
+        std::printf("%-28s %-7s rel %.2e  top-1 %.3f  KL %.2e\n", GetParam().c_str(), model::gguf_mix_name(e.mix),
+                    a.rel_err, a.top1, a.kl);
+        fs::remove(out);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GgufModel, ::testing::ValuesIn(test::fixture_names()),
+                         [](const auto& info) { return info.param; });
+
+TEST(GgufModelErrors, TruncatedAndWrongFiles) {
+    const auto hf = engine::load_model(test::data_dir() / "models" / "tiny_text_f32");
+    const fs::path out = fs::temp_directory_path() / ("scout_trunc_" + std::to_string(::getpid()) + ".gguf");
+    model::export_llama4_gguf(*hf->hf, hf->config, hf->plan, hf->weights, out, {model::GgufMix::Q8_0, "t"});
+    fs::resize_file(out, fs::file_size(out) - 100);
+    try {
+        engine::load_model(out);
+        ADD_FAILURE() << "a truncated GGUF loaded";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(out.string()), std::string::npos) << e.what();
+    }
+    fs::remove(out);
+    // A safetensors file given where a GGUF or a directory is expected.
+    EXPECT_THROW(engine::load_model(test::data_dir() / "models" / "tiny_text_f32" / "model.safetensors"), Error);
+}
+
+}  // namespace
