@@ -89,11 +89,15 @@ struct CancelGuard {
     }
 };
 
-// Waits for the next events; gives up after a long silence (the scheduler is wedged or stopped).
-void next_events(engine::RequestStream& s, std::vector<engine::StreamEvent>& out) {
-    for (int i = 0; i < 600; ++i)
-        if (s.next(out, std::chrono::milliseconds(1000))) return;
-    throw ApiError(503, "the request timed out in the scheduler");
+// Waits for the next events. After each quiet second (queued, or a long prompt being prefilled)
+// on_idle writes something small to the client: that is how a client that has gone away is
+// noticed (false). Gives up after ten quiet minutes (the scheduler is wedged).
+bool next_events(engine::RequestStream& s, std::vector<engine::StreamEvent>& out, const std::function<bool()>& on_idle) {
+    for (int i = 0; i < 600; ++i) {
+        if (s.next(out, std::chrono::milliseconds(1000))) return true;
+        if (on_idle && !on_idle()) return false;
+    }
+    return false;
 }
 
 }  // namespace
@@ -298,6 +302,54 @@ Json tool_calls_json(const std::vector<text::ToolCall>& calls, bool with_index) 
 
 }  // namespace
 
+HttpResponse OpenAiServer::whole_reply(std::shared_ptr<engine::RequestStream> stream,
+                                       std::function<void(const engine::StreamEvent&)> on_event,
+                                       std::function<Json(const engine::StreamEvent&)> build) {
+    auto end = std::make_shared<engine::StreamEvent>();
+    // Moves events into on_event until the final one (true) or until `budget` passes (false).
+    auto pump = [stream, on_event, end](std::chrono::milliseconds budget) {
+        const auto deadline = std::chrono::steady_clock::now() + budget;
+        do {
+            std::vector<engine::StreamEvent> events;
+            stream->next(events, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+            for (auto& e : events) {
+                on_event(e);
+                if (e.done) {
+                    *end = std::move(e);
+                    return true;
+                }
+            }
+        } while (std::chrono::steady_clock::now() < deadline);
+        return false;
+    };
+    auto respond = [build, end]() {
+        if (end->finish == engine::FinishReason::error) return error_response(ApiError(500, "generation failed: " + end->error));
+        if (end->finish == engine::FinishReason::cancelled) return error_response(ApiError(503, "the server is shutting down"));
+        return json_response(build(*end));
+    };
+    // The request is cancelled if the response is dropped before the reply is complete.
+    auto guard = std::make_shared<CancelGuard>();
+    guard->stream = stream;
+    if (pump(std::chrono::milliseconds(1000))) {
+        guard->finished = true;
+        return respond();
+    }
+    // A longer reply: a chunked body that starts with one space per quiet second (JSON allows
+    // leading whitespace). Writing is what notices a client that has gone away; the status is
+    // then already 200, so a late failure arrives as an error object in the body.
+    HttpResponse r;
+    r.stream = [this, guard, pump, respond](ChunkWriter& w) {
+        for (int i = 0; !pump(std::chrono::milliseconds(1000)); ++i)
+            if (i >= 600 || !w.write(" ")) {
+                ++counters_.streams_disconnected;
+                return;
+            }
+        guard->finished = true;
+        w.write(respond().body);
+    };
+    return r;
+}
+
 HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     ChatRequest cr = parse_chat_request(req.body);
     add_tools_to_messages(cr.messages, cr.tools, cr.tool_choice, cr.tool_choice_name);
@@ -324,45 +376,41 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     const bool want_logprobs = cr.sampling.top_logprobs >= 0;
 
     if (!cr.sampling.stream) {
-        CancelGuard guard{stream};
-        std::string text;
-        Json logprobs = Json::array();
-        engine::StreamEvent end;
-        for (bool done = false; !done;) {
-            std::vector<engine::StreamEvent> events;
-            next_events(*stream, events);
-            for (auto& e : events) {
-                text += e.text;
-                if (e.logprob) logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
-                if (e.done) {
-                    end = std::move(e);
-                    done = true;
-                }
-            }
-        }
-        guard.finished = true;
-        if (end.finish == engine::FinishReason::error) throw ApiError(500, "generation failed: " + end.error);
-        if (end.finish == engine::FinishReason::cancelled) throw ApiError(503, "the server is shutting down");
-        Json message{{"role", "assistant"}, {"content", text}};
-        std::string finish = finish_name(end.finish);
-        if (tools_on)
-            if (auto calls = parse_tool_calls(text)) {
-                message["content"] = calls->content.empty() ? Json(nullptr) : Json(calls->content);
-                message["tool_calls"] = tool_calls_json(calls->calls, false);
-                finish = "tool_calls";
-            }
-        Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}};
-        if (want_logprobs) choice["logprobs"] = Json{{"content", logprobs}};
-        return json_response(Json{{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
-                                  {"choices", Json::array({choice})}, {"usage", usage_json(end)}});
+        struct Acc {
+            std::string text;
+            Json logprobs = Json::array();
+        };
+        auto acc = std::make_shared<Acc>();
+        return whole_reply(
+            stream,
+            [this, acc](const engine::StreamEvent& e) {
+                acc->text += e.text;
+                if (e.logprob) acc->logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
+            },
+            [acc, id, created, model, tools_on, want_logprobs](const engine::StreamEvent& end) {
+                Json message{{"role", "assistant"}, {"content", acc->text}};
+                std::string finish = finish_name(end.finish);
+                if (tools_on)
+                    if (auto calls = parse_tool_calls(acc->text)) {
+                        message["content"] = calls->content.empty() ? Json(nullptr) : Json(calls->content);
+                        message["tool_calls"] = tool_calls_json(calls->calls, false);
+                        finish = "tool_calls";
+                    }
+                Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}};
+                if (want_logprobs) choice["logprobs"] = Json{{"content", acc->logprobs}};
+                return Json{{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
+                            {"choices", Json::array({choice})}, {"usage", usage_json(end)}};
+            });
     }
 
     HttpResponse r;
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
     const bool include_usage = cr.sampling.include_usage;
-    r.stream = [this, stream, id, created, model, tools_on, want_logprobs, include_usage](ChunkWriter& w) {
-        CancelGuard guard{stream};
+    // Cancels the request when the response is dropped unfinished (even if never written).
+    auto guard = std::make_shared<CancelGuard>();
+    guard->stream = stream;
+    r.stream = [this, stream, guard, id, created, model, tools_on, want_logprobs, include_usage](ChunkWriter& w) {
         Sse sse{w};
         auto chunk = [&](Json delta, Json finish, Json logprobs) {
             Json choice{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", std::move(finish)}};
@@ -381,9 +429,8 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
         Json held_logprobs = Json::array();  // logprobs of text held by tool_stream
         for (bool done = false; !done;) {
             std::vector<engine::StreamEvent> events;
-            try {
-                next_events(*stream, events);
-            } catch (const ApiError&) {
+            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); })) {
+                ++counters_.streams_disconnected;
                 return;
             }
             for (auto& e : events) {
@@ -415,7 +462,7 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
                                                                    ? "generation failed: " + e.error
                                                                    : "the server is shutting down"));
                         sse.send(err);
-                        guard.finished = true;
+                        guard->finished = true;
                         return;
                     }
                     const std::string finish = e.finish == engine::FinishReason::none ? "tool_calls" : finish_name(e.finish);
@@ -424,7 +471,7 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
                         !sse.send(Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
                                        {"choices", Json::array()}, {"usage", usage_json(e)}}))
                         return disconnected();
-                    guard.finished = true;
+                    guard->finished = true;
                     sse.done();
                 }
             }
@@ -479,38 +526,34 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
     };
 
     if (!cr.sampling.stream) {
-        CancelGuard guard{stream};
-        std::string text = echo;
-        Lp lp;
-        lp.offset = static_cast<int64_t>(echo.size());
-        engine::StreamEvent end;
-        for (bool done = false; !done;) {
-            std::vector<engine::StreamEvent> events;
-            next_events(*stream, events);
-            for (auto& e : events) {
-                text += e.text;
-                if (e.logprob) lp.add(tokenizer_, *e.logprob);
-                if (e.done) {
-                    end = std::move(e);
-                    done = true;
-                }
-            }
-        }
-        guard.finished = true;
-        if (end.finish == engine::FinishReason::error) throw ApiError(500, "generation failed: " + end.error);
-        if (end.finish == engine::FinishReason::cancelled) throw ApiError(503, "the server is shutting down");
-        Json choice{{"text", text}, {"index", 0}, {"logprobs", want_logprobs ? lp.json() : Json(nullptr)},
-                    {"finish_reason", finish_name(end.finish)}};
-        return json_response(Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                                  {"choices", Json::array({choice})}, {"usage", usage_json(end)}});
+        struct Acc {
+            std::string text;
+            Lp lp;
+        };
+        auto acc = std::make_shared<Acc>();
+        acc->text = echo;
+        acc->lp.offset = static_cast<int64_t>(echo.size());
+        return whole_reply(
+            stream,
+            [this, acc](const engine::StreamEvent& e) {
+                acc->text += e.text;
+                if (e.logprob) acc->lp.add(tokenizer_, *e.logprob);
+            },
+            [acc, id, created, model, want_logprobs](const engine::StreamEvent& end) {
+                Json choice{{"text", acc->text}, {"index", 0}, {"logprobs", want_logprobs ? acc->lp.json() : Json(nullptr)},
+                            {"finish_reason", finish_name(end.finish)}};
+                return Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                            {"choices", Json::array({choice})}, {"usage", usage_json(end)}};
+            });
     }
 
     HttpResponse r;
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
     const bool include_usage = cr.sampling.include_usage;
-    r.stream = [this, stream, id, created, model, want_logprobs, include_usage, echo](ChunkWriter& w) {
-        CancelGuard guard{stream};
+    auto guard = std::make_shared<CancelGuard>();
+    guard->stream = stream;
+    r.stream = [this, stream, guard, id, created, model, want_logprobs, include_usage, echo](ChunkWriter& w) {
         Sse sse{w};
         auto chunk = [&](const std::string& text, Json finish, Json logprobs) {
             Json choice{{"text", text}, {"index", 0}, {"logprobs", std::move(logprobs)}, {"finish_reason", std::move(finish)}};
@@ -520,9 +563,8 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
         if (!echo.empty() && !sse.send(chunk(echo, nullptr, nullptr))) return;
         for (bool done = false; !done;) {
             std::vector<engine::StreamEvent> events;
-            try {
-                next_events(*stream, events);
-            } catch (const ApiError&) {
+            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); })) {
+                ++counters_.streams_disconnected;
                 return;
             }
             for (auto& e : events) {
@@ -542,14 +584,14 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
                     done = true;
                     if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
                         sse.send(Json::parse(error_body(500, "generation failed: " + e.error)));
-                        guard.finished = true;
+                        guard->finished = true;
                         return;
                     }
                     if (!sse.send(chunk("", finish_name(e.finish), nullptr))) return;
                     if (include_usage && !sse.send(Json{{"id", id}, {"object", "text_completion"}, {"created", created},
                                                         {"model", model}, {"choices", Json::array()}, {"usage", usage_json(e)}}))
                         return;
-                    guard.finished = true;
+                    guard->finished = true;
                     sse.done();
                 }
             }

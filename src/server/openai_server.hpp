@@ -3,6 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <memory>
+
+#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +50,10 @@ private:
     HttpResponse models(const HttpRequest& req);
     HttpResponse metrics(const HttpRequest& req);
     engine::GenRequest make_generation(const SamplingRequest& s, std::vector<int32_t> prompt) const;
+    // A non-streaming reply: collects the events (on_event), then builds the body (build).
+    HttpResponse whole_reply(std::shared_ptr<engine::RequestStream> stream,
+                             std::function<void(const engine::StreamEvent&)> on_event,
+                             std::function<nlohmann::ordered_json(const engine::StreamEvent&)> build);
     bool authorized(const HttpRequest& req) const;
     HttpResponse guarded(const HttpRequest& req, bool needs_auth, HttpResponse (OpenAiServer::*fn)(const HttpRequest&));
 

@@ -368,6 +368,37 @@ def test_abrupt_disconnects_mid_stream(server, client):
     wait_idle(server)
 
 
+def test_disconnect_during_non_streaming_request(server):
+    """A non-streaming reply longer than a second is sent as a body that starts with spaces; those
+    writes notice the client is gone and the sequence is cancelled long before its 400 tokens."""
+    before = wait_idle(server)["scout_generations_cancelled_total"]
+    body = json.dumps({"messages": CHAT, "max_tokens": 400, "temperature": 0}).encode()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    s.sendall(raw_request(server, body))
+    time.sleep(2.5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    t0 = time.time()
+    m = wait_idle(server, timeout=8)
+    assert m["scout_generations_cancelled_total"] == before + 1
+    assert time.time() - t0 < 8
+
+
+def test_long_non_streaming_reply_is_valid_json(server, client):
+    # Longer than a second: leading keep-alive spaces, still parsed by the client.
+    text, r = chat_text(client, CHAT, n=80)
+    assert r.usage.completion_tokens >= 1
+
+
+def test_long_prompt_streams_through_keepalives(server, client):
+    # A prompt that takes seconds to prefill: the stream carries SSE comments meanwhile.
+    convo = [{"role": "user", "content": "word " * 1500}]
+    s_text, usage, _ = stream_chat(client, convo, n=4, stream_options={"include_usage": True})
+    text, r = chat_text(client, convo, n=4)
+    assert s_text == text
+    assert r.usage.prompt_tokens_details.cached_tokens > 1400  # the second run reused the first's KV
+
+
 def test_kv_in_use_returns_to_zero(server):
     m = wait_idle(server)
     assert m["scout_kv_bytes_in_use"] == 0
