@@ -239,6 +239,11 @@ void Scheduler::finish(Active& a, FinishReason reason, const std::string& error)
     e.n_prompt_reused = a.n_reused;
     a.done = true;
     a.slot->busy = false;
+    {
+        // Counted before the client can see the final event, so stats never lag behind it.
+        std::lock_guard lock(mu_);
+        ++(reason == FinishReason::cancelled ? stats_.n_requests_cancelled : stats_.n_requests_done);
+    }
     if (reason == FinishReason::cancelled || reason == FinishReason::error) {
         // Nobody will continue this conversation soon: give its memory back now.
         a.slot->kv.clear();
@@ -251,11 +256,7 @@ void Scheduler::step() {
     // Drop cancelled sequences first: their slot and KV are free for the next admission.
     for (auto& a : active_)
         if (a->stream->cancelled()) finish(*a, FinishReason::cancelled);
-    int64_t n_cancelled = 0;
-    std::erase_if(active_, [&](const auto& a) {
-        if (a->done) ++n_cancelled;
-        return a->done;
-    });
+    std::erase_if(active_, [](const auto& a) { return a->done; });
 
     std::vector<cpu::SequenceStep> steps;
     std::vector<Active*> owners;
@@ -289,7 +290,7 @@ void Scheduler::step() {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const auto vocab = static_cast<std::size_t>(model_.config.text.vocab_size);
-    int64_t n_new_tokens = 0, n_done = 0;
+    int64_t n_new_tokens = 0;
     for (std::size_t i = 0; i < owners.size(); ++i) {
         Active& a = *owners[i];
         if (!error.empty()) {
@@ -340,7 +341,6 @@ void Scheduler::step() {
         if (reason != FinishReason::none) {
             // The last token is not fed: a following turn feeds it with its own tokens.
             finish(a, reason);
-            ++n_done;
         }
     }
     std::erase_if(active_, [](const auto& a) { return a->done; });
@@ -349,8 +349,6 @@ void Scheduler::step() {
     stats_.n_steps += steps.empty() ? 0 : 1;
     stats_.busy_seconds += seconds;
     stats_.n_generated_tokens += n_new_tokens;
-    stats_.n_requests_done += n_done;
-    stats_.n_requests_cancelled += n_cancelled;
     stats_.n_running = static_cast<int64_t>(active_.size());
     int64_t in_use = 0, cached = 0;
     for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv.bytes_allocated());

@@ -11,6 +11,7 @@
 #include "server/api_error.hpp"
 #include "server/chat_page.hpp"
 #include "server/openai_request.hpp"
+#include "server/openai_response.hpp"
 #include "server/tool_calls.hpp"
 #include "text/chat_format.hpp"
 
@@ -20,25 +21,10 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// Responses may carry token bytes that are not valid UTF-8 on their own (logprobs of a token
-// holding half a character): replace those bytes instead of failing.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-std::string random_id(const char* prefix) {
-    std::random_device rd;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%08x%08x%08x", rd(), rd(), rd());
-    return std::string(prefix) + buf;
-}
-
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 HttpResponse json_response(const Json& j, int status = 200) {
     HttpResponse r;
     r.status = status;
-    r.body = dump(j);
+    r.body = dump_json(j);
     return r;
 }
 
@@ -60,23 +46,6 @@ bool same_secret(std::string_view a, std::string_view b) {
         diff |= static_cast<unsigned>(x ^ y);
     }
     return diff == 0;
-}
-
-Json usage_json(const engine::StreamEvent& end) {
-    return Json{{"prompt_tokens", end.n_prompt},
-                {"completion_tokens", end.n_generated},
-                {"total_tokens", end.n_prompt + end.n_generated},
-                {"prompt_tokens_details", {{"cached_tokens", end.n_prompt_reused}}}};
-}
-
-std::string finish_name(engine::FinishReason r) {
-    return r == engine::FinishReason::length ? "length" : "stop";
-}
-
-Json bytes_json(std::string_view s) {
-    Json b = Json::array();
-    for (unsigned char c : s) b.push_back(static_cast<int>(c));
-    return b;
 }
 
 // Cancels the request when the handler leaves before it finished (client gone, write failed,
@@ -108,7 +77,7 @@ std::string error_body(int status, const std::string& message, const std::string
     Json e{{"message", message}, {"type", t}, {"param", nullptr}, {"code", nullptr}};
     if (!param.empty()) e["param"] = param;
     if (!code.empty()) e["code"] = code;
-    return dump(Json{{"error", e}});
+    return dump_json(Json{{"error", e}});
 }
 
 OpenAiServer::OpenAiServer(engine::Scheduler& scheduler, const text::Tokenizer& tokenizer, ServerOptions options)
@@ -273,32 +242,9 @@ namespace {
 // A server-sent event stream: each chunk is "data: <json>\n\n"; the end is "data: [DONE]\n\n".
 struct Sse {
     ChunkWriter& w;
-    bool send(const Json& j) { return w.write("data: " + dump(j) + "\n\n"); }
+    bool send(const Json& j) { return w.write("data: " + dump_json(j) + "\n\n"); }
     bool done() { return w.write("data: [DONE]\n\n"); }
 };
-
-Json chat_logprob_json(const text::Tokenizer& tok, const engine::TokenLogprob& lp) {
-    auto entry = [&](int32_t id, float logprob) {
-        const std::string_view b = tok.token_bytes(id);
-        return Json{{"token", std::string(b)}, {"logprob", logprob}, {"bytes", bytes_json(b)}};
-    };
-    Json e = entry(lp.id, lp.logprob);
-    Json top = Json::array();
-    for (const auto& [id, l] : lp.top) top.push_back(entry(id, l));
-    e["top_logprobs"] = std::move(top);
-    return e;
-}
-
-Json tool_calls_json(const std::vector<text::ToolCall>& calls, bool with_index) {
-    Json a = Json::array();
-    for (std::size_t i = 0; i < calls.size(); ++i) {
-        Json c{{"id", random_id("call_")}, {"type", "function"},
-               {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments_json}}}};
-        if (with_index) c = Json{{"index", i}, {"id", c["id"]}, {"type", "function"}, {"function", c["function"]}};
-        a.push_back(std::move(c));
-    }
-    return a;
-}
 
 }  // namespace
 
@@ -370,10 +316,14 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     } catch (const engine::QueueFull& e) {
         throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
     }
-    const std::string id = random_id("chatcmpl-");
-    const int64_t created = unix_now();
-    const std::string model = options_.model_name;
-    const bool want_logprobs = cr.sampling.top_logprobs >= 0;
+    ChatReplyInfo info;
+    info.id = random_id("chatcmpl-");
+    info.created = unix_now();
+    info.model = options_.model_name;
+    info.tools_on = tools_on;
+    info.want_logprobs = cr.sampling.top_logprobs >= 0;
+    info.include_usage = cr.sampling.include_usage;
+    info.tokenizer = &tokenizer_;
 
     if (!cr.sampling.stream) {
         struct Acc {
@@ -387,92 +337,33 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
                 acc->text += e.text;
                 if (e.logprob) acc->logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
             },
-            [acc, id, created, model, tools_on, want_logprobs](const engine::StreamEvent& end) {
-                Json message{{"role", "assistant"}, {"content", acc->text}};
-                std::string finish = finish_name(end.finish);
-                if (tools_on)
-                    if (auto calls = parse_tool_calls(acc->text)) {
-                        message["content"] = calls->content.empty() ? Json(nullptr) : Json(calls->content);
-                        message["tool_calls"] = tool_calls_json(calls->calls, false);
-                        finish = "tool_calls";
-                    }
-                Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}};
-                if (want_logprobs) choice["logprobs"] = Json{{"content", acc->logprobs}};
-                return Json{{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
-                            {"choices", Json::array({choice})}, {"usage", usage_json(end)}};
-            });
+            [acc, info](const engine::StreamEvent& end) { return chat_completion_json(info, acc->text, acc->logprobs, end); });
     }
 
     HttpResponse r;
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
-    const bool include_usage = cr.sampling.include_usage;
     // Cancels the request when the response is dropped unfinished (even if never written).
     auto guard = std::make_shared<CancelGuard>();
     guard->stream = stream;
-    r.stream = [this, stream, guard, id, created, model, tools_on, want_logprobs, include_usage](ChunkWriter& w) {
-        Sse sse{w};
-        auto chunk = [&](Json delta, Json finish, Json logprobs) {
-            Json choice{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", std::move(finish)}};
-            return Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                        {"choices", Json::array({choice})}};
-        };
-        auto disconnected = [&] {
+    r.stream = [this, stream, guard, info](ChunkWriter& w) {
+        ChatStream out(info);
+        if (!w.write(out.start())) {
             ++counters_.streams_disconnected;
-            return;  // the guard cancels the request
-        };
-        if (!sse.send(chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr, nullptr))) return disconnected();
-        // With tools, text that may be a call list is held until it is clearly plain text, or
-        // parsed at the end.
-        std::optional<ToolCallStream> tool_stream;
-        if (tools_on) tool_stream.emplace();
-        Json held_logprobs = Json::array();  // logprobs of text held by tool_stream
-        for (bool done = false; !done;) {
+            return;
+        }
+        while (!out.done()) {
             std::vector<engine::StreamEvent> events;
             if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); })) {
                 ++counters_.streams_disconnected;
                 return;
             }
             for (auto& e : events) {
-                std::string text = tool_stream ? tool_stream->add(e.text) : e.text;
-                if (e.logprob) held_logprobs.push_back(chat_logprob_json(tokenizer_, *e.logprob));
-                bool tool_calls = false;
-                if (e.done && tool_stream) {
-                    const bool ok = e.finish == engine::FinishReason::stop || e.finish == engine::FinishReason::length;
-                    ParsedToolCalls parsed = tool_stream->finish(ok);
-                    text += parsed.content;
-                    if (!parsed.calls.empty()) {
-                        if (!text.empty() && !sse.send(chunk(Json{{"content", text}}, nullptr, nullptr))) return disconnected();
-                        text.clear();
-                        if (!sse.send(chunk(Json{{"tool_calls", tool_calls_json(parsed.calls, true)}}, nullptr, nullptr)))
-                            return disconnected();
-                        tool_calls = true;
-                    }
-                }
-                const bool held = tool_stream && tool_stream->holding();
-                if (!held && (!text.empty() || !held_logprobs.empty())) {
-                    Json lp = want_logprobs ? Json{{"content", std::exchange(held_logprobs, Json::array())}} : Json(nullptr);
-                    if (!sse.send(chunk(Json{{"content", text}}, nullptr, lp))) return disconnected();
-                }
-                if (tool_calls) e.finish = engine::FinishReason::none;  // reported as "tool_calls" below
-                if (e.done) {
-                    done = true;
-                    if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
-                        Json err = Json::parse(error_body(500, e.finish == engine::FinishReason::error
-                                                                   ? "generation failed: " + e.error
-                                                                   : "the server is shutting down"));
-                        sse.send(err);
-                        guard->finished = true;
-                        return;
-                    }
-                    const std::string finish = e.finish == engine::FinishReason::none ? "tool_calls" : finish_name(e.finish);
-                    if (!sse.send(chunk(Json::object(), finish, nullptr))) return disconnected();
-                    if (include_usage &&
-                        !sse.send(Json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                                       {"choices", Json::array()}, {"usage", usage_json(e)}}))
-                        return disconnected();
-                    guard->finished = true;
-                    sse.done();
+                const std::string sse = out.add(e);
+                if (out.done()) guard->finished = true;
+                if (!sse.empty() && !w.write(sse)) {
+                    ++counters_.streams_disconnected;
+                    return;
                 }
             }
         }
