@@ -15,6 +15,7 @@ void register_run(CLI::App& app);         // cmd_run.cpp
 void register_chat(CLI::App& app);        // cmd_chat.cpp
 void register_demo_model(CLI::App& app);  // cmd_demo_model.cpp
 void register_quantize(CLI::App& app);    // cmd_quantize.cpp
+void register_bench(CLI::App& app);       // cmd_bench.cpp
 void register_serve(CLI::App& app);       // cmd_serve.cpp
 
 }  // namespace scout::apps

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     scout::apps::register_chat(app);
     scout::apps::register_demo_model(app);
     scout::apps::register_quantize(app);
+    scout::apps::register_bench(app);
     scout::apps::register_info(app);
     scout::apps::register_logits(app);
     scout::apps::register_tokenize(app);

@@ -8,7 +8,7 @@
 #include "apps/cli_util.hpp"
 #include "apps/progress.hpp"
 #include "base/error.hpp"
-#include "model/model_size.hpp"
+#include "model/weight_traffic.hpp"
 
 namespace scout::apps {
 
@@ -86,9 +86,7 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     r->context_length = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, max_ctx);
     check(r->context_length <= max_ctx, cat("--ctx ", f.ctx, " exceeds the model's maximum of ", max_ctx, " positions"));
 
-    const model::ModelSize size = model::compute_model_size(c, r->model->plan);
-    r->weight_bytes_per_token =
-        static_cast<double>(size.n_params_active) * static_cast<double>(dtype_size(r->model->weights.embed->dtype));
+    r->weight_bytes_per_token = model::weight_bytes_per_token(r->model->weights, c, r->model->plan);
     return r;
 }
 

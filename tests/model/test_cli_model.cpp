@@ -54,6 +54,22 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
     std::filesystem::remove(out);
 }
 
+TEST(CliModel, BenchReportsSpeedsAndBandwidth) {
+    const auto r = test::run_command(test::scout_binary() + " bench --json -p 9 -n 5 -r 2 -t 2 -m " +
+                                         q(test::data_dir() / "models/tiny_text_f32"),
+                                     false);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_GT(j["pp_tok_s"]["median"].get<double>(), 0);
+    EXPECT_GT(j["tg_tok_s"]["median"].get<double>(), 0);
+    EXPECT_LE(j["tg_tok_s"]["min"].get<double>(), j["tg_tok_s"]["max"].get<double>());
+    // f32 weights: one embedding row + lm_head + 2 dense and 2 MoE layers with top-2 of 4 experts.
+    EXPECT_GT(j["weight_bytes_per_token"].get<double>(), 256 * 64 * 4);
+    EXPECT_LT(j["weight_bytes_per_token"].get<double>(), static_cast<double>(j["file_bytes"].get<int64_t>()));
+    EXPECT_GT(j["kv_bytes"].get<int64_t>(), 0);
+    EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
+}
+
 TEST(CliModel, ErrorsAreClear) {
     const std::string bin = test::scout_binary();
     auto r = test::run_command(bin + " info -m /nonexistent/model");

@@ -17,8 +17,31 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return s;
 }
 
+float dot_f32_bf16(const float* a, const uint16_t* b, int64_t n) {
+    constexpr int kLanes = 16;
+    float acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * bf16_to_f32(b[i + l]);
+    float s = 0.0f;
+    for (int l = 0; l < kLanes; ++l) s += acc[l];
+    for (; i < n; ++i) s += a[i] * bf16_to_f32(b[i]);
+    return s;
+}
+
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool) {
     const int64_t N = w.rows, K = w.cols;
+    if (w.dtype == DType::BF16 && T <= 2) {
+        // Decode: each weight row is used once or twice, so converting it into a buffer first
+        // would cost as much memory traffic as the product; convert in registers instead.
+        pool.parallel_for_grain(N, 8, [&](int64_t n0, int64_t n1, int) {
+            for (int64_t n = n0; n < n1; ++n) {
+                const uint16_t* row = static_cast<const uint16_t*>(w.data) + n * w.row_stride;
+                for (int64_t t = 0; t < T; ++t) y[t * N + n] = dot_f32_bf16(x + t * K, row, K);
+            }
+        });
+        return;
+    }
     constexpr int64_t kRowBlock = 8;  // weight rows converted and reused across all T inputs
     pool.parallel_for_grain(N, kRowBlock, [&](int64_t n0, int64_t n1, int) {
         std::vector<float> wbuf;

@@ -21,5 +21,7 @@ void matmul_nn_ref(const float* x, int64_t T, const WeightMatrix& w, float* y);
 
 // Dot product with 16 independent partial sums (vectorizes without -ffast-math).
 float dot_f32(const float* a, const float* b, int64_t n);
+// The same with the second operand stored as bf16 (converted in registers, no buffer).
+float dot_f32_bf16(const float* a, const uint16_t* b, int64_t n);
 
 }  // namespace scout::cpu

@@ -1,0 +1,169 @@
+// `scout bench`: prompt processing (pp) and generation (tg) speed, like llama-bench, with the
+// achieved memory bandwidth of generation and an optional read-bandwidth probe to compare with.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "backend/cpu/forward_cpu.hpp"
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "engine/model.hpp"
+#include "kv/kv_cache.hpp"
+#include "model/weight_traffic.hpp"
+
+namespace scout::apps {
+
+namespace {
+
+struct BenchOptions {
+    std::string model;
+    int64_t n_prompt = 512;
+    int64_t n_gen = 128;
+    int threads = 0;
+    int reps = 3;
+    bool json = false;
+    bool bandwidth = false;
+};
+
+struct Stat {
+    double median = 0, min = 0, max = 0;
+};
+Stat summarize(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    Stat s;
+    if (v.empty()) return s;
+    s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+    s.min = v.front();
+    s.max = v.back();
+    return s;
+}
+
+// Multi-threaded sequential read of a 1 GiB buffer: the machine's practical read bandwidth.
+double probe_read_bandwidth(ThreadPool& pool) {
+    const std::size_t n = (std::size_t{1} << 30) / sizeof(uint64_t);
+    std::vector<uint64_t> buf(n);
+    pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) buf[static_cast<std::size_t>(i)] = static_cast<uint64_t>(i);
+    });
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        std::vector<uint64_t> sums(static_cast<std::size_t>(pool.n_threads()));
+        const auto t0 = std::chrono::steady_clock::now();
+        pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e, int t) {
+            uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            int64_t i = b;
+            for (; i + 4 <= e; i += 4) {
+                s0 += buf[static_cast<std::size_t>(i)];
+                s1 += buf[static_cast<std::size_t>(i + 1)];
+                s2 += buf[static_cast<std::size_t>(i + 2)];
+                s3 += buf[static_cast<std::size_t>(i + 3)];
+            }
+            for (; i < e; ++i) s0 += buf[static_cast<std::size_t>(i)];
+            sums[static_cast<std::size_t>(t)] = s0 + s1 + s2 + s3;
+        });
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        uint64_t total = 0;
+        for (uint64_t s : sums) total += s;
+        check(total != 1, "bandwidth probe");  // keeps the reads alive
+        best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / secs);
+    }
+    return best;
+}
+
+void bench(const BenchOptions& o) {
+    check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
+    const auto m = engine::load_model(o.model);
+    m->prefault();
+    ThreadPool pool(o.threads);
+    cpu::CpuForward fwd(m->config.text, m->plan, m->weights, pool);
+    const auto& c = m->config.text;
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
+    std::vector<double> pp, tg;
+    std::size_t kv_bytes = 0;
+    std::vector<float> logits;
+    for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms up and is not counted
+        if (o.n_prompt > 0) {
+            kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
+            std::vector<int32_t> ids(static_cast<std::size_t>(o.n_prompt));
+            for (auto& t : ids) t = tok(rng);
+            const auto t0 = std::chrono::steady_clock::now();
+            fwd.forward(kv, ids, false, logits);
+            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (rep > 0) pp.push_back(static_cast<double>(o.n_prompt) / secs);
+            kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
+        }
+        if (o.n_gen > 0) {
+            kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int64_t i = 0; i < o.n_gen; ++i) {
+                const int32_t t = tok(rng);
+                fwd.forward(kv, std::span<const int32_t>(&t, 1), false, logits);
+            }
+            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (rep > 0) tg.push_back(static_cast<double>(o.n_gen) / secs);
+            kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
+        }
+    }
+    const double wbytes = model::weight_bytes_per_token(m->weights, c, m->plan);
+    const Stat spp = summarize(pp), stg = summarize(tg);
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    const double peak_rss = static_cast<double>(ru.ru_maxrss) * 1024.0;
+    const double probe = o.bandwidth ? probe_read_bandwidth(pool) : 0.0;
+    if (o.json) {
+        nlohmann::json j = {{"model", o.model},
+                            {"threads", pool.n_threads()},
+                            {"reps", o.reps},
+                            {"n_prompt", o.n_prompt},
+                            {"n_gen", o.n_gen},
+                            {"pp_tok_s", {{"median", spp.median}, {"min", spp.min}, {"max", spp.max}}},
+                            {"tg_tok_s", {{"median", stg.median}, {"min", stg.min}, {"max", stg.max}}},
+                            {"weight_bytes_per_token", wbytes},
+                            {"tg_weight_gb_s", stg.median * wbytes / 1e9},
+                            {"kv_bytes", kv_bytes},
+                            {"file_bytes", m->file_bytes()},
+                            {"peak_rss_bytes", peak_rss}};
+        if (o.bandwidth) j["probe_read_gb_s"] = probe / 1e9;
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    std::printf("model %s, %d threads, %d repetitions (+1 warm-up)\n", o.model.c_str(), pool.n_threads(), o.reps);
+    if (o.n_prompt > 0)
+        std::printf("pp%-5lld %9.2f tok/s  (min %.2f, max %.2f)\n", static_cast<long long>(o.n_prompt), spp.median, spp.min,
+                    spp.max);
+    if (o.n_gen > 0)
+        std::printf("tg%-5lld %9.2f tok/s  (min %.2f, max %.2f)  %.2f GB/s of weights (%s per token)\n",
+                    static_cast<long long>(o.n_gen), stg.median, stg.min, stg.max, stg.median * wbytes / 1e9,
+                    human_bytes(wbytes).c_str());
+    std::printf("kv %s, file %s, peak RSS %s\n", human_bytes(static_cast<double>(kv_bytes)).c_str(),
+                human_bytes(static_cast<double>(m->file_bytes())).c_str(), human_bytes(peak_rss).c_str());
+    if (o.bandwidth) std::printf("read bandwidth probe: %.2f GB/s\n", probe / 1e9);
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+    auto opt = std::make_shared<BenchOptions>();
+    CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
+    cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory or GGUF file")->required();
+    cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed in one batch (pp)")->capture_default_str();
+    cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (tg)")->capture_default_str();
+    cmd->add_option("-t,--threads", opt->threads, "Worker threads (default: all cores)");
+    cmd->add_option("-r,--reps", opt->reps, "Repetitions (median and range are reported)")->capture_default_str();
+    cmd->add_flag("--json", opt->json, "Print JSON");
+    cmd->add_flag("--bandwidth", opt->bandwidth, "Also measure this machine's memory read bandwidth (1 GiB probe)");
+    cmd->footer("Random token ids; generation reads the weights of the routed experts only (that is what the\n"
+                "GB/s figure counts).\n\nExample:\n  scout bench -m model.gguf -p 512 -n 128 -r 3 --bandwidth");
+    cmd->callback([opt] { bench(*opt); });
+}
+
+}  // namespace scout::apps
