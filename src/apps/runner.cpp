@@ -39,12 +39,10 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     // Tokenizer first: a missing tokenizer is the most common setup mistake, and cheap to detect.
     fs::path tok_path = f.tokenizer.empty() ? fs::path() : fs::path(f.tokenizer);
     if (tok_path.empty()) {
-        check(fs::is_directory(f.model_dir), cat("model path ", f.model_dir, " is not a directory"));
-        try {
-            tok_path = text::find_tokenizer_file(f.model_dir);
-        } catch (const Error& e) {
-            throw Error(cat(e.what(), " (or pass --tokenizer PATH)"));
-        }
+        check(fs::exists(f.model_dir), cat("model path ", f.model_dir, " does not exist"));
+        // A checkpoint directory holds its tokenizer; for a GGUF file, look beside it.
+        const fs::path dir = fs::is_directory(f.model_dir) ? fs::path(f.model_dir) : fs::path(f.model_dir).parent_path();
+        tok_path = text::find_tokenizer_file(dir.empty() ? fs::path(".") : dir);  // its error says to pass --tokenizer
     }
     r->tokenizer = std::make_unique<text::Tokenizer>(text::Tokenizer::load(tok_path));
     r->model = engine::load_model(f.model_dir);
