@@ -68,6 +68,9 @@ void serve(const ServeOptions& o) {
     std::atomic<bool> serving{true};
     std::thread watcher([&] {
         while (serving.load() && !interrupted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // Ending the generations first lets every open response finish at once; httplib's
+        // stop waits for its handlers.
+        scheduler.stop();
         http.stop();
     });
     std::fprintf(stderr, "scout serve: model %s, %d parallel sequences, context %lld; listening on http://%s:%d\n",

@@ -119,9 +119,12 @@ Scheduler::Scheduler(const Model& model, cpu::CpuForward& forward, const text::T
     thread_ = std::thread([this] { run(); });
 }
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::stop() {
     {
         std::lock_guard lock(mu_);
+        if (stop_) return;
         stop_ = true;
     }
     cv_.notify_all();
@@ -129,7 +132,9 @@ Scheduler::~Scheduler() {
     StreamEvent e;
     e.done = true;
     e.finish = FinishReason::cancelled;
+    std::lock_guard lock(mu_);
     for (auto& [req, stream] : queue_) stream->push(e);
+    queue_.clear();
     for (auto& a : active_)
         if (!a->done) a->stream->push(e);
 }
@@ -142,6 +147,7 @@ std::shared_ptr<RequestStream> Scheduler::submit(GenRequest request) {
     auto stream = std::make_shared<RequestStream>();
     {
         std::lock_guard lock(mu_);
+        if (stop_) throw ShuttingDown("the server is shutting down");
         if (static_cast<int64_t>(queue_.size()) >= options_.max_queue)
             throw QueueFull(cat("the server is busy: ", queue_.size(), " requests are already waiting"));
         queue_.emplace_back(std::move(request), stream);
@@ -222,6 +228,8 @@ void Scheduler::admit_locked() {
         active_.push_back(std::move(a));
     }
     stats_.queue_depth = static_cast<int64_t>(queue_.size());
+    // Exact at once (not only after the next step), so "idle" in the stats means idle.
+    stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
 }
 
 void Scheduler::finish(Active& a, FinishReason reason, const std::string& error) {

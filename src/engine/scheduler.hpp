@@ -107,6 +107,9 @@ struct SchedulerStats {
 struct QueueFull : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+struct ShuttingDown : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class Scheduler {
 public:
@@ -115,11 +118,15 @@ public:
     // stop strings are not checked.
     Scheduler(const Model& model, cpu::CpuForward& forward, const text::Tokenizer* tokenizer,
               SchedulerOptions options);
-    ~Scheduler();  // stops the thread; unfinished requests end with FinishReason::cancelled
+    ~Scheduler();  // stop()
+    // Stops the scheduler thread; every unfinished request ends with FinishReason::cancelled and
+    // later submissions throw ShuttingDown. Idempotent.
+    void stop();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
-    // Queues a request. Throws QueueFull when max_queue requests are already waiting.
+    // Queues a request. Throws QueueFull when max_queue requests are already waiting, ShuttingDown
+    // after stop().
     std::shared_ptr<RequestStream> submit(GenRequest request);
     SchedulerStats stats() const;
     const SchedulerOptions& options() const { return options_; }

@@ -315,6 +315,8 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
         stream = scheduler_.submit(std::move(g));
     } catch (const engine::QueueFull& e) {
         throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
+    } catch (const engine::ShuttingDown& e) {
+        throw ApiError(503, e.what(), "", "server_error", "shutting_down");
     }
     ChatReplyInfo info;
     info.id = random_id("chatcmpl-");
@@ -390,6 +392,8 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
         stream = scheduler_.submit(std::move(g));
     } catch (const engine::QueueFull& e) {
         throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
+    } catch (const engine::ShuttingDown& e) {
+        throw ApiError(503, e.what(), "", "server_error", "shutting_down");
     }
     const std::string id = random_id("cmpl-");
     const int64_t created = unix_now();

@@ -356,7 +356,7 @@ def test_abrupt_disconnects_mid_stream(server, client):
         socks.append(s)
     for s in socks:
         got = b""
-        while b"data: " not in got:  # the stream has started
+        while got.count(b"data: ") < 2:  # the stream has started generating
             got += s.recv(4096)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
         s.close()
@@ -403,3 +403,30 @@ def test_kv_in_use_returns_to_zero(server):
     m = wait_idle(server)
     assert m["scout_kv_bytes_in_use"] == 0
     assert server.alive()
+
+
+def test_shutdown_with_streams_in_flight(scout_bin, demo_model):
+    """SIGTERM while a long stream runs: the stream ends and the server exits 0 within seconds."""
+    from conftest import Server
+    s = Server(scout_bin, demo_model, "--parallel", "2", "--ctx", "4096", "-t", "2")
+    try:
+        body = json.dumps({"messages": CHAT, "max_tokens": 3000, "temperature": 0, "stream": True}).encode()
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        sock.sendall(raw_request(s, body))
+        got = b""
+        while got.count(b"data: ") < 3:
+            got += sock.recv(4096)
+        t0 = time.time()
+        s.proc.terminate()
+        s.proc.wait(timeout=15)
+        assert s.proc.returncode == 0
+        assert time.time() - t0 < 10
+        while True:  # the response ends (an error chunk, then the connection closes)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        sock.close()
+        assert b"shutting down" in got
+    finally:
+        s.stop()

@@ -222,5 +222,16 @@ TEST(Scheduler, ShutdownEndsOpenRequests) {
     EXPECT_EQ(fb, FinishReason::cancelled);
 }
 
+TEST(Scheduler, StopThenSubmitThrows) {
+    Tiny t;
+    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256});
+    auto a = s.submit(request(make_prompt(20, 1), 230));
+    s.stop();
+    const auto f = collect(*a).end.finish;
+    EXPECT_TRUE(f == FinishReason::cancelled || f == FinishReason::length);
+    EXPECT_THROW(s.submit(request(make_prompt(5, 1), 2)), ShuttingDown);
+    s.stop();  // idempotent
+}
+
 }  // namespace
 }  // namespace scout::engine
