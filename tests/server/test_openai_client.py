@@ -285,6 +285,16 @@ def test_wrong_types(server):
         assert_error_shape(r, param=field)
 
 
+def test_deep_nesting(server):
+    deep = b"[" * 300000 + b"]" * 300000
+    for body in [b'{"messages":[{"role":"user","content":' + deep + b'}],"max_tokens":1}',
+                 b'{"messages":[{"role":"user","content":"hi"}],"max_tokens":1,"x":' + deep + b'}', b"[" * 900000]:
+        status, r = post(server, "/v1/chat/completions", body)
+        assert status == 400
+        assert_error_shape(r)
+    assert server.alive()
+
+
 def test_unknown_fields_are_ignored(server):
     status, r = post(server, "/v1/chat/completions",
                      {"messages": CHAT, "max_tokens": 1, "user": "me", "x_vendor": {"nested": [1, 2]}, "metadata": None})

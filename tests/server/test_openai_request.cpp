@@ -96,6 +96,24 @@ TEST(OpenAiRequest, MalformedBodies) {
     }
 }
 
+TEST(OpenAiRequest, DeepNestingIsRefusedBeforeParsing) {
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    for (const std::string& body :
+         {R"({"messages":[{"role":"user","content":)" + deep + "}]}", R"({"messages":[{"role":"user","content":"hi"}],"x":)" + deep + "}"}) {
+        try {
+            parse_chat_request(body);
+            ADD_FAILURE() << "accepted";
+        } catch (const ApiError& e) {
+            EXPECT_EQ(e.status, 400);
+            EXPECT_EQ(e.code, "invalid_json");
+        }
+    }
+    // Brackets inside strings do not count; 60 levels are fine.
+    const std::string ok = std::string(60, '[') + std::string(60, ']');
+    EXPECT_NO_THROW(parse_chat_request(R"({"messages":[{"role":"user","content":")" + std::string(1000, '[') +
+                                       R"(\"["}],"x":)" + ok + "}"));
+}
+
 TEST(OpenAiRequest, Completions) {
     CompletionRequest r = parse_completion_request(R"({"prompt":"hello","max_tokens":3,"logprobs":2,"echo":true})");
     EXPECT_EQ(r.prompt, "hello");
