@@ -1,12 +1,14 @@
 // `scout quantize`: Hugging Face checkpoint -> llama.cpp-style `llama4` GGUF.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "apps/commands.hpp"
 #include "apps/progress.hpp"
 #include "base/error.hpp"
 #include "engine/model.hpp"
 #include "model/gguf_export.hpp"
+#include "text/tokenizer.hpp"
 
 namespace scout::apps {
 
@@ -16,8 +18,34 @@ struct QuantizeOptions {
     std::string model_dir;
     std::string type = "Q4_K_M";
     std::string output;
+    std::string tokenizer;  // empty: the checkpoint's own, when it has one
     bool force = false;
 };
+
+// The tokenizer whose vocabulary goes into the file (llama.cpp needs it; scout does not). A
+// checkpoint without one, or whose vocab_size is smaller than the tokenizer's (the tiny test
+// fixtures), is still exported, without tokenizer metadata, with a warning.
+std::optional<text::Tokenizer> load_tokenizer(const QuantizeOptions& o, int64_t vocab_size) {
+    namespace fs = std::filesystem;
+    fs::path path = o.tokenizer;
+    if (path.empty()) {
+        if (!fs::exists(fs::path(o.model_dir) / "tokenizer.model") && !fs::exists(fs::path(o.model_dir) / "tokenizer.json")) {
+            std::fprintf(stderr, "warning: %s has no tokenizer.model or tokenizer.json, so the GGUF gets no tokenizer "
+                                 "metadata and llama.cpp will not load it; pass --tokenizer PATH\n", o.model_dir.c_str());
+            return std::nullopt;
+        }
+        path = text::find_tokenizer_file(o.model_dir);
+    }
+    text::Tokenizer tok = text::Tokenizer::load(path);
+    if (tok.n_vocab() > vocab_size) {
+        check(o.tokenizer.empty(), cat(path.string(), " has ", tok.n_vocab(), " tokens but the model's vocab_size is ",
+                                       vocab_size, ": they do not belong together"));
+        std::fprintf(stderr, "warning: %s has %d tokens, more than the model's vocab_size %lld; writing no tokenizer "
+                             "metadata\n", path.string().c_str(), tok.n_vocab(), static_cast<long long>(vocab_size));
+        return std::nullopt;
+    }
+    return tok;
+}
 
 void quantize(const QuantizeOptions& o) {
     namespace fs = std::filesystem;
@@ -25,8 +53,11 @@ void quantize(const QuantizeOptions& o) {
     check(o.force || !fs::exists(o.output), cat(o.output, " exists; pass --force to overwrite it"));
     check(fs::is_directory(o.model_dir), cat(o.model_dir, " is not a Hugging Face checkpoint directory"));
     const auto m = engine::load_model(o.model_dir);
+    model::GgufExportOptions options{mix, fs::path(o.model_dir).filename().string()};
+    const std::optional<text::Tokenizer> tokenizer = load_tokenizer(o, m->config.text.vocab_size);
+    if (tokenizer) options.tokenizer = &*tokenizer;
     std::unique_ptr<ProgressBar> progress;
-    model::export_llama4_gguf(*m->hf, m->config, m->plan, m->weights, o.output, {mix, fs::path(o.model_dir).filename().string()},
+    model::export_llama4_gguf(*m->hf, m->config, m->plan, m->weights, o.output, options,
                               [&](uint64_t done, uint64_t total) {
                                   if (!progress) progress = std::make_unique<ProgressBar>("quantizing to " + o.type, total);
                                   progress->update(done);
@@ -43,6 +74,8 @@ void register_quantize(CLI::App& app) {
     cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory")->required();
     cmd->add_option("--type", opt->type, "Q4_K_M, Q4_0, Q8_0, BF16, F16 or F32")->capture_default_str();
     cmd->add_option("-o,--output", opt->output, "GGUF file to write")->required();
+    cmd->add_option("--tokenizer", opt->tokenizer,
+                    "tokenizer.model or tokenizer.json whose vocabulary to write (default: the checkpoint's own)");
     cmd->add_flag("--force", opt->force, "Overwrite an existing output file");
     cmd->footer("Tensor names and layout follow llama.cpp's converter; norms, the router and rope_freqs stay F32.\n\n"
                 "Example:\n  scout quantize -m Llama-4-Scout-17B-16E-Instruct --type Q4_K_M -o scout-q4_k_m.gguf\n"

@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "io/gguf_writer.hpp"
 #include "model/gguf_config.hpp"
+#include "model/gguf_tokenizer.hpp"
 #include "model/rope.hpp"
 #include "quant/quant.hpp"
 
@@ -125,6 +126,7 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
     gw.add_bool(sp + "attn_temperature_tuning", c.attn_temperature_tuning);
     gw.add_f32(sp + "floor_scale", static_cast<float>(c.floor_scale));
     gw.add_f32(sp + "attn_scale", static_cast<float>(c.attn_scale));
+    if (options.tokenizer != nullptr) add_gguf_tokenizer(gw, *options.tokenizer, c.vocab_size);
     if (config.bos_token_id >= 0) gw.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(config.bos_token_id));
     if (!config.eos_token_ids.empty())
         gw.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(config.eos_token_ids.front()));

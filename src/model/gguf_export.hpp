@@ -16,6 +16,10 @@
 #include "model/layer_plan.hpp"
 #include "model/weights.hpp"
 
+namespace scout::text {
+class Tokenizer;
+}
+
 namespace scout::model {
 
 // Type mixes: F32, F16, BF16, Q8_0, Q4_0 use one type for every matrix; Q4_K_M is llama.cpp's
@@ -29,6 +33,9 @@ const char* gguf_mix_name(GgufMix mix);
 struct GgufExportOptions {
     GgufMix mix = GgufMix::Q4_K_M;
     std::string name = "Llama 4";
+    // When set, the tokenizer.ggml.* vocabulary (gguf_tokenizer.hpp) is written too: llama.cpp
+    // cannot load a file without it. scout itself only needs the tensors and keys.
+    const text::Tokenizer* tokenizer = nullptr;
 };
 
 // progress(done_tensors, total_tensors)
