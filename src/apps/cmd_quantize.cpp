@@ -77,7 +77,9 @@ void register_quantize(CLI::App& app) {
     cmd->add_option("--tokenizer", opt->tokenizer,
                     "tokenizer.model or tokenizer.json whose vocabulary to write (default: the checkpoint's own)");
     cmd->add_flag("--force", opt->force, "Overwrite an existing output file");
-    cmd->footer("Tensor names and layout follow llama.cpp's converter; norms, the router and rope_freqs stay F32.\n\n"
+    cmd->footer("Tensor names and layout follow llama.cpp's converter; norms, the router and rope_freqs stay F32.\n"
+                "The checkpoint's tokenizer (or --tokenizer) is written as llama.cpp's gpt2/llama4 vocabulary, which\n"
+                "llama.cpp needs to load the file.\n\n"
                 "Example:\n  scout quantize -m Llama-4-Scout-17B-16E-Instruct --type Q4_K_M -o scout-q4_k_m.gguf\n"
                 "  scout run -m scout-q4_k_m.gguf --tokenizer Llama-4-Scout-17B-16E-Instruct/tokenizer.model -p Hi");
     cmd->callback([opt] { quantize(*opt); });

@@ -8,6 +8,7 @@
 #include "model/gguf_tokenizer.hpp"
 #include "model/rope.hpp"
 #include "quant/quant.hpp"
+#include "text/tokenizer.hpp"
 
 namespace scout::model {
 
@@ -131,6 +132,16 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
     if (!config.eos_token_ids.empty())
         gw.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(config.eos_token_ids.front()));
     if (config.pad_token_id >= 0) gw.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(config.pad_token_id));
+    if (options.tokenizer != nullptr) {
+        // llama.cpp ends generation at the eos id plus the eot/eom ids, and does not find <|eot|> or
+        // <|eom|> by name; Instruct's eos list [200001, 200007, 200008] needs all three.
+        for (const int32_t id : config.eos_token_ids) {
+            if (!options.tokenizer->is_special(id)) continue;
+            const std::string_view name = options.tokenizer->token_bytes(id);
+            if (name == "<|eot|>") gw.add_u32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(id));
+            if (name == "<|eom|>") gw.add_u32("tokenizer.ggml.eom_token_id", static_cast<uint32_t>(id));
+        }
+    }
 
     // Declare every tensor, then stream them in the same order.
     const std::string hf_prefix = w.prefix == "model." ? "" : "language_model.";

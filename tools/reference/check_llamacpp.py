@@ -219,8 +219,15 @@ def main() -> int:
             with_bos = list(llm.tokenize(b"Hi", add_bos=True, special=False))
             bos_ok = with_bos[:1] == [200000]
             ok = ok and bos_ok
-            report["tokenizer"] = {"texts_same": n_same, "texts": n_all, "bos_first": bos_ok}
-            print(f"tokenizer: {n_same}/{n_all} tokenizations identical to scout's; BOS first: {bos_ok}")
+            # Generation must end at every id of generation_config's eos list (Instruct: end_of_text, eom, eot).
+            gen = json.loads((model_dir / "generation_config.json").read_text())
+            eos_ids = gen["eos_token_id"] if isinstance(gen["eos_token_id"], list) else [gen["eos_token_id"]]
+            vocab = llama_cpp.llama_model_get_vocab(llm.model)
+            eog_ok = all(llama_cpp.llama_vocab_is_eog(vocab, t) for t in eos_ids)
+            ok = ok and eog_ok
+            report["tokenizer"] = {"texts_same": n_same, "texts": n_all, "bos_first": bos_ok, "eos_ids_end_generation": eog_ok}
+            print(f"tokenizer: {n_same}/{n_all} tokenizations identical to scout's; BOS first: {bos_ok}; "
+                  f"eos ids {eos_ids} end generation in llama.cpp: {eog_ok}")
         del llm
 
     if args.json_out:
