@@ -103,6 +103,29 @@ TEST(CpuOps, ResultsDoNotDependOnThreadCount) {
     EXPECT_EQ(y1, y5);  // bitwise
 }
 
+TEST(CpuOps, RowResultsDoNotDependOnBatchSize) {
+    // A sequence's logits must not change with what else is batched with it (continuous
+    // batching, greedy equality under concurrency): every batch size takes its own code path
+    // (fused bf16 decode, 4-row blocks, remainder rows), and all must agree bit for bit.
+    std::mt19937_64 rng(test::fresh_seed());
+    for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+        const OwnedMatrix w = random_matrix(rng, 37, 203, dtype);
+        const std::vector<float> x = test::random_floats(rng, 9 * 203);
+        ThreadPool pool(2);
+        std::vector<float> all(9 * 37);
+        matmul_nt(x.data(), 9, w.m, all.data(), pool);
+        for (int64_t T : {1, 2, 3, 4, 5}) {
+            for (int64_t t0 = 0; t0 + T <= 9; t0 += T) {
+                std::vector<float> part(static_cast<std::size_t>(T * 37));
+                matmul_nt(x.data() + t0 * 203, T, w.m, part.data(), pool);
+                for (int64_t i = 0; i < T * 37; ++i)
+                    ASSERT_EQ(part[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(t0 * 37 + i)])
+                        << dtype_name(dtype) << " T=" << T << " t0=" << t0 << " i=" << i;
+            }
+        }
+    }
+}
+
 TEST(CpuOps, RmsNormMatchesDefinition) {
     std::mt19937_64 rng(test::fresh_seed());
     const int64_t T = 3, n = 37;

@@ -17,6 +17,41 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return s;
 }
 
+// Four dot products against one weight row, loading each weight once: the same 16-lane
+// accumulation and lane-sum order as dot_f32, so with contraction off (CMakeLists.txt) each
+// result is bit-identical to dot_f32's (a sequence's logits must not depend on its batch).
+static void dot4_f32(const float* x0, const float* x1, const float* x2, const float* x3, const float* w, int64_t n,
+                     float* out) {
+    constexpr int kLanes = 16;
+    float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int l = 0; l < kLanes; ++l) {
+            const float wv = w[i + l];
+            a0[l] += x0[i + l] * wv;
+            a1[l] += x1[i + l] * wv;
+            a2[l] += x2[i + l] * wv;
+            a3[l] += x3[i + l] * wv;
+        }
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (int l = 0; l < kLanes; ++l) {
+        s0 += a0[l];
+        s1 += a1[l];
+        s2 += a2[l];
+        s3 += a3[l];
+    }
+    for (; i < n; ++i) {
+        s0 += x0[i] * w[i];
+        s1 += x1[i] * w[i];
+        s2 += x2[i] * w[i];
+        s3 += x3[i] * w[i];
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+}
+
 float dot_f32_bf16(const float* a, const uint16_t* b, int64_t n) {
     constexpr int kLanes = 16;
     float acc[kLanes] = {};
@@ -59,7 +94,15 @@ void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
                     rows[n - nb] = dst;
                 }
             }
-            for (int64_t t = 0; t < T; ++t) {
+            int64_t t = 0;
+            for (; t + 4 <= T; t += 4) {  // four inputs per weight-row load
+                float out[4];
+                for (int64_t n = nb; n < ne; ++n) {
+                    dot4_f32(x + t * K, x + (t + 1) * K, x + (t + 2) * K, x + (t + 3) * K, rows[n - nb], K, out);
+                    for (int j = 0; j < 4; ++j) y[(t + j) * N + n] = out[j];
+                }
+            }
+            for (; t < T; ++t) {
                 const float* xt = x + t * K;
                 float* yt = y + t * N;
                 for (int64_t n = nb; n < ne; ++n) yt[n] = dot_f32(xt, rows[n - nb], K);
