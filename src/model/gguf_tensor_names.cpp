@@ -1,6 +1,7 @@
 // The llama.cpp llama4 tensor names <-> HF names and shapes (peers.md §1.4-1.5).
 #include "base/error.hpp"
 #include "model/gguf_config.hpp"
+#include "model/layer_plan.hpp"
 
 namespace scout::model {
 
@@ -17,7 +18,7 @@ std::vector<Llama4TensorName> llama4_tensor_names(const TextConfig& c) {
     same("output_norm.weight", "model.norm.weight", {D});
     if (!c.tie_word_embeddings) same("output.weight", "lm_head.weight", {V, D});
     out.push_back({"rope_freqs.weight", "", S::Generated, {d / 2}, {}});
-    const int64_t step = c.interleave_moe_layer_step;
+    const LayerPlan plan = make_layer_plan(c);
     for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
         const std::string g = cat("blk.", il, "."), h = cat("model.layers.", il, ".");
         same(g + "attn_norm.weight", h + "input_layernorm.weight", {D});
@@ -26,13 +27,7 @@ std::vector<Llama4TensorName> llama4_tensor_names(const TextConfig& c) {
         same(g + "attn_v.weight", h + "self_attn.v_proj.weight", {Hkv * d, D});
         same(g + "attn_output.weight", h + "self_attn.o_proj.weight", {D, H * d});
         same(g + "ffn_norm.weight", h + "post_attention_layernorm.weight", {D});
-        bool moe;
-        if (c.moe_layers) {
-            moe = false;
-            for (int64_t m : *c.moe_layers) moe = moe || m == il;
-        } else {
-            moe = step > 0 && (il + 1) % step == 0;
-        }
+        const bool moe = plan.layers[static_cast<std::size_t>(il)].moe;  // the one MoE rule (layer_plan.cpp)
         const std::string ff = h + "feed_forward.";
         if (moe) {
             same(g + "ffn_gate_inp.weight", ff + "router.weight", {E, D});
