@@ -39,16 +39,20 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     ::close(fd);
 }
 
-void MappedFile::prefault(const std::function<void(uint64_t)>& on_progress) const {
-    if (!data_) return;
-    ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
+void prefault_bytes(std::span<const uint8_t> bytes, const std::function<void(uint64_t)>& on_progress) {
+    if (bytes.empty()) return;
+    ::madvise(const_cast<uint8_t*>(bytes.data()), bytes.size(), MADV_WILLNEED);
     constexpr std::size_t kPage = 4096, kReport = std::size_t{64} << 20;
     volatile uint8_t sink = 0;
-    for (std::size_t off = 0; off < size_; off += kPage) {
-        sink = sink ^ data_[off];
+    for (std::size_t off = 0; off < bytes.size(); off += kPage) {
+        sink = sink ^ bytes[off];
         if (on_progress && off % kReport == 0 && off > 0) on_progress(off);
     }
-    if (on_progress) on_progress(size_);
+    if (on_progress) on_progress(bytes.size());
+}
+
+void MappedFile::prefault(const std::function<void(uint64_t)>& on_progress) const {
+    prefault_bytes(bytes(), on_progress);
 }
 
 MappedFile::~MappedFile() {

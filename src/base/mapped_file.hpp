@@ -36,4 +36,8 @@ private:
     std::size_t size_ = 0;
 };
 
+// The same for any span of mapped memory (e.g. a GGUF file's bytes): reads one byte per page;
+// on_progress(done) about every 64 MiB and once at the end.
+void prefault_bytes(std::span<const uint8_t> bytes, const std::function<void(uint64_t)>& on_progress = {});
+
 }  // namespace scout

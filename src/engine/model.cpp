@@ -1,6 +1,7 @@
 #include "engine/model.hpp"
 
 #include "base/error.hpp"
+#include "base/mapped_file.hpp"
 #include "model/gguf_config.hpp"
 #include "model/gguf_weights.hpp"
 
@@ -41,14 +42,10 @@ void Model::prefault(const std::function<void(uint64_t, uint64_t)>& on_progress)
         return;
     }
     if (!gguf) return;
-    const auto bytes = gguf->bytes();
-    constexpr std::size_t kPage = 4096, kReport = std::size_t{64} << 20;
-    volatile uint8_t sink = 0;
-    for (std::size_t off = 0; off < bytes.size(); off += kPage) {
-        sink = sink ^ bytes[off];
-        if (on_progress && off % kReport == 0) on_progress(off, bytes.size());
-    }
-    if (on_progress) on_progress(bytes.size(), bytes.size());
+    const uint64_t total = gguf->bytes().size();
+    prefault_bytes(gguf->bytes(), [&](uint64_t done) {
+        if (on_progress) on_progress(done, total);
+    });
 }
 
 }  // namespace scout::engine

@@ -14,18 +14,12 @@ namespace scout::model {
 
 namespace {
 
-// Reads element (i) of a plain-typed tensor as float.
+// Element i of a plain-typed (F32/F16/BF16) tensor as float, through the quant library's conversion.
 float element(const TensorView& t, int64_t i) {
-    switch (t.dtype) {
-        case DType::F32: {
-            float v;
-            std::memcpy(&v, static_cast<const uint8_t*>(t.data) + i * 4, 4);
-            return v;
-        }
-        case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(t.data)[i]);
-        case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(t.data)[i]);
-        default: throw Error(cat("cannot convert tensor ", t.name, " of type ", dtype_name(t.dtype)));
-    }
+    check(!dtype_is_quantized(t.dtype), cat("cannot convert quantized tensor ", t.name));
+    float v;
+    quant::dequantize_row(t.dtype, static_cast<const uint8_t*>(t.data) + i * static_cast<int64_t>(dtype_size(t.dtype)), &v, 1);
+    return v;
 }
 
 // llama.cpp's use_more_bits(): the first and last eighth of the layers and every third in between.

@@ -237,6 +237,17 @@ engine::GenRequest OpenAiServer::make_generation(const SamplingRequest& s, std::
     return g;
 }
 
+// Queues a generation; a full queue is 429 and a server shutting down is 503, for every endpoint.
+std::shared_ptr<engine::RequestStream> OpenAiServer::submit(engine::GenRequest request) {
+    try {
+        return scheduler_.submit(std::move(request));
+    } catch (const engine::QueueFull& e) {
+        throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
+    } catch (const engine::ShuttingDown& e) {
+        throw ApiError(503, e.what(), "", "server_error", "shutting_down");
+    }
+}
+
 namespace {
 
 // A server-sent event stream: each chunk is "data: <json>\n\n"; the end is "data: [DONE]\n\n".
@@ -309,15 +320,7 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     } catch (const Error& e) {
         throw ApiError(400, e.what(), "messages");
     }
-    engine::GenRequest g = make_generation(cr.sampling, std::move(prompt));
-    std::shared_ptr<engine::RequestStream> stream;
-    try {
-        stream = scheduler_.submit(std::move(g));
-    } catch (const engine::QueueFull& e) {
-        throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
-    } catch (const engine::ShuttingDown& e) {
-        throw ApiError(503, e.what(), "", "server_error", "shutting_down");
-    }
+    const std::shared_ptr<engine::RequestStream> stream = submit(make_generation(cr.sampling, std::move(prompt)));
     ChatReplyInfo info;
     info.id = random_id("chatcmpl-");
     info.created = unix_now();
@@ -386,15 +389,7 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
             if (t >= tokenizer_.n_vocab()) throw ApiError(400, cat("token id ", t, " is not in the vocabulary"), "prompt");
         prompt_text = tokenizer_.decode(prompt);
     }
-    engine::GenRequest g = make_generation(cr.sampling, std::move(prompt));
-    std::shared_ptr<engine::RequestStream> stream;
-    try {
-        stream = scheduler_.submit(std::move(g));
-    } catch (const engine::QueueFull& e) {
-        throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
-    } catch (const engine::ShuttingDown& e) {
-        throw ApiError(503, e.what(), "", "server_error", "shutting_down");
-    }
+    const std::shared_ptr<engine::RequestStream> stream = submit(make_generation(cr.sampling, std::move(prompt)));
     const std::string id = random_id("cmpl-");
     const int64_t created = unix_now();
     const std::string model = options_.model_name;

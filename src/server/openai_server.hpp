@@ -50,6 +50,7 @@ private:
     HttpResponse models(const HttpRequest& req);
     HttpResponse metrics(const HttpRequest& req);
     engine::GenRequest make_generation(const SamplingRequest& s, std::vector<int32_t> prompt) const;
+    std::shared_ptr<engine::RequestStream> submit(engine::GenRequest request);
     // A non-streaming reply: collects the events (on_event), then builds the body (build).
     HttpResponse whole_reply(std::shared_ptr<engine::RequestStream> stream,
                              std::function<void(const engine::StreamEvent&)> on_event,
