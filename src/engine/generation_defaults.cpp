@@ -1,18 +1,14 @@
 #include "engine/generation_defaults.hpp"
 
 #include "base/error.hpp"
+#include "io/json_read.hpp"
 
 namespace scout::engine {
 
 namespace {
 template <typename T>
 void read_key(const nlohmann::json& j, const char* key, T& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    try {
-        out = j[key].get<T>();
-    } catch (const nlohmann::json::exception&) {
-        throw Error(cat("generation_config.json: key \"", key, "\" has the wrong type"));
-    }
+    io::read_json_key(j, key, out, "generation_config.json");
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "model/config.hpp"
 
 #include "base/error.hpp"
+#include "io/json_read.hpp"
 
 namespace scout::model {
 
@@ -11,12 +12,7 @@ using nlohmann::json;
 // Typed reads that name the key on error; absent or null keys keep the default.
 template <typename T>
 void read(const json& j, const char* key, T& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    try {
-        out = j[key].get<T>();
-    } catch (const json::exception&) {
-        throw Error(cat("config.json: key \"", key, "\" has the wrong type (", j[key].type_name(), ")"));
-    }
+    io::read_json_key(j, key, out, "config.json");
 }
 
 void read_bool_like(const json& j, const char* key, bool& out) {
