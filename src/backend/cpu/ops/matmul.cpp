@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/cpu/ops/matmul_quant.hpp"
+
 namespace scout::cpu {
 
 float dot_f32(const float* a, const float* b, int64_t n) {
@@ -65,6 +67,10 @@ float dot_f32_bf16(const float* a, const uint16_t* b, int64_t n) {
 }
 
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool) {
+    if (dtype_is_quantized(w.dtype)) {
+        matmul_nt_quant(x, T, w, y, pool);
+        return;
+    }
     const int64_t N = w.rows, K = w.cols;
     if (w.dtype == DType::BF16 && T <= 2) {
         // Decode: each weight row is used once or twice, so converting it into a buffer first
