@@ -1,8 +1,10 @@
-"""Fixtures for the server tests: the demo model and `scout serve` processes on loopback.
+"""Fixtures for the server tests: the demo model, the tool-call model and `scout serve` processes
+on loopback.
 
 Options (pytest command line): --scout-bin (default build/src/apps/scout), --work-dir (where the
-demo model is written, default build/test-work). Everything skips without the real tokenizer.
+models are written, default build/test-work). Everything skips without the real tokenizer.
 """
+import json
 import os
 import re
 import subprocess
@@ -37,6 +39,34 @@ def demo_model(scout_bin, request):
         d.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(scout_bin), "demo-model", str(d), "--tokenizer", str(TOKENIZER)],
                        check=True, capture_output=True, timeout=300)
+    return d
+
+
+# What the tool-call model answers to every chat prompt (then <|eot|>); see tool_call_model.py.
+TOOL_CALL_REPLY = '[get_weather(city="Paris")]'
+
+
+def scout_tokenize(scout_bin, tokenizer, *, text=None, chat=None):
+    """Token ids from `scout tokenize`: of a text, or of the prompt for a chat (a messages list)."""
+    args = [str(scout_bin), "tokenize", "--tokenizer", str(tokenizer), "--json"]
+    if text is not None:
+        args += ["--text", text]
+    else:
+        args += ["--chat", "-"]
+    r = subprocess.run(args, input=None if chat is None else json.dumps(chat), capture_output=True, text=True,
+                       check=True, timeout=60)
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="session")
+def tool_model(scout_bin, request):
+    """A one-layer checkpoint whose greedy reply to any chat prompt is TOOL_CALL_REPLY<|eot|>.
+    Written afresh each session by tool_call_model.py (13 MB, under a second)."""
+    from tool_call_model import EOT, write_chain_model
+    d = Path(request.config.getoption("--work-dir")) / "tool-call-model"
+    prompt_end = scout_tokenize(scout_bin, TOKENIZER, chat=[{"role": "user", "content": "hi"}])[-1]
+    reply = scout_tokenize(scout_bin, TOKENIZER, text=TOOL_CALL_REPLY)
+    write_chain_model(d, TOKENIZER, [prompt_end, *reply, EOT])
     return d
 
 
