@@ -40,12 +40,16 @@ private:
 
     int n_threads_;
     std::vector<std::thread> workers_;
+    // A forward pass issues hundreds of short jobs per token, so workers and the caller spin
+    // briefly on these atomics before sleeping on the condition variables (a futex wake-up
+    // costs tens of microseconds, a spin a fraction of one). Writes happen under mutex_ so a
+    // sleeper cannot miss its wake-up.
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    uint64_t generation_ = 0;      // bumped for each job (guarded by mutex_)
-    int pending_ = 0;              // workers still running the current job (guarded by mutex_)
-    bool stop_ = false;
+    std::atomic<uint64_t> generation_{0};  // bumped for each job
+    std::atomic<int> pending_{0};          // workers still running the current job
+    std::atomic<bool> stop_{false};
     const RangeFn* job_ = nullptr;
     int64_t job_n_ = 0;
     int64_t job_grain_ = 1;

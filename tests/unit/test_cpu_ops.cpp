@@ -11,6 +11,7 @@
 #include "backend/cpu/ops/matmul.hpp"
 #include "backend/cpu/ops/norm.hpp"
 #include "backend/cpu/ops/rope.hpp"
+#include "base/error.hpp"
 #include "kv/kv_cache.hpp"
 #include "test_util.hpp"
 
@@ -56,74 +57,103 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
     }
 }
 
+// Every SIMD variant this processor can run (the portable one always).
+std::vector<SimdLevel> supported_levels() {
+    std::vector<SimdLevel> levels;
+    for (SimdLevel l : {SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512})
+        if (simd_level_supported(l)) levels.push_back(l);
+    return levels;
+}
+
 }  // namespace
 
 TEST(CpuOps, MatmulNtMatchesReference) {
     const uint64_t seed = test::fresh_seed();
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
-    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
-        for (int threads : {1, 2, 3, 7})
-            for (auto [T, N, K] : {std::tuple{1, 1, 1}, {1, 37, 53}, {5, 19, 128}, {3, 65, 17}, {9, 8, 300}}) {
-                ThreadPool pool(threads);
-                const OwnedMatrix w = random_matrix(rng, N, K, dtype);
-                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
-                std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
-                matmul_nt(x.data(), T, w.m, y.data(), pool);
-                matmul_nt_ref(x.data(), T, w.m, ref.data());
-                expect_close(y, ref, 1e-5, "matmul_nt");
-            }
+    for (SimdLevel level : supported_levels())
+        for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+            for (int threads : {1, 2, 3, 7})
+                for (auto [T, N, K] :
+                     {std::tuple{1, 1, 1}, {1, 37, 53}, {5, 19, 128}, {3, 65, 17}, {9, 8, 300}, {11, 23, 16}}) {
+                    SCOPED_TRACE(cat(simd_level_name(level), " ", dtype_name(dtype), " threads ", threads, " T ", T,
+                                     " N ", N, " K ", K));
+                    ThreadPool pool(threads);
+                    const OwnedMatrix w = random_matrix(rng, N, K, dtype);
+                    const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+                    std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
+                    matmul_nt(x.data(), T, w.m, y.data(), pool, level);
+                    matmul_nt_ref(x.data(), T, w.m, ref.data());
+                    expect_close(y, ref, 1e-5, "matmul_nt");
+                }
 }
 
 TEST(CpuOps, MatmulNnMatchesReference) {
     const uint64_t seed = test::fresh_seed();
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed + 1);
-    for (DType dtype : {DType::F32, DType::BF16, DType::F16})
-        for (int threads : {1, 2, 5})
-            for (auto [T, K, N] : {std::tuple{1, 1, 1}, {1, 53, 37}, {4, 31, 129}, {7, 64, 66}}) {
-                ThreadPool pool(threads);
-                const OwnedMatrix w = random_matrix(rng, K, N, dtype);
-                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
-                std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
-                matmul_nn(x.data(), T, w.m, y.data(), pool);
-                matmul_nn_ref(x.data(), T, w.m, ref.data());
-                expect_close(y, ref, 1e-5, "matmul_nn");
-            }
+    for (SimdLevel level : supported_levels())
+        for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+            for (int threads : {1, 2, 5})
+                for (auto [T, K, N] : {std::tuple{1, 1, 1}, {1, 53, 37}, {4, 31, 129}, {7, 64, 66}, {9, 17, 200}}) {
+                    SCOPED_TRACE(cat(simd_level_name(level), " ", dtype_name(dtype), " threads ", threads, " T ", T,
+                                     " K ", K, " N ", N));
+                    ThreadPool pool(threads);
+                    const OwnedMatrix w = random_matrix(rng, K, N, dtype);
+                    const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+                    std::vector<float> y(static_cast<std::size_t>(T * N), kPoison), ref(y.size());
+                    matmul_nn(x.data(), T, w.m, y.data(), pool, level);
+                    matmul_nn_ref(x.data(), T, w.m, ref.data());
+                    expect_close(y, ref, 1e-5, "matmul_nn");
+                }
 }
 
 TEST(CpuOps, ResultsDoNotDependOnThreadCount) {
     std::mt19937_64 rng(test::fresh_seed());
     const OwnedMatrix w = random_matrix(rng, 97, 211, DType::BF16);
     const std::vector<float> x = test::random_floats(rng, 3 * 211);
-    std::vector<float> y1(3 * 97), y5(3 * 97);
     ThreadPool p1(1), p5(5);
-    matmul_nt(x.data(), 3, w.m, y1.data(), p1);
-    matmul_nt(x.data(), 3, w.m, y5.data(), p5);
-    EXPECT_EQ(y1, y5);  // bitwise
+    for (SimdLevel level : supported_levels()) {
+        std::vector<float> y1(3 * 97), y5(3 * 97);
+        matmul_nt(x.data(), 3, w.m, y1.data(), p1, level);
+        matmul_nt(x.data(), 3, w.m, y5.data(), p5, level);
+        EXPECT_EQ(y1, y5) << simd_level_name(level);  // bitwise
+        std::vector<float> z1(3 * 211), z5(3 * 211);
+        const OwnedMatrix sq = random_matrix(rng, 211, 211, DType::F16);
+        matmul_nn(x.data(), 3, sq.m, z1.data(), p1, level);
+        matmul_nn(x.data(), 3, sq.m, z5.data(), p5, level);
+        EXPECT_EQ(z1, z5) << simd_level_name(level);
+    }
 }
 
 TEST(CpuOps, RowResultsDoNotDependOnBatchSize) {
     // A sequence's logits must not change with what else is batched with it (continuous
     // batching, greedy equality under concurrency): every batch size takes its own code path
-    // (fused bf16 decode, 4-row blocks, remainder rows), and all must agree bit for bit.
+    // (register tiles of 1-4 inputs, full and remainder row tiles), and all must agree bit for bit.
     std::mt19937_64 rng(test::fresh_seed());
-    for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
-        const OwnedMatrix w = random_matrix(rng, 37, 203, dtype);
-        const std::vector<float> x = test::random_floats(rng, 9 * 203);
-        ThreadPool pool(2);
-        std::vector<float> all(9 * 37);
-        matmul_nt(x.data(), 9, w.m, all.data(), pool);
-        for (int64_t T : {1, 2, 3, 4, 5}) {
-            for (int64_t t0 = 0; t0 + T <= 9; t0 += T) {
-                std::vector<float> part(static_cast<std::size_t>(T * 37));
-                matmul_nt(x.data() + t0 * 203, T, w.m, part.data(), pool);
-                for (int64_t i = 0; i < T * 37; ++i)
-                    ASSERT_EQ(part[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(t0 * 37 + i)])
-                        << dtype_name(dtype) << " T=" << T << " t0=" << t0 << " i=" << i;
+    ThreadPool pool(2);
+    for (SimdLevel level : supported_levels())
+        for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+            const OwnedMatrix w = random_matrix(rng, 37, 203, dtype);    // nt: [N=37, K=203]
+            const OwnedMatrix wn = random_matrix(rng, 203, 83, dtype);   // nn: [K=203, N=83]
+            const std::vector<float> x = test::random_floats(rng, 9 * 203);
+            std::vector<float> all(9 * 37), all_nn(9 * 83);
+            matmul_nt(x.data(), 9, w.m, all.data(), pool, level);
+            matmul_nn(x.data(), 9, wn.m, all_nn.data(), pool, level);
+            for (int64_t T : {1, 2, 3, 4, 5}) {
+                for (int64_t t0 = 0; t0 + T <= 9; t0 += T) {
+                    std::vector<float> part(static_cast<std::size_t>(T * 37)), part_nn(static_cast<std::size_t>(T * 83));
+                    matmul_nt(x.data() + t0 * 203, T, w.m, part.data(), pool, level);
+                    matmul_nn(x.data() + t0 * 203, T, wn.m, part_nn.data(), pool, level);
+                    for (int64_t i = 0; i < T * 37; ++i)
+                        ASSERT_EQ(part[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(t0 * 37 + i)])
+                            << simd_level_name(level) << " " << dtype_name(dtype) << " T=" << T << " t0=" << t0 << " i=" << i;
+                    for (int64_t i = 0; i < T * 83; ++i)
+                        ASSERT_EQ(part_nn[static_cast<std::size_t>(i)], all_nn[static_cast<std::size_t>(t0 * 83 + i)])
+                            << "nn " << simd_level_name(level) << " " << dtype_name(dtype) << " T=" << T << " i=" << i;
+                }
             }
         }
-    }
 }
 
 TEST(CpuOps, RmsNormMatchesDefinition) {

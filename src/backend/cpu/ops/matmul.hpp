@@ -3,25 +3,32 @@
 //   matmul_nn: y[T, N] = x[T, K] · W[K, N]    (fused expert weights, stored [in, out])
 // The *_ref twins are the plain definitions (double accumulation) the fast ones are tested against.
 // Each output element is produced by exactly one thread in a fixed order, so results do not
-// depend on the thread count.
+// depend on the thread count, nor on the batch (T) a row is computed in.
+// Float weights (F32/BF16/F16) use the SIMD variant for the processor (matmul_float.hpp);
+// block-quantized weights go to matmul_quant.hpp. The overloads taking a SimdLevel force a
+// variant (tests compare each with the reference); asking for one the CPU lacks is an error.
 #pragma once
 
 #include <cstdint>
 
 #include "backend/cpu/ops/weight_matrix.hpp"
+#include "base/cpu_features.hpp"
 #include "base/thread_pool.hpp"
 
 namespace scout::cpu {
 
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
 void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
+void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level);
+void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level);
+
+// The best level this processor supports (read once).
+SimdLevel default_simd_level();
 
 void matmul_nt_ref(const float* x, int64_t T, const WeightMatrix& w, float* y);
 void matmul_nn_ref(const float* x, int64_t T, const WeightMatrix& w, float* y);
 
 // Dot product with 16 independent partial sums (vectorizes without -ffast-math).
 float dot_f32(const float* a, const float* b, int64_t n);
-// The same with the second operand stored as bf16 (converted in registers, no buffer).
-float dot_f32_bf16(const float* a, const uint16_t* b, int64_t n);
 
 }  // namespace scout::cpu

@@ -1,0 +1,205 @@
+// Register-tiled float GEMM loops, written once over a vector "ISA traits" type and
+// instantiated by matmul_float_avx2.cpp and matmul_float_avx512.cpp (each compiled with its own
+// target flags). Include only from those files.
+//
+// Traits provide: V (vector of L floats), L, zero(), fma(a, b, acc) = a*b + acc (one rounding),
+// load_x(p) / load_x_part(p, n) (n < L floats, rest zero), load_w<D>(p) / load_w_part<D>(p, n)
+// (L weights of dtype D widened to float), broadcast(v), hsum(v) (a fixed reduction tree),
+// store(p, v) / store_part(p, v, n).
+//
+// Operation order per output element (identical for every tile shape, hence for every batch):
+//   nt: acc (L lanes) = fma(x[k..k+L), w[k..k+L), acc) over k in steps of L, the last step
+//       zero-padded; y = hsum(acc).
+//   nn: acc = fma(broadcast(x[t, k]), w[k, n..n+L), acc) for k = 0..K-1; y = acc.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backend/cpu/ops/weight_matrix.hpp"
+#include "base/dtype.hpp"
+
+namespace scout::cpu::simd::tiles {
+
+template <typename Isa, DType D>
+struct Elem;
+template <typename Isa>
+struct Elem<Isa, DType::F32> {
+    using type = float;
+};
+template <typename Isa>
+struct Elem<Isa, DType::BF16> {
+    using type = uint16_t;
+};
+template <typename Isa>
+struct Elem<Isa, DType::F16> {
+    using type = uint16_t;
+};
+
+// R weight rows × TT inputs, full K. rows[r] point at the weight rows, xs[j] at the inputs.
+template <typename Isa, DType D, int R, int TT>
+inline void nt_tile(const typename Elem<Isa, D>::type* const* rows, const float* const* xs, int64_t K, float* const* ys,
+                    int64_t y_col) {
+    using V = typename Isa::V;
+    constexpr int L = Isa::L;
+    V acc[R][TT];
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < TT; ++j) acc[r][j] = Isa::zero();
+    int64_t k = 0;
+    for (; k + L <= K; k += L) {
+        V wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = Isa::template load_w<D>(rows[r] + k);
+        for (int j = 0; j < TT; ++j) {
+            const V xv = Isa::load_x(xs[j] + k);
+            for (int r = 0; r < R; ++r) acc[r][j] = Isa::fma(xv, wv[r], acc[r][j]);
+        }
+    }
+    if (k < K) {
+        const int n = static_cast<int>(K - k);
+        V wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = Isa::template load_w_part<D>(rows[r] + k, n);
+        for (int j = 0; j < TT; ++j) {
+            const V xv = Isa::load_x_part(xs[j] + k, n);
+            for (int r = 0; r < R; ++r) acc[r][j] = Isa::fma(xv, wv[r], acc[r][j]);
+        }
+    }
+    for (int j = 0; j < TT; ++j)
+        for (int r = 0; r < R; ++r) ys[j][y_col + r] = Isa::hsum(acc[r][j]);
+}
+
+// Dispatch a runtime-sized remainder tile to a compile-time shape.
+template <typename Isa, DType D, int R>
+inline void nt_tile_tt(int tt, const typename Elem<Isa, D>::type* const* rows, const float* const* xs, int64_t K,
+                       float* const* ys, int64_t y_col) {
+    switch (tt) {
+        case 1: nt_tile<Isa, D, R, 1>(rows, xs, K, ys, y_col); return;
+        case 2: nt_tile<Isa, D, R, 2>(rows, xs, K, ys, y_col); return;
+        case 3: nt_tile<Isa, D, R, 3>(rows, xs, K, ys, y_col); return;
+        default: nt_tile<Isa, D, R, 4>(rows, xs, K, ys, y_col); return;
+    }
+}
+
+template <typename Isa, DType D, int RowTile, int TokTile>
+void nt_rows(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    using E = typename Elem<Isa, D>::type;
+    const int64_t N = w.rows, K = w.cols;
+    const E* base = static_cast<const E*>(w.data);
+    // Inputs are taken in blocks that stay in L2 (≈ 512 KB) while the thread's weight rows stream by.
+    const int64_t tok_block = std::max<int64_t>(TokTile, (int64_t{512} * 1024 / 4 / std::max<int64_t>(K, 1)) / TokTile * TokTile);
+    for (int64_t tb = 0; tb < T; tb += tok_block) {
+        const int64_t te = std::min(T, tb + tok_block);
+        for (int64_t n = n0; n < n1; n += RowTile) {
+            const int r_count = static_cast<int>(std::min<int64_t>(RowTile, n1 - n));
+            const E* rows[RowTile];
+            for (int r = 0; r < RowTile; ++r) rows[r] = base + (n + std::min(r, r_count - 1)) * w.row_stride;
+            for (int64_t t = tb; t < te; t += TokTile) {
+                const int tt = static_cast<int>(std::min<int64_t>(TokTile, te - t));
+                const float* xs[TokTile];
+                float* ys[TokTile];
+                for (int j = 0; j < tt; ++j) {
+                    xs[j] = x + (t + j) * K;
+                    ys[j] = y + (t + j) * N;
+                }
+                if (r_count == RowTile) {
+                    nt_tile_tt<Isa, D, RowTile>(tt, rows, xs, K, ys, n);
+                } else {
+                    for (int r = 0; r < r_count; ++r) nt_tile_tt<Isa, D, 1>(tt, rows + r, xs, K, ys, n + r);
+                }
+            }
+        }
+    }
+}
+
+// C vectors of columns × TT inputs over all K.
+template <typename Isa, DType D, int C, int TT>
+inline void nn_tile(const typename Elem<Isa, D>::type* wcol, int64_t stride, const float* const* xs, int64_t K,
+                    float* const* ys, int last_width) {
+    using V = typename Isa::V;
+    constexpr int L = Isa::L;
+    V acc[C][TT];
+    for (int c = 0; c < C; ++c)
+        for (int j = 0; j < TT; ++j) acc[c][j] = Isa::zero();
+    for (int64_t k = 0; k < K; ++k) {
+        const auto* wr = wcol + k * stride;
+        V wv[C];
+        for (int c = 0; c < C; ++c)
+            wv[c] = (c == C - 1 && last_width < L) ? Isa::template load_w_part<D>(wr + c * L, last_width)
+                                                  : Isa::template load_w<D>(wr + c * L);
+        for (int j = 0; j < TT; ++j) {
+            const V xv = Isa::broadcast(xs[j][k]);
+            for (int c = 0; c < C; ++c) acc[c][j] = Isa::fma(xv, wv[c], acc[c][j]);
+        }
+    }
+    for (int j = 0; j < TT; ++j)
+        for (int c = 0; c < C; ++c) {
+            if (c == C - 1 && last_width < L)
+                Isa::store_part(ys[j] + c * L, acc[c][j], last_width);
+            else
+                Isa::store(ys[j] + c * L, acc[c][j]);
+        }
+}
+
+template <typename Isa, DType D, int C>
+inline void nn_tile_tt(int tt, const typename Elem<Isa, D>::type* wcol, int64_t stride, const float* const* xs,
+                       int64_t K, float* const* ys, int last_width) {
+    switch (tt) {
+        case 1: nn_tile<Isa, D, C, 1>(wcol, stride, xs, K, ys, last_width); return;
+        case 2: nn_tile<Isa, D, C, 2>(wcol, stride, xs, K, ys, last_width); return;
+        case 3: nn_tile<Isa, D, C, 3>(wcol, stride, xs, K, ys, last_width); return;
+        default: nn_tile<Isa, D, C, 4>(wcol, stride, xs, K, ys, last_width); return;
+    }
+}
+
+template <typename Isa, DType D, int ColVecs, int TokTile>
+void nn_cols(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    using E = typename Elem<Isa, D>::type;
+    constexpr int L = Isa::L;
+    const int64_t K = w.rows, N = w.cols;
+    const E* base = static_cast<const E*>(w.data);
+    for (int64_t n = n0; n < n1; n += int64_t{ColVecs} * L) {
+        const int64_t width = std::min<int64_t>(int64_t{ColVecs} * L, n1 - n);
+        const int vecs = static_cast<int>((width + L - 1) / L);
+        const int last = static_cast<int>(width - int64_t{vecs - 1} * L);
+        for (int64_t t = 0; t < T; t += TokTile) {
+            const int tt = static_cast<int>(std::min<int64_t>(TokTile, T - t));
+            const float* xs[TokTile];
+            float* ys[TokTile];
+            for (int j = 0; j < tt; ++j) {
+                xs[j] = x + (t + j) * K;
+                ys[j] = y + (t + j) * N + n;
+            }
+            if (vecs == ColVecs) {
+                nn_tile_tt<Isa, D, ColVecs>(tt, base + n, w.row_stride, xs, K, ys, last);
+            } else {
+                for (int c = 0; c < vecs; ++c) {
+                    float* ysc[TokTile];
+                    for (int j = 0; j < tt; ++j) ysc[j] = ys[j] + c * L;
+                    nn_tile_tt<Isa, D, 1>(tt, base + n + c * L, w.row_stride, xs, K, ysc, c == vecs - 1 ? last : L);
+                }
+            }
+        }
+    }
+}
+
+// The entry points each ISA file exports, dispatched on the weight dtype.
+template <typename Isa, int RowTile, int TokTile>
+void nt_rows_any(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    switch (w.dtype) {
+        case DType::F32: nt_rows<Isa, DType::F32, RowTile, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::BF16: nt_rows<Isa, DType::BF16, RowTile, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::F16: nt_rows<Isa, DType::F16, RowTile, TokTile>(x, T, w, y, n0, n1); return;
+        default: break;
+    }
+}
+
+template <typename Isa, int ColVecs, int TokTile>
+void nn_cols_any(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    switch (w.dtype) {
+        case DType::F32: nn_cols<Isa, DType::F32, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::BF16: nn_cols<Isa, DType::BF16, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::F16: nn_cols<Isa, DType::F16, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
+        default: break;
+    }
+}
+
+}  // namespace scout::cpu::simd::tiles
