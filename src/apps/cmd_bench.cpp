@@ -31,6 +31,7 @@ struct BenchOptions {
     int reps = 3;
     bool json = false;
     bool bandwidth = false;
+    bool profile = false;
 };
 
 struct Stat {
@@ -78,6 +79,23 @@ double probe_read_bandwidth(ThreadPool& pool) {
     return best;
 }
 
+// Per-stage time per token for pp and tg, with each stage's share.
+void print_profile(const cpu::StageProfile& pp, int64_t pp_tokens, const cpu::StageProfile& tg, int64_t tg_tokens) {
+    double pp_total = 0, tg_total = 0;
+    for (double s : pp.seconds) pp_total += s;
+    for (double s : tg.seconds) tg_total += s;
+    std::printf("\nper-stage time (ms per token)       pp          tg\n");
+    for (int i = 0; i < static_cast<int>(cpu::Stage::Count); ++i) {
+        const auto s = static_cast<std::size_t>(i);
+        const double pms = pp_tokens > 0 ? pp.seconds[s] * 1e3 / static_cast<double>(pp_tokens) : 0.0;
+        const double tms = tg_tokens > 0 ? tg.seconds[s] * 1e3 / static_cast<double>(tg_tokens) : 0.0;
+        std::printf("  %-26s %8.4f %4.0f%%  %8.4f %4.0f%%\n",
+                    std::string(cpu::StageProfile::name(static_cast<cpu::Stage>(i))).c_str(), pms,
+                    pp_total > 0 ? 100.0 * pp.seconds[s] / pp_total : 0.0, tms,
+                    tg_total > 0 ? 100.0 * tg.seconds[s] / tg_total : 0.0);
+    }
+}
+
 void bench(const BenchOptions& o) {
     check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
     const auto m = engine::load_model(o.model);
@@ -88,6 +106,7 @@ void bench(const BenchOptions& o) {
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
     std::vector<double> pp, tg;
+    cpu::StageProfile pp_profile, tg_profile;
     std::size_t kv_bytes = 0;
     std::vector<float> logits;
     for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms up and is not counted
@@ -95,19 +114,23 @@ void bench(const BenchOptions& o) {
             kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
             std::vector<int32_t> ids(static_cast<std::size_t>(o.n_prompt));
             for (auto& t : ids) t = tok(rng);
+            if (o.profile && rep > 0) fwd.set_profile(&pp_profile);
             const auto t0 = std::chrono::steady_clock::now();
             fwd.forward(kv, ids, false, logits);
+            fwd.set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (rep > 0) pp.push_back(static_cast<double>(o.n_prompt) / secs);
             kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
         }
         if (o.n_gen > 0) {
             kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
+            if (o.profile && rep > 0) fwd.set_profile(&tg_profile);
             const auto t0 = std::chrono::steady_clock::now();
             for (int64_t i = 0; i < o.n_gen; ++i) {
                 const int32_t t = tok(rng);
                 fwd.forward(kv, std::span<const int32_t>(&t, 1), false, logits);
             }
+            fwd.set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (rep > 0) tg.push_back(static_cast<double>(o.n_gen) / secs);
             kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
@@ -133,6 +156,17 @@ void bench(const BenchOptions& o) {
                             {"file_bytes", m->file_bytes()},
                             {"peak_rss_bytes", peak_rss}};
         if (o.bandwidth) j["probe_read_gb_s"] = probe / 1e9;
+        if (o.profile) {
+            for (const auto& [key, prof, tokens] : {std::tuple{"pp_profile_ms_per_token", &pp_profile, o.n_prompt},
+                                                    std::tuple{"tg_profile_ms_per_token", &tg_profile, o.n_gen}}) {
+                nlohmann::json p = nlohmann::json::object();
+                for (int s = 0; s < static_cast<int>(cpu::Stage::Count); ++s)
+                    p[std::string(cpu::StageProfile::name(static_cast<cpu::Stage>(s)))] =
+                        tokens > 0 ? prof->seconds[static_cast<std::size_t>(s)] * 1e3 / static_cast<double>(tokens * o.reps)
+                                   : 0.0;
+                j[key] = p;
+            }
+        }
         std::cout << j.dump(2) << "\n";
         return;
     }
@@ -147,6 +181,7 @@ void bench(const BenchOptions& o) {
     std::printf("kv %s, file %s, peak RSS %s\n", human_bytes(static_cast<double>(kv_bytes)).c_str(),
                 human_bytes(static_cast<double>(m->file_bytes())).c_str(), human_bytes(peak_rss).c_str());
     if (o.bandwidth) std::printf("read bandwidth probe: %.2f GB/s\n", probe / 1e9);
+    if (o.profile) print_profile(pp_profile, o.n_prompt * o.reps, tg_profile, o.n_gen * o.reps);
 }
 
 }  // namespace
@@ -161,6 +196,7 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-r,--reps", opt->reps, "Repetitions (median and range are reported)")->capture_default_str();
     cmd->add_flag("--json", opt->json, "Print JSON");
     cmd->add_flag("--bandwidth", opt->bandwidth, "Also measure this machine's memory read bandwidth (1 GiB probe)");
+    cmd->add_flag("--profile", opt->profile, "Also print the time per token spent in each step of the forward pass");
     cmd->footer("Random token ids; generation reads the weights of the routed experts only (that is what the\n"
                 "GB/s figure counts).\n\nExample:\n  scout bench -m model.gguf -p 512 -n 128 -r 3 --bandwidth");
     cmd->callback([opt] { bench(*opt); });

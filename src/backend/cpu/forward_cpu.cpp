@@ -13,6 +13,49 @@
 
 namespace scout::cpu {
 
+std::string_view StageProfile::name(Stage s) {
+    switch (s) {
+        case Stage::Embed: return "embed";
+        case Stage::Norms: return "norms + residuals";
+        case Stage::AttnQkv: return "attn q/k/v proj";
+        case Stage::RopeScale: return "rope, qk-norm, temp";
+        case Stage::Attention: return "attention (kv)";
+        case Stage::AttnOut: return "attn out proj";
+        case Stage::Moe: return "moe (router+experts)";
+        case Stage::DenseFfn: return "dense ffn";
+        case Stage::LmHead: return "final norm + lm_head";
+        case Stage::Count: break;
+    }
+    return "?";
+}
+
+namespace {
+
+// Adds the time until the next mark (or destruction) to the stage given; free when profile is null.
+class StageClock {
+public:
+    explicit StageClock(StageProfile* profile) : profile_(profile) {
+        if (profile_) last_ = std::chrono::steady_clock::now();
+    }
+    void mark(Stage finished) {
+        if (!profile_) return;
+        const auto now = std::chrono::steady_clock::now();
+        profile_->seconds[static_cast<std::size_t>(finished)] += std::chrono::duration<double>(now - last_).count();
+        last_ = now;
+    }
+
+    // Forgets the time since the last mark (a callee timed it itself).
+    void restart() {
+        if (profile_) last_ = std::chrono::steady_clock::now();
+    }
+
+private:
+    StageProfile* profile_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
 CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& plan,
                        const model::TextWeights& weights, ThreadPool& pool)
     : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {}
@@ -24,12 +67,14 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
     const int64_t S = static_cast<int64_t>(positions.size());
     const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
 
+    StageClock clock(profile_);
     // Projections of all rows: q [S, H, d], k/v [S, Hkv, d].
     std::vector<float> q(static_cast<std::size_t>(S * H * d)), k(static_cast<std::size_t>(S * Hkv * d)),
         v(static_cast<std::size_t>(S * Hkv * d));
     matmul_nt(x, S, as_matrix(*w.wq), q.data(), pool_);
     matmul_nt(x, S, as_matrix(*w.wk), k.data(), pool_);
     matmul_nt(x, S, as_matrix(*w.wv), v.data(), pool_);
+    clock.mark(Stage::AttnQkv);
 
     if (rule.rope) {
         const RopeTable table = make_rope_table(positions, inv_freq_);
@@ -46,6 +91,7 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
             for (int64_t c = 0; c < H * d; ++c) q[static_cast<std::size_t>(i * H * d + c)] *= s;
         }
     }
+    clock.mark(Stage::RopeScale);
 
     // Per sequence: write keys and attend. A chunk ring holds one chunk, so rows crossing chunk
     // edges are processed segment by segment: each segment's keys are written, then its queries
@@ -74,7 +120,9 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
             seg_begin = seg_end;
         }
     }
+    clock.mark(Stage::Attention);
     matmul_nt(attn.data(), S, as_matrix(*w.wo), out, pool_);
+    clock.mark(Stage::AttnOut);
 }
 
 void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits,
@@ -100,26 +148,34 @@ void CpuForward::forward_batch(std::span<const SequenceStep> steps, std::vector<
         row_begin.push_back(static_cast<int64_t>(tokens.size()));
     }
     const auto S = static_cast<int64_t>(tokens.size());
+    StageClock clock(profile_);
 
     // h [S, D]: token embeddings (no scaling).
     std::vector<float> h(static_cast<std::size_t>(S * D)), xn(static_cast<std::size_t>(S * D)),
         branch(static_cast<std::size_t>(S * D));
     const WeightMatrix embed = as_matrix(*weights_.embed);
     for (int64_t i = 0; i < S; ++i) embed.row_to_f32(tokens[static_cast<std::size_t>(i)], 0, D, h.data() + i * D);
+    clock.mark(Stage::Embed);
 
     for (int64_t il = 0; il < plan_.n_layers(); ++il) {
         const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
         // h = h + Attn(RMSNorm_in(h))
         rms_norm(h.data(), S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn.data());
+        clock.mark(Stage::Norms);
         attention_block(il, steps, row_begin, positions, xn.data(), branch.data());
+        clock.restart();  // attention_block timed its own steps
         for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
         // h = h + FFN(RMSNorm_post(h))
         rms_norm(h.data(), S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn.data());
-        if (plan_.layers[static_cast<std::size_t>(il)].moe)
+        clock.mark(Stage::Norms);
+        if (plan_.layers[static_cast<std::size_t>(il)].moe) {
             moe_ffn(xn.data(), S, w, config_.num_experts_per_tok, branch.data(), pool_);
-        else
+            clock.mark(Stage::Moe);
+        } else {
             swiglu_ffn(xn.data(), S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down),
                        branch.data(), pool_);
+            clock.mark(Stage::DenseFfn);
+        }
         for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
     }
     for (const SequenceStep& st : steps) st.kv->advance(static_cast<int64_t>(st.tokens.size()));
@@ -136,6 +192,7 @@ void CpuForward::forward_batch(std::span<const SequenceStep> steps, std::vector<
     rms_norm(sel.data(), n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn.data());
     logits.resize(static_cast<std::size_t>(n_out * V));
     matmul_nt(xn.data(), n_out, as_matrix(*weights_.lm_head), logits.data(), pool_);
+    clock.mark(Stage::LmHead);
 }
 
 }  // namespace scout::cpu

@@ -3,8 +3,11 @@
 // in their stored dtype from the mapped checkpoint.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "base/thread_pool.hpp"
@@ -20,6 +23,14 @@ struct SequenceStep {
     kv::SequenceKv* kv = nullptr;      // that sequence's KV memory (advanced by the call)
     std::span<const int32_t> tokens;  // new tokens, at positions kv->n_past() ...
     bool all_logits = false;          // logits for every token, else only for the last
+};
+
+// Wall-clock seconds spent in each step of the forward pass, summed over calls: the per-stage
+// breakdown `scout bench --profile` prints to show what limits a speed.
+enum class Stage : int { Embed, Norms, AttnQkv, RopeScale, Attention, AttnOut, Moe, DenseFfn, LmHead, Count };
+struct StageProfile {
+    std::array<double, static_cast<std::size_t>(Stage::Count)> seconds{};
+    static std::string_view name(Stage s);
 };
 
 class CpuForward {
@@ -38,6 +49,9 @@ public:
     // logits: the rows of each step in order ([n_tokens or 1, vocab] per step).
     void forward_batch(std::span<const SequenceStep> steps, std::vector<float>& logits);
 
+    // Starts (or, with nullptr, stops) accumulating step times into *profile.
+    void set_profile(StageProfile* profile) { profile_ = profile; }
+
     const model::TextConfig& config() const { return config_; }
     const model::LayerPlan& plan() const { return plan_; }
 
@@ -52,6 +66,7 @@ private:
     const model::TextWeights& weights_;
     ThreadPool& pool_;
     std::vector<float> inv_freq_;
+    StageProfile* profile_ = nullptr;
 };
 
 }  // namespace scout::cpu
