@@ -1,20 +1,63 @@
 #include "backend/cpu/ops/matmul_quant.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <vector>
 
-#include "backend/cpu/ops/matmul.hpp"
+#include "base/error.hpp"
+#include "quant/q8_activations.hpp"
+#include "quant/quant.hpp"
+#include "quant/vec_dot.hpp"
 
 namespace scout::cpu {
+namespace {
 
-// Interim: dequantize each weight row to float32 and take float dot products.
+// Tokens per chunk: a chunk's quantized activations (~ K * 1.1 bytes per token, 350 KB for
+// K = 5120) stay in L2 while a thread runs all its weight rows over them.
+constexpr int64_t kTokenChunk = 64;
+// Weight rows per scheduling unit (ranges handed to threads are multiples of this).
+constexpr int64_t kRowGrain = 16;
+
+}  // namespace
+
 void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool) {
+    matmul_nt_quant(x, T, w, y, pool, best_simd_level());
+}
+
+void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool,
+                     SimdLevel level) {
     const int64_t N = w.rows, K = w.cols;
-    pool.parallel_for_grain(N, 8, [&](int64_t n0, int64_t n1, int) {
-        std::vector<float> row(static_cast<std::size_t>(K));
-        for (int64_t n = n0; n < n1; ++n) {
-            w.row_to_f32(n, 0, K, row.data());
-            for (int64_t t = 0; t < T; ++t) y[t * N + n] = dot_f32(x + t * K, row.data(), K);
+    if (T <= 0 || N <= 0) return;
+    const quant::VecDotKernels& kern = quant::vec_dot_kernels(w.dtype, level);
+    const int64_t nb = K / quant::block_size(w.dtype);
+    check(K % quant::block_size(w.dtype) == 0 && w.row_stride >= K,
+          "matmul_nt_quant: weight columns must be whole blocks within the row stride");
+    const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
+    const std::size_t a_row = quant::activation_row_bytes(w.dtype, K);
+
+    // 1. Each activation row quantized once (rows are independent: any split gives the same bytes).
+    std::vector<uint8_t> xq(static_cast<std::size_t>(T) * a_row);
+    const auto quantize_rows = [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t)
+            quant::quantize_activation_row(w.dtype, x + t * K, xq.data() + static_cast<std::size_t>(t) * a_row, K);
+    };
+    if (T >= 4)
+        pool.parallel_for(T, quantize_rows);
+    else
+        quantize_rows(0, T, 0);
+
+    // 2. Weight rows split over threads; each row meets its tokens kMaxTileTokens at a time.
+    const auto* wbase = static_cast<const uint8_t*>(w.data);
+    pool.parallel_for_grain(N, kRowGrain, [&](int64_t n0, int64_t n1, int) {
+        for (int64_t c0 = 0; c0 < T; c0 += kTokenChunk) {
+            const int64_t c1 = std::min(T, c0 + kTokenChunk);
+            for (int64_t n = n0; n < n1; ++n) {
+                const uint8_t* wrow = wbase + static_cast<std::size_t>(n) * w_row;
+                for (int64_t t = c0; t < c1; t += quant::kMaxTileTokens) {
+                    const int64_t nt = std::min<int64_t>(quant::kMaxTileTokens, c1 - t);
+                    kern.tile[nt - 1](nb, wrow, xq.data() + static_cast<std::size_t>(t) * a_row, a_row, y + t * N + n, N);
+                }
+            }
         }
     });
 }

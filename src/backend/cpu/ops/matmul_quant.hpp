@@ -1,15 +1,31 @@
 // Matrix products against GGUF block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K).
 //   y[T, N] = x[T, K] · W[N, K]ᵀ with W stored as rows of quant blocks.
 // Called by matmul_nt for quantized weights; the plain twin is matmul_nt_ref.
+//
+// As llama.cpp does: each x row is quantized once to int8 blocks (quant/q8_activations.hpp),
+// then every output is an int8 dot product (quant/vec_dot.hpp) of a weight row with it. The
+// result therefore carries the activation rounding (relative error ~ 0.3% of Σ|w·x| at worst,
+// far less in practice), on top of the weights' own quantization.
+//
+// Work split: threads take disjoint ranges of weight rows; within a range, tokens are taken in
+// chunks (kept in cache) and each weight row is multiplied with up to kMaxTileTokens tokens per
+// pass over its blocks, so prefill is bound by int8 arithmetic rather than weight reads.
+// Every output element is computed by one thread with the same operations whatever T, the
+// tiling or the thread count, so a token's row of y does not depend on its batch.
 #pragma once
 
 #include <cstdint>
 
 #include "backend/cpu/ops/weight_matrix.hpp"
+#include "base/cpu_features.hpp"
 #include "base/thread_pool.hpp"
 
 namespace scout::cpu {
 
+// Uses the best kernels this processor supports (best_simd_level()).
 void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
+// The same with the kernels of a given level (tests); throws if the processor lacks it.
+void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool,
+                     SimdLevel level);
 
 }  // namespace scout::cpu

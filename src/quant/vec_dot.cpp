@@ -1,0 +1,159 @@
+// Kernel selection, and the Portable level: the plain scalar definitions every SIMD kernel is
+// tested against. Per weight block: the integer products are summed exactly (int32), then
+//   acc += (d_w * d_a) * isum                      (Q8_0, Q4_0 after its -8 offset, Q6_K)
+//   acc += (d_w * d_a) * isum - (dmin_w * d_a) * msum   (Q4_K, Q5_K; msum = Σ_s m[s] Σ_sub a)
+// in float32, one block after the other.
+#include "quant/vec_dot.hpp"
+
+#include "base/error.hpp"
+#include "quant/blocks.hpp"
+#include "quant/q8_activations.hpp"
+#include "quant/quant.hpp"
+
+namespace scout::quant {
+namespace {
+
+template <class ABlock>
+const ABlock* act_row(const void* a, std::size_t a_stride, int t) {
+    return reinterpret_cast<const ABlock*>(static_cast<const uint8_t*>(a) + static_cast<std::size_t>(t) * a_stride);
+}
+
+template <int NT>
+void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const BlockQ8_0*>(vw);
+    for (int t = 0; t < NT; ++t) {
+        const BlockQ8A* a = act_row<BlockQ8A>(va, as, t);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+            int32_t isum = 0;
+            for (int i = 0; i < kQK; ++i) isum += int32_t{w[b].qs[i]} * int32_t{a[b].qs[i]};
+            acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
+        }
+        y[t * ys] = acc;
+    }
+}
+
+template <int NT>
+void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const BlockQ4_0*>(vw);
+    for (int t = 0; t < NT; ++t) {
+        const BlockQ8A* a = act_row<BlockQ8A>(va, as, t);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+            int32_t isum = 0;
+            for (int j = 0; j < kQK / 2; ++j) {
+                isum += ((w[b].qs[j] & 0x0F) - 8) * int32_t{a[b].qs[j]};
+                isum += ((w[b].qs[j] >> 4) - 8) * int32_t{a[b].qs[j + kQK / 2]};
+            }
+            acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
+        }
+        y[t * ys] = acc;
+    }
+}
+
+// Q4_K and Q5_K share everything but the quant of element l of a 64-element group.
+template <class WBlock, int NT>
+void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const WBlock*>(vw);
+    for (int t = 0; t < NT; ++t) {
+        const BlockQ8KA* a = act_row<BlockQ8KA>(va, as, t);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+            int32_t isum = 0, msum = 0;
+            for (int s = 0; s < 8; ++s) {  // sub-block s: elements 32 s .. 32 s + 31
+                uint8_t sc, m;
+                unpack_scale_min_k4(s, w[b].scales, sc, m);
+                const int g = s / 2;
+                int32_t qa = 0, asum = 0;
+                for (int l = 0; l < 32; ++l) {
+                    const uint8_t byte = w[b].qs[32 * g + l];
+                    int q = (s % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+                    if constexpr (sizeof(WBlock) == sizeof(BlockQ5_K)) q += ((w[b].qh[l] >> s) & 1) * 16;
+                    qa += q * int32_t{a[b].qs[32 * s + l]};
+                    asum += a[b].qs[32 * s + l];
+                }
+                isum += sc * qa;
+                msum += m * asum;
+            }
+            acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
+            acc -= (f16_to_f32(w[b].dmin) * a[b].d) * static_cast<float>(msum);
+        }
+        y[t * ys] = acc;
+    }
+}
+
+template <int NT>
+void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const BlockQ6_K*>(vw);
+    for (int t = 0; t < NT; ++t) {
+        const BlockQ8KA* a = act_row<BlockQ8KA>(va, as, t);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+            int32_t isum = 0;
+            for (int e = 0; e < kQK_K; ++e) {  // element e, in the order of blocks.hpp
+                const int h = e / 128, r = e % 128, k = r / 32, l = r % 32;
+                const uint8_t ql = w[b].ql[64 * h + l + (k % 2) * 32];
+                const int lo = (k < 2) ? (ql & 0x0F) : (ql >> 4);
+                const int hi = (w[b].qh[32 * h + l] >> (2 * k)) & 3;
+                const int q = (lo | (hi << 4)) - 32;
+                isum += int32_t{w[b].scales[e / 16]} * q * int32_t{a[b].qs[e]};
+            }
+            acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
+        }
+        y[t * ys] = acc;
+    }
+}
+
+
+constexpr VecDotKernels kQ8_0{{vec_dot_q8_0_q8<1>, vec_dot_q8_0_q8<2>, vec_dot_q8_0_q8<3>, vec_dot_q8_0_q8<4>}};
+constexpr VecDotKernels kQ4_0{{vec_dot_q4_0_q8<1>, vec_dot_q4_0_q8<2>, vec_dot_q4_0_q8<3>, vec_dot_q4_0_q8<4>}};
+constexpr VecDotKernels kQ4_K{{vec_dot_k4k5_q8<BlockQ4_K, 1>, vec_dot_k4k5_q8<BlockQ4_K, 2>,
+                               vec_dot_k4k5_q8<BlockQ4_K, 3>, vec_dot_k4k5_q8<BlockQ4_K, 4>}};
+constexpr VecDotKernels kQ5_K{{vec_dot_k4k5_q8<BlockQ5_K, 1>, vec_dot_k4k5_q8<BlockQ5_K, 2>,
+                               vec_dot_k4k5_q8<BlockQ5_K, 3>, vec_dot_k4k5_q8<BlockQ5_K, 4>}};
+constexpr VecDotKernels kQ6_K{{vec_dot_q6_k_q8<1>, vec_dot_q6_k_q8<2>, vec_dot_q6_k_q8<3>, vec_dot_q6_k_q8<4>}};
+
+}  // namespace
+
+namespace detail {
+
+const VecDotKernels* vec_dot_kernels_portable(DType weight) {
+    switch (weight) {
+        case DType::Q8_0: return &kQ8_0;
+        case DType::Q4_0: return &kQ4_0;
+        case DType::Q4_K: return &kQ4_K;
+        case DType::Q5_K: return &kQ5_K;
+        case DType::Q6_K: return &kQ6_K;
+        default: return nullptr;
+    }
+}
+
+#ifndef SCOUT_X86_KERNELS
+const VecDotKernels* vec_dot_kernels_avx2(DType) { return nullptr; }
+const VecDotKernels* vec_dot_kernels_avx512(DType) { return nullptr; }
+#endif
+
+}  // namespace detail
+
+const VecDotKernels& vec_dot_kernels(DType weight, SimdLevel level) {
+    if (!has_q8_kernel(weight)) throw Error(cat("no int8 kernel for weight type ", type_name(weight)));
+    if (!simd_level_supported(level))
+        throw Error(cat("SIMD level ", simd_level_name(level), " is not supported by this processor"));
+    const VecDotKernels* k = nullptr;
+    switch (level) {
+        case SimdLevel::Portable: k = detail::vec_dot_kernels_portable(weight); break;
+        case SimdLevel::Avx2: k = detail::vec_dot_kernels_avx2(weight); break;
+        case SimdLevel::Avx512: k = detail::vec_dot_kernels_avx512(weight); break;
+    }
+    if (k == nullptr)
+        throw Error(cat("SIMD level ", simd_level_name(level), " kernels are not part of this build"));
+    return *k;
+}
+
+float vec_dot_q8(DType weight, SimdLevel level, int64_t nb, const void* w, const void* a) {
+    float y = 0.0f;
+    vec_dot_kernels(weight, level).tile[0](nb, w, a, 0, &y, 0);
+    return y;
+}
+
+}  // namespace scout::quant
