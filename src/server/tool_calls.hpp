@@ -1,8 +1,9 @@
 // Tool calling for Llama 4 (tokenizer.md §5.5): the tool list goes into the system message as
 // Meta's zero-shot format asks, and the model answers with a pythonic list of calls
 // `[get_weather(city="Paris"), f(n=1)]`. Models also answer in JSON (`{"name": ..., "parameters": ...}`,
-// a list of those) or in the `<function=name>{...}</function>` form; all three parse here, with or
-// without a <|python_start|> wrapper, and a call list may follow some text.
+// a list of those) or in the `<function=name>{...}</function>` form; text::parse_tool_calls reads
+// all three, with or without a <|python_start|> wrapper, and a call list may follow some text.
+// While streaming, ToolCallStream holds back text that may still become a call list.
 #pragma once
 
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "server/openai_request.hpp"
 #include "text/chat_message.hpp"
+#include "text/chat_reply.hpp"
 
 namespace scout::server {
 
@@ -24,18 +26,11 @@ std::string tools_prompt(std::span<const ToolSpec> tools, ToolChoice choice, con
 void add_tools_to_messages(std::vector<text::ChatMessage>& messages, std::span<const ToolSpec> tools,
                            ToolChoice choice, const std::string& choice_name);
 
-struct ParsedToolCalls {
-    std::string content;              // text before the calls (trimmed), usually empty
-    std::vector<text::ToolCall> calls; // id empty; arguments_json: a compact JSON object
-};
-
-// The calls in a model reply, or nullopt when the reply (after optional leading text) is not
-// entirely a call list in one of the accepted forms.
-std::optional<ParsedToolCalls> parse_tool_calls(std::string_view reply);
-
-// While streaming: could a reply that starts with `prefix` still turn out to be a call list
-// (leading text excepted)? False once it clearly is plain text, so it can be streamed.
-bool may_start_tool_call(std::string_view prefix);
+// Reading calls out of a reply is text's job (text/chat_reply.hpp, one implementation for the
+// server and the reference rule); the server uses it under these names.
+using text::may_start_tool_call;
+using text::parse_tool_calls;
+using text::ParsedToolCalls;
 
 // Streaming with tools: text that may still become a call list is held back; once it clearly is
 // plain text it is released and everything after it streams through unchanged.

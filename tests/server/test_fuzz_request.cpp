@@ -68,7 +68,9 @@ TEST(FuzzRequest, ToolCallParserNeverThrows) {
     std::mt19937_64 rng(seed);
     const std::vector<std::string> replies = {R"([get_weather(city="SF", n=1, l=[1,{"a":(2,)}])])",
                                               R"({"name":"f","parameters":{"a":[1,2]}})",
-                                              R"(<function=f>{"n":1}</function>)", "Some text [f(a=1)]"};
+                                              R"(<function=f>{"n":1}</function>)", "Some text [f(a=1)]",
+                                              R"([f(s='\u00e9\n', t=True, d={'k': None})]<|eom|>)",
+                                              R"(<|python_start|>brave_search.call(query="x")<|python_end|>)"};
     for (int i = 0; i < 20000; ++i) {
         const std::string s = mutate(replies[rng() % replies.size()], rng);
         EXPECT_NO_THROW({
@@ -77,6 +79,8 @@ TEST(FuzzRequest, ToolCallParserNeverThrows) {
             if (r) {
                 for (const auto& c : r->calls) EXPECT_FALSE(c.name.empty());
             }
+            // The reference rule (scout chat, tests/text) shares the readers.
+            (void)text::parse_assistant_reply(s, text::StopReason::none);
         }) << s;
     }
 }

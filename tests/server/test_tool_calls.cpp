@@ -27,6 +27,15 @@ TEST(ToolCalls, Pythonic) {
     EXPECT_EQ(calls(R"([search(q="a, b) [c]")])"), (Calls{{"search", R"({"q":"a, b) [c]"})"}}));
 }
 
+TEST(ToolCalls, StringEscapes) {
+    EXPECT_EQ(calls(R"([f(s="caf\u00e9\t\"q\"")])"), (Calls{{"f", "{\"s\":\"caf\u00e9\\t\\\"q\\\"\"}"}}));
+    for (std::string_view s : {R"([f(s="\u00")])", R"([f(s="\uzzzz")])", R"([f(s="open)])"}) {
+        SCOPED_TRACE(s);
+        EXPECT_FALSE(parse_tool_calls(s));
+        EXPECT_TRUE(text::parse_assistant_reply(s, text::StopReason::none).tool_calls.empty());
+    }
+}
+
 TEST(ToolCalls, Json) {
     EXPECT_EQ(calls(R"({"name": "f", "parameters": {"a": 1}})"), (Calls{{"f", R"({"a":1})"}}));
     EXPECT_EQ(calls(R"({"type": "function", "name": "f", "parameters": {"a": [1, 2]}})"), (Calls{{"f", R"({"a":[1,2]})"}}));
