@@ -46,4 +46,17 @@ void ProgressBar::finish() {
     if (tty_) std::fprintf(out_, "\n");
 }
 
+LazyProgressBar::LazyProgressBar(std::string label, std::FILE* out) : label_(std::move(label)), out_(out) {}
+
+std::function<void(uint64_t, uint64_t)> LazyProgressBar::callback() {
+    return [this](uint64_t done, uint64_t total) {
+        if (!bar_) bar_.emplace(label_, total, out_);
+        bar_->update(done);
+    };
+}
+
+void LazyProgressBar::finish() {
+    if (bar_) bar_->finish();
+}
+
 }  // namespace scout::apps

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace scout::apps {
@@ -23,6 +25,23 @@ private:
     bool finished_ = false;
     int last_decile_ = -1;
     std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// A ProgressBar made at the first report, for writers that know the total only once they start:
+//     LazyProgressBar progress("writing demo model");
+//     write_something(..., progress.callback());
+//     progress.finish();  // nothing when nothing was reported
+class LazyProgressBar {
+public:
+    explicit LazyProgressBar(std::string label, std::FILE* out = stderr);
+    // progress(done, total); refers to this object, which must outlive the callback's use.
+    std::function<void(uint64_t, uint64_t)> callback();
+    void finish();
+
+private:
+    std::string label_;
+    std::FILE* out_;
+    std::optional<ProgressBar> bar_;
 };
 
 }  // namespace scout::apps
