@@ -19,6 +19,7 @@ struct QuantizeOptions {
     std::string type = "Q4_K_M";
     std::string output;
     std::string tokenizer;  // empty: the checkpoint's own, when it has one
+    int threads = 0;  // 0: all hardware threads
     bool force = false;
 };
 
@@ -56,6 +57,7 @@ void quantize(const QuantizeOptions& o) {
     model::GgufExportOptions options{mix, fs::path(o.model_dir).filename().string()};
     const std::optional<text::Tokenizer> tokenizer = load_tokenizer(o, m->config.text.vocab_size);
     if (tokenizer) options.tokenizer = &*tokenizer;
+    options.threads = o.threads;
     std::unique_ptr<ProgressBar> progress;
     model::export_llama4_gguf(*m->hf, m->config, m->plan, m->weights, o.output, options,
                               [&](uint64_t done, uint64_t total) {
@@ -76,6 +78,7 @@ void register_quantize(CLI::App& app) {
     cmd->add_option("-o,--output", opt->output, "GGUF file to write")->required();
     cmd->add_option("--tokenizer", opt->tokenizer,
                     "tokenizer.model or tokenizer.json whose vocabulary to write (default: the checkpoint's own)");
+    cmd->add_option("-t,--threads", opt->threads, "Threads that quantize rows (default: all cores; the file is the same)");
     cmd->add_flag("--force", opt->force, "Overwrite an existing output file");
     cmd->footer("Tensor names and layout follow llama.cpp's converter; norms, the router and rope_freqs stay F32.\n"
                 "The checkpoint's tokenizer (or --tokenizer) is written as llama.cpp's gpt2/llama4 vocabulary, which\n"

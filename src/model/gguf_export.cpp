@@ -1,8 +1,10 @@
 #include "model/gguf_export.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "io/gguf_writer.hpp"
 #include "model/gguf_config.hpp"
 #include "model/gguf_tokenizer.hpp"
@@ -14,12 +16,38 @@ namespace scout::model {
 
 namespace {
 
-// Element i of a plain-typed (F32/F16/BF16) tensor as float, through the quant library's conversion.
-float element(const TensorView& t, int64_t i) {
-    check(!dtype_is_quantized(t.dtype), cat("cannot convert quantized tensor ", t.name));
-    float v;
-    quant::dequantize_row(t.dtype, static_cast<const uint8_t*>(t.data) + i * static_cast<int64_t>(dtype_size(t.dtype)), &v, 1);
-    return v;
+constexpr int64_t kTileRows = 32;  // GGUF rows gathered and quantized together
+
+// Rows [r, r + n) of GGUF tensor t as float, read from its HF source tensor (plain F32/F16/BF16,
+// converted through the quant library), into out[n_done][row_len]. Returns n_done <= n: for the
+// transposed expert tensors a tile stops at an expert boundary, so that for each column j the
+// tile's source elements are contiguous (one conversion call per column, not per element).
+int64_t gather_rows(const TensorView& src, const Llama4TensorName& t, int64_t r, int64_t n, float* out) {
+    const int64_t row_len = t.shape.back();
+    const auto* base = static_cast<const uint8_t*>(src.data);
+    const auto esize = static_cast<int64_t>(dtype_size(src.dtype));
+    if (t.source == GgufTensorSource::Same) {
+        quant::dequantize_row(src.dtype, base + r * row_len * esize, out, n * row_len);
+        return n;
+    }
+    const int64_t R = t.shape[1], e = r / R, rr = r % R;
+    n = std::min(n, R - rr);
+    float col[kTileRows];
+    for (int64_t j = 0; j < row_len; ++j) {
+        int64_t idx;  // source index of element (r, j); (r + k, j) is at idx + k
+        if (t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf) {
+            // GGUF [E, F, D] (r = e*F + f, j = d) <- HF gate_up [E, D, 2F] at (e, d, f or F+f)
+            const int64_t F = R, D = row_len;
+            idx = (e * D + j) * 2 * F + (t.source == GgufTensorSource::ExpertsUpHalf ? F + rr : rr);
+        } else {
+            // GGUF [E, D, F] (r = e*D + d, j = f) <- HF down [E, F, D] at (e, f, d)
+            const int64_t D = R;
+            idx = (e * row_len + j) * D + rr;
+        }
+        quant::dequantize_row(src.dtype, base + idx * esize, col, n);
+        for (int64_t k = 0; k < n; ++k) out[k * row_len + j] = col[k];
+    }
+    return n;
 }
 
 // llama.cpp's use_more_bits(): the first and last eighth of the layers and every third in between.
@@ -152,9 +180,16 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
         gw.add_tensor_info(t.gguf, type, t.shape);
         jobs.push_back({std::move(t), type, il});
     }
+    // Bytes of tensor data in the file, for progress.
+    uint64_t total_bytes = 0, done_bytes = 0;
+    for (const Job& job : jobs) {
+        int64_t n_rows = 1;
+        for (std::size_t i = 0; i + 1 < job.name.shape.size(); ++i) n_rows *= job.name.shape[i];
+        total_bytes += quant::row_size(job.type, job.name.shape.back()) * static_cast<uint64_t>(n_rows);
+    }
+    ThreadPool pool(options.threads);
     std::vector<float> row;
     std::vector<uint8_t> bytes;
-    uint64_t done = 0;
     for (const Job& job : jobs) {
         const Llama4TensorName& t = job.name;
         const int64_t row_len = t.shape.back();
@@ -162,8 +197,8 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
         for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) n_rows *= t.shape[i];
         const std::size_t row_bytes = quant::row_size(job.type, row_len);
         bytes.resize(row_bytes * static_cast<std::size_t>(n_rows));
-        row.resize(static_cast<std::size_t>(row_len));
         if (t.source == GgufTensorSource::Generated) {  // rope_freqs: llama3 divisors (1 when unscaled)
+            row.resize(static_cast<std::size_t>(row_len));
             TextConfig base = c;
             base.rope_scaling = RopeScaling{};
             const std::vector<float> b = rope_inv_freq(base), s = rope_inv_freq(c);
@@ -173,30 +208,34 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
             const std::string hf_name = hf_prefix + t.hf;  // "language_model." for the multimodal layout
             const TensorView* src = ckpt.find(hf_name);
             check(src != nullptr, cat("checkpoint lacks ", hf_name, " needed for ", t.gguf));
-            for (int64_t r = 0; r < n_rows; ++r) {
-                // Source index of element (r, j) of the GGUF tensor.
-                for (int64_t j = 0; j < row_len; ++j) {
-                    int64_t idx = r * row_len + j;
-                    if (t.source != GgufTensorSource::Same) {
-                        const int64_t R = t.shape[1], e = r / R, rr = r % R;
-                        if (t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf) {
-                            // GGUF [E, F, D] (r = e*F + f, j = d) <- HF gate_up [E, D, 2F] at (e, d, f or F+f)
-                            const int64_t F = R, D = row_len;
-                            const int64_t col = t.source == GgufTensorSource::ExpertsUpHalf ? F + rr : rr;
-                            idx = (e * D + j) * 2 * F + col;
-                        } else {
-                            // GGUF [E, D, F] (r = e*D + d, j = f) <- HF down [E, F, D] at (e, f, d)
-                            const int64_t D = R, F = row_len;
-                            idx = (e * F + j) * D + rr;
-                        }
+            check(!dtype_is_quantized(src->dtype), cat("cannot convert quantized tensor ", src->name));
+            const bool half = t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf;
+            const int64_t want = (half ? 2 : 1) * n_rows * row_len;  // gate_up holds both halves
+            check(src->numel() == want, cat(src->name, " has ", src->numel(), " elements, ", t.gguf, " needs ", want));
+            // Slabs of rows, each split across the pool's threads (rows are independent), so that
+            // progress moves within the large tensors (token_embd, output, the experts).
+            const int64_t slab_rows = std::max<int64_t>(kTileRows, (int64_t{32} << 20) / row_len / kTileRows * kTileRows);
+            for (int64_t r0 = 0; r0 < n_rows; r0 += slab_rows) {
+                const int64_t r1 = std::min(n_rows, r0 + slab_rows);
+                pool.parallel_for_grain(r1 - r0, kTileRows, [&](int64_t b, int64_t e, int) {
+                    std::vector<float> tile(static_cast<std::size_t>(kTileRows * row_len));
+                    for (int64_t r = r0 + b; r < r0 + e;) {
+                        const int64_t n = gather_rows(*src, t, r, std::min<int64_t>(kTileRows, r0 + e - r), tile.data());
+                        for (int64_t k = 0; k < n; ++k)
+                            quant::quantize_row(job.type, tile.data() + k * row_len,
+                                                bytes.data() + static_cast<std::size_t>(r + k) * row_bytes, row_len);
+                        r += n;
                     }
-                    row[static_cast<std::size_t>(j)] = element(*src, idx);
-                }
-                quant::quantize_row(job.type, row.data(), bytes.data() + static_cast<std::size_t>(r) * row_bytes, row_len);
+                });
+                done_bytes += static_cast<uint64_t>(r1 - r0) * row_bytes;
+                if (progress) progress(done_bytes, total_bytes);
             }
         }
         gw.write_tensor_data(t.gguf, bytes);
-        if (progress) progress(++done, jobs.size());
+        if (t.source == GgufTensorSource::Generated) {
+            done_bytes += bytes.size();
+            if (progress) progress(done_bytes, total_bytes);
+        }
     }
     gw.finish();
 }

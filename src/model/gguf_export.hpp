@@ -36,9 +36,11 @@ struct GgufExportOptions {
     // When set, the tokenizer.ggml.* vocabulary (gguf_tokenizer.hpp) is written too: llama.cpp
     // cannot load a file without it. scout itself only needs the tensors and keys.
     const text::Tokenizer* tokenizer = nullptr;
+    int threads = 0;  // rows are quantized on this many threads (0: all hardware threads)
 };
 
-// progress(done_tensors, total_tensors)
+// progress(done_bytes, total_bytes) of the file's tensor data, called on the calling thread.
+// The output does not depend on options.threads.
 void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config, const LayerPlan& plan,
                         const TextWeights& weights, const std::filesystem::path& out, const GgufExportOptions& options,
                         const std::function<void(uint64_t, uint64_t)>& progress = {});

@@ -1,12 +1,19 @@
 // K-quant quantizers (Q4_K, Q5_K, Q6_K): scout's own scale search.
 //
-// Each sub-block's scale (and, for Q4_K/Q5_K, min) is chosen by trying a small
-// fan of candidate step sizes around range/nmax, rounding, and refitting the
-// scale (and min) by weighted least squares; the candidate with the lowest
-// weighted squared error wins. The per-sub-block scales are then quantized to
-// 6 bits (Q4_K/Q5_K) or int8 (Q6_K) against one fp16 super-block scale, and the
-// final quants are recomputed with the scales as stored, so that what a reader
-// decodes is what the search optimised. Output is deterministic.
+// Each sub-block's scale (and, for Q4_K/Q5_K, min) is chosen by trying a fan of
+// candidate step sizes around range/nmax (the grid of llama.cpp's make_qkx2_quants:
+// inverse steps (nmax - 1 + 0.1 k) / range, k = 0..20, plus the plain min/max fit),
+// rounding, and refitting the scale (and min) by weighted least squares; the
+// candidate with the lowest weighted squared error wins. The per-sub-block scales
+// are then quantized to 6 bits (Q4_K/Q5_K) or int8 (Q6_K) against one fp16
+// super-block scale, and the final quants are recomputed with the scales as
+// stored, so that what a reader decodes is what the search optimised. Output is
+// deterministic.
+//
+// Speed: sub-blocks have a compile-time length (32 or 16), every per-element loop
+// is branch-free float arithmetic the compiler vectorizes, and each candidate's
+// error comes from the same weighted sums as its least-squares fit (one pass per
+// candidate instead of three).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -19,67 +26,81 @@ namespace {
 
 int nearest(float v) { return static_cast<int>(std::nearbyint(v)); }
 
-// Fits x[i] ~= scale * L[i] - neg_min with L in [0, nmax], scale >= 0, neg_min >= 0
+// Fits x[i] ~= scale * l[i] - neg_min with integer l in [0, nmax], scale >= 0, neg_min >= 0
 // (the min is never above 0, as the format stores it subtracted).
-// w: per-element importance weights.
-void fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L, float& scale,
-                float& neg_min) {
+// w: per-element importance weights (> 0). The quants themselves are recomputed by the
+// caller once the scales are stored, so only the scale and min are returned.
+template <int N>
+void fit_affine(const float* x, const float* w, int nmax, float& scale, float& neg_min) {
     float lo = x[0], hi = x[0];
-    for (int i = 1; i < n; ++i) {
+    for (int i = 1; i < N; ++i) {
         lo = std::min(lo, x[i]);
         hi = std::max(hi, x[i]);
     }
     lo = std::min(lo, 0.0f);
     if (!(hi > lo)) {  // constant (or non-finite) sub-block
-        std::fill(L, L + n, uint8_t{0});
         scale = 0.0f;
         neg_min = std::isfinite(lo) ? -lo : 0.0f;
         return;
     }
-    uint8_t cand[kQK_K];
-    float best_err = INFINITY;
-    scale = (hi - lo) / static_cast<float>(nmax);
-    neg_min = -lo;
-    for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(std::clamp(nearest((x[i] - lo) / scale), 0, nmax));
-    // Candidate inverse steps (nmax - 1 .. nmax + 1) / range in 21 steps.
-    for (int step = -1; step <= 20; ++step) {
-        float s = scale, m = lo;
-        if (step >= 0) {
-            const float iscale = (static_cast<float>(nmax) - 1.0f + 0.1f * static_cast<float>(step)) / (hi - lo);
-            for (int i = 0; i < n; ++i)
-                cand[i] = static_cast<uint8_t>(std::clamp(nearest(iscale * (x[i] - lo)), 0, nmax));
-            // Weighted least squares for x ~= s * l + m.
-            double sw = 0, sl = 0, sl2 = 0, sx = 0, sxl = 0;
-            for (int i = 0; i < n; ++i) {
-                const double wi = w[i], li = cand[i];
-                sw += wi; sl += wi * li; sl2 += wi * li * li; sx += wi * x[i]; sxl += wi * li * x[i];
-            }
-            const double det = sw * sl2 - sl * sl;
-            if (det <= 0) continue;
-            double fs = (sw * sxl - sx * sl) / det;
-            double fm = (sl2 * sx - sl * sxl) / det;
-            if (fm > 0) {  // the format cannot add a positive offset: refit the scale alone
-                fm = 0;
-                fs = sl2 > 0 ? sxl / sl2 : 0;
-            }
-            if (fs <= 0) continue;
-            s = static_cast<float>(fs);
-            m = static_cast<float>(fm);
-        } else {
-            std::memcpy(cand, L, static_cast<std::size_t>(n));
-        }
-        double err = 0;
-        for (int i = 0; i < n; ++i) {
-            const double e = s * cand[i] + m - x[i];
-            err += w[i] * e * e;
-        }
-        if (err < best_err) {
-            best_err = static_cast<float>(err);
-            scale = s;
-            neg_min = -m;
-            std::memcpy(L, cand, static_cast<std::size_t>(n));
+    // Candidate-independent weighted sums (of x shifted by lo: y = x - lo >= 0, which keeps
+    // the sums well conditioned; the fit y ~= s * l + c maps back to m = c + lo).
+    float y[N];
+    float sw = 0, sy = 0, sy2 = 0;
+    for (int i = 0; i < N; ++i) {
+        y[i] = x[i] - lo;
+        sw += w[i];
+        sy += w[i] * y[i];
+        sy2 += w[i] * y[i] * y[i];
+    }
+    const float nmaxf = static_cast<float>(nmax);
+    const float range = hi - lo;
+    // Candidate k: k = 0 the plain min/max grid (inverse step nmax / range, min lo, no refit);
+    // k = 1..21 inverse steps (nmax - 1 + 0.1 (k - 1)) / range, refit; 22, 23 pad the vectors.
+    constexpr int kCand = 24, kUsed = 22;
+    float isc[kCand];
+    for (int k = 0; k < kCand; ++k)
+        isc[k] = k == 0 ? nmaxf / range : (nmaxf - 1.0f + 0.1f * static_cast<float>(std::min(k, kUsed - 1) - 1)) / range;
+    // Weighted sums per candidate, accumulated element by element (vectorized across candidates).
+    float sl[kCand] = {}, sl2[kCand] = {}, syl[kCand] = {};
+    for (int i = 0; i < N; ++i) {
+        const float yi = y[i], wi = w[i], wyi = w[i] * y[i];
+        for (int k = 0; k < kCand; ++k) {
+            const float l = std::min(nmaxf, std::nearbyint(isc[k] * yi));
+            sl[k] += wi * l;
+            sl2[k] += wi * l * l;
+            syl[k] += wyi * l;
         }
     }
+    // Weighted least squares y ~= s * l + c per candidate, with m = c + lo <= 0 (the format cannot
+    // add a positive offset: then m = 0 and the scale alone is refitted), and its weighted squared
+    // error sum w (s l + c - y)^2 from the same sums. Invalid fits (det <= 0, s <= 0) get +inf.
+    double err[kCand], fs[kCand], fc[kCand];
+    const double dsw = sw, dsy = sy, dsy2 = sy2, dlo = lo;
+    auto error = [&](double s, double c, double l1, double l2, double yl) {
+        return s * s * l2 + c * c * dsw + dsy2 + 2 * s * c * l1 - 2 * s * yl - 2 * c * dsy;
+    };
+    for (int k = 0; k < kCand; ++k) {
+        const double l1 = sl[k], l2 = sl2[k], yl = syl[k];
+        const double det = dsw * l2 - l1 * l1;
+        const double s_free = (dsw * yl - dsy * l1) / det, c_free = (l2 * dsy - l1 * yl) / det;
+        const bool zero_min = c_free + dlo > 0;
+        const double s = zero_min ? (yl + dlo * l1) / l2 : s_free;
+        const double c = zero_min ? -dlo : c_free;
+        const bool ok = (det > 0) & (s > 0);
+        err[k] = ok ? error(s, c, l1, l2, yl) : INFINITY;
+        fs[k] = s;
+        fc[k] = c;
+    }
+    // Candidate 0 keeps the min/max grid's own scale and min (no refit).
+    fs[0] = static_cast<double>(range) / nmaxf;
+    fc[0] = 0.0;
+    err[0] = error(fs[0], fc[0], sl[0], sl2[0], syl[0]);
+    int best = 0;
+    for (int k = 1; k < kUsed; ++k)
+        if (err[k] < err[best]) best = k;
+    scale = static_cast<float>(fs[best]);
+    neg_min = -(static_cast<float>(fc[best]) + lo);
 }
 
 // Shared Q4_K/Q5_K super-block step: 8 sub-blocks of 32, 6-bit scales and mins.
@@ -93,7 +114,7 @@ void quantize_k_affine(const float* x, int nmax, uint16_t& d_out, uint16_t& dmin
     for (int s = 0; s < 8; ++s) {
         // Importance weights: larger magnitudes matter more (as ggml's K-quants weigh).
         for (int i = 0; i < 32; ++i) w[i] = av_x + std::fabs(x[32 * s + i]);
-        fit_affine(x + 32 * s, w, 32, nmax, L + 32 * s, sc[s], mn[s]);
+        fit_affine<32>(x + 32 * s, w, nmax, sc[s], mn[s]);
     }
     const float max_sc = *std::max_element(sc, sc + 8);
     const float max_mn = *std::max_element(mn, mn + 8);
@@ -108,48 +129,53 @@ void quantize_k_affine(const float* x, int nmax, uint16_t& d_out, uint16_t& dmin
     d_out = f32_to_f16(max_sc / 63.0f);
     dmin_out = f32_to_f16(max_mn / 63.0f);
     const float d = f16_to_f32(d_out), dmin = f16_to_f32(dmin_out);
+    const float nmaxf = static_cast<float>(nmax);
     for (int s = 0; s < 8; ++s) {
         const float dq = d * ls[s];
         const float dm = dmin * lm[s];
+        const float idq = dq > 0 ? 1.0f / dq : 0.0f;  // 0: every quant 0 (the sub-block decodes to -dm)
         for (int i = 0; i < 32; ++i) {
-            const int v = dq > 0 ? nearest((x[32 * s + i] + dm) / dq) : 0;
-            L[32 * s + i] = static_cast<uint8_t>(std::clamp(v, 0, nmax));
+            const float v = std::clamp(std::nearbyint((x[32 * s + i] + dm) * idq), 0.0f, nmaxf);
+            L[32 * s + i] = static_cast<uint8_t>(v);
         }
     }
 }
 
-// Symmetric fit for Q6_K: x ~= scale * l with l in [-32, 31]; weights x^2.
-float fit_symmetric(const float* x, int n, int8_t* L) {
+// Symmetric fit for Q6_K: x ~= scale * l with integer l in [-32, 31]; weights x^2.
+// Returns the scale (0 for an all-zero sub-block); the caller recomputes the quants.
+template <int N>
+float fit_symmetric(const float* x) {
     float amax = 0, max = 0;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < N; ++i) {
         if (std::fabs(x[i]) > amax) {
             amax = std::fabs(x[i]);
             max = x[i];
         }
     }
-    if (!(amax > 1e-30f) || !std::isfinite(amax)) {
-        std::fill(L, L + n, int8_t{0});
-        return 0.0f;
+    if (!(amax > 1e-30f) || !std::isfinite(amax)) return 0.0f;
+    // Candidates: the largest element maps to -(32 + 0.1 k), k = -9..9 (the wider side of
+    // [-32, 31]); 19 used, padded to 24 for the vectors. Weights x^2, accumulated element by
+    // element (vectorized across candidates).
+    constexpr int kCand = 24, kUsed = 19;
+    float isc[kCand], slx[kCand] = {}, sl2[kCand] = {};
+    for (int k = 0; k < kCand; ++k) isc[k] = -(32.0f + 0.1f * static_cast<float>(std::min(k, kUsed - 1) - 9)) / max;
+    for (int i = 0; i < N; ++i) {
+        const float xi = x[i], wi = x[i] * x[i], wxi = wi * x[i];
+        for (int k = 0; k < kCand; ++k) {
+            const float l = std::clamp(std::nearbyint(isc[k] * xi), -32.0f, 31.0f);
+            slx[k] += wxi * l;
+            sl2[k] += wi * l * l;
+        }
     }
+    // Weighted error with the LS scale slx/sl2 is sum(w x^2) - slx^2/sl2: maximise slx^2/sl2.
     float best_scale = 0;
     double best = -1;
-    int8_t cand[16];
-    // The largest element maps to -32 (the wider side of [-32, 31]) or nearby steps.
-    for (int step = -9; step <= 9; ++step) {
-        const float iscale = -(32.0f + 0.1f * static_cast<float>(step)) / max;
-        double slx = 0, sl2 = 0;
-        for (int i = 0; i < n; ++i) {
-            const int l = std::clamp(nearest(iscale * x[i]), -32, 31);
-            cand[i] = static_cast<int8_t>(l);
-            const double w = static_cast<double>(x[i]) * x[i];
-            slx += w * x[i] * l;
-            sl2 += w * l * l;
-        }
-        // Weighted error with the LS scale slx/sl2 is sum(w x^2) - slx^2/sl2: maximise slx^2/sl2.
-        if (sl2 > 0 && slx * slx / sl2 > best) {
-            best = slx * slx / sl2;
-            best_scale = static_cast<float>(slx / sl2);
-            std::memcpy(L, cand, static_cast<std::size_t>(n));
+    for (int k = 0; k < kUsed; ++k) {
+        if (!(sl2[k] > 0)) continue;
+        const double gain = static_cast<double>(slx[k]) * slx[k] / sl2[k];
+        if (gain > best) {
+            best = gain;
+            best_scale = slx[k] / sl2[k];
         }
     }
     return best_scale;
@@ -183,13 +209,12 @@ void quantize_q5_k(const float* x, BlockQ5_K* y, int64_t nb) {
 }
 
 void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
-    int8_t Ls[kQK_K];
     uint8_t L[kQK_K];
     float sc[16];
     for (int64_t i = 0; i < nb; ++i, x += kQK_K) {
         float max_abs = 0, max_sc = 0;
         for (int s = 0; s < 16; ++s) {
-            sc[s] = fit_symmetric(x + 16 * s, 16, Ls + 16 * s);
+            sc[s] = fit_symmetric<16>(x + 16 * s);
             if (std::fabs(sc[s]) > max_abs) {
                 max_abs = std::fabs(sc[s]);
                 max_sc = sc[s];
@@ -206,9 +231,10 @@ void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
         const float d = f16_to_f32(y[i].d);
         for (int s = 0; s < 16; ++s) {
             const float dq = d * y[i].scales[s];
+            const float idq = dq != 0 ? 1.0f / dq : 0.0f;
             for (int k = 0; k < 16; ++k) {
-                const int v = dq != 0 ? std::clamp(nearest(x[16 * s + k] / dq), -32, 31) : 0;
-                L[16 * s + k] = static_cast<uint8_t>(v + 32);
+                const float v = std::clamp(std::nearbyint(x[16 * s + k] * idq), -32.0f, 31.0f);
+                L[16 * s + k] = static_cast<uint8_t>(static_cast<int>(v) + 32);
             }
         }
         for (int h = 0; h < 2; ++h) {
