@@ -58,13 +58,9 @@ void quantize(const QuantizeOptions& o) {
     const std::optional<text::Tokenizer> tokenizer = load_tokenizer(o, m->config.text.vocab_size);
     if (tokenizer) options.tokenizer = &*tokenizer;
     options.threads = o.threads;
-    std::unique_ptr<ProgressBar> progress;
-    model::export_llama4_gguf(*m->hf, m->config, m->plan, m->weights, o.output, options,
-                              [&](uint64_t done, uint64_t total) {
-                                  if (!progress) progress = std::make_unique<ProgressBar>("quantizing to " + o.type, total);
-                                  progress->update(done);
-                              });
-    if (progress) progress->finish();
+    LazyProgressBar progress("quantizing to " + o.type);
+    model::export_llama4_gguf(*m->hf, m->config, m->plan, m->weights, o.output, options, progress.callback());
+    progress.finish();
     std::fprintf(stderr, "wrote %s (%s)\n", o.output.c_str(), o.type.c_str());
 }
 
