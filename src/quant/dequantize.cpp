@@ -96,8 +96,8 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
     row_size(type, n);  // validates n against the block size
     // The block structs hold uint16_t fp16 fields: reading them through a misaligned
     // pointer is undefined behaviour. GGUF data is aligned (general.alignment >= 2 in practice).
-    check(type == DType::F32 || reinterpret_cast<std::uintptr_t>(src) % alignof(uint16_t) == 0,
-          cat("dequantize_row: ", type_name(type), " data is not 2-byte aligned"));
+    if (type != DType::F32 && reinterpret_cast<std::uintptr_t>(src) % alignof(uint16_t) != 0)  // message only on failure
+        throw Error(cat("dequantize_row: ", type_name(type), " data is not 2-byte aligned"));
     const int64_t nb = n / block_size(type);
     switch (type) {
         case DType::F32:

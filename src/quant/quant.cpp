@@ -12,14 +12,16 @@ int64_t block_size(DType type) { return dtype_block_elems(type); }
 std::size_t type_size(DType type) { return dtype_size(type); }
 
 std::size_t row_size(DType type, int64_t n) {
+    // Messages are formatted only on failure: this runs for every row converted, and building
+    // the strings eagerly used to cost more than converting the row.
     const int64_t bs = block_size(type);
-    check(n >= 0, cat("row of ", n, " elements: negative length"));
-    check(n % bs == 0, cat("row of ", n, " elements is not a multiple of the ", type_name(type),
-                           " block size ", bs));
+    if (n < 0) throw Error(cat("row of ", n, " elements: negative length"));
+    if (n % bs != 0)
+        throw Error(cat("row of ", n, " elements is not a multiple of the ", type_name(type), " block size ", bs));
     const auto blocks = static_cast<uint64_t>(n / bs);
     const uint64_t ts = type_size(type);
-    check(blocks <= std::numeric_limits<uint64_t>::max() / ts,
-          cat("row of ", n, " ", type_name(type), " elements overflows the byte count"));
+    if (blocks > std::numeric_limits<uint64_t>::max() / ts)
+        throw Error(cat("row of ", n, " ", type_name(type), " elements overflows the byte count"));
     return static_cast<std::size_t>(blocks * ts);
 }
 
