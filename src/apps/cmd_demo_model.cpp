@@ -15,6 +15,7 @@ struct DemoOptions {
     std::string out_dir;
     uint64_t seed = 0;
     std::string tokenizer;
+    std::string size = "small";
     bool force = false;
 };
 
@@ -24,13 +25,10 @@ void demo(const DemoOptions& o) {
                                 "(get it with `tools/fetch_tokenizer.sh ~/.cache/scout/tokenizer.model`)");
     check(o.force || !fs::exists(fs::path(o.out_dir) / "model.safetensors"),
           cat(o.out_dir, " already holds a model; pass --force to overwrite it"));
-    std::unique_ptr<ProgressBar> progress;
-    model::write_demo_model(o.out_dir, {o.seed, o.tokenizer}, [&](uint64_t done, uint64_t total) {
-        if (!progress) progress = std::make_unique<ProgressBar>("writing demo model", total);
-        progress->update(done);
-    });
-    if (progress) progress->finish();
-    std::fprintf(stderr, "wrote a random-weight Llama 4 demo model (seed %llu) to %s\n",
+    LazyProgressBar progress("writing demo model");
+    model::write_demo_model(o.out_dir, {o.seed, o.tokenizer, model::parse_demo_size(o.size)}, progress.callback());
+    progress.finish();
+    std::fprintf(stderr, "wrote a random-weight Llama 4 demo model (size %s, seed %llu) to %s\n", o.size.c_str(),
                  static_cast<unsigned long long>(o.seed), o.out_dir.c_str());
 }
 
@@ -43,11 +41,17 @@ void register_demo_model(CLI::App& app) {
     cmd->add_option("out_dir", opt->out_dir, "Directory to create")->required();
     cmd->add_option("--seed", opt->seed, "Seed of the random weights (same seed, same files)")->capture_default_str();
     cmd->add_option("--tokenizer", opt->tokenizer, "Llama 4 tokenizer.model to copy into the checkpoint")->required();
+    cmd->add_option("--size", opt->size,
+                    "small: the quick-start demo (~0.13 B parameters); 1b: Scout's structure at ~1.3 B parameters "
+                    "(hidden 1024, 16 layers, chunk 8192), for benchmarks")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"small", "1b"}));
     cmd->add_flag("--force", opt->force, "Overwrite an existing model in out_dir");
     cmd->footer("The weights are random, so the model writes gibberish; it exercises every code path of a real\n"
                 "checkpoint (16 experts + shared expert, NoPE every 4th layer, chunked attention, QK norm).\n\n"
                 "Example:\n  scout demo-model demo-model --tokenizer ~/.cache/scout/tokenizer.model\n"
-                "  scout run -m demo-model -p \"Hello\" -n 32");
+                "  scout run -m demo-model -p \"Hello\" -n 32\n"
+                "  scout demo-model bench-1b --size 1b --tokenizer ~/.cache/scout/tokenizer.model   # 2.6 GB");
     cmd->callback([opt] { demo(*opt); });
 }
 

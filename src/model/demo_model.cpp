@@ -47,8 +47,16 @@ uint64_t mix(uint64_t seed, uint64_t index) { return seed * 0x100000001b3ull + i
 
 }  // namespace
 
-nlohmann::json demo_model_config() {
-    return {
+DemoSize parse_demo_size(const std::string& name) {
+    if (name == "small") return DemoSize::Small;
+    if (name == "1b") return DemoSize::B1;
+    throw Error(cat("unknown demo model size \"", name, "\"; choose small or 1b"));
+}
+
+const char* demo_size_name(DemoSize size) { return size == DemoSize::B1 ? "1b" : "small"; }
+
+nlohmann::json demo_model_config(DemoSize size) {
+    nlohmann::json cfg = {
         {"architectures", {"Llama4ForCausalLM"}},
         {"model_type", "llama4_text"},
         {"torch_dtype", "bfloat16"},
@@ -81,6 +89,22 @@ nlohmann::json demo_model_config() {
         {"eos_token_id", {200001, 200007, 200008}},
         {"pad_token_id", 200018},
     };
+    if (size == DemoSize::B1) {
+        // Scout's proportions at ~1/80 of its size: head_dim 128 and GQA as in Scout (40/8 heads
+        // there, 8/2 here), every layer MoE with 16 experts + the shared expert, NoPE on every 4th
+        // layer, Scout's chunk (8192) and RoPE scaling (llama3, factor 16, original 8192).
+        cfg["hidden_size"] = 1024;
+        cfg["intermediate_size"] = 1024;
+        cfg["intermediate_size_mlp"] = 2048;
+        cfg["num_hidden_layers"] = 16;
+        cfg["num_attention_heads"] = 8;
+        cfg["num_key_value_heads"] = 2;
+        cfg["head_dim"] = 128;
+        cfg["attention_chunk_size"] = 8192;
+        cfg["rope_scaling"]["original_max_position_embeddings"] = 8192;
+        cfg["max_position_embeddings"] = 131072;
+    }
+    return cfg;
 }
 
 nlohmann::json demo_generation_config() {
@@ -95,7 +119,7 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
           cat("tokenizer ", options.tokenizer_model, " not found; fetch the real Llama 4 tokenizer with ",
               "`tools/fetch_tokenizer.sh ~/.cache/scout/tokenizer.model` (see README) and pass it with --tokenizer"));
     fs::create_directories(dir);
-    const nlohmann::json cfg_json = demo_model_config();
+    const nlohmann::json cfg_json = demo_model_config(options.size);
     const TextConfig c = parse_model_config(cfg_json).text;
     const LayerPlan plan = make_layer_plan(c);
 

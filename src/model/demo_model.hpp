@@ -7,16 +7,27 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <nlohmann/json.hpp>
 
 namespace scout::model {
 
+// Small: the quick-start demo (8 layers, hidden 256, 0.13 B parameters, mostly the two
+// vocabulary matrices; chunk 64 so short prompts cross chunk edges). B1: the benchmark size
+// (16 layers, hidden 1024, 16 experts of 1024, 1.31 B parameters, 0.35 B active per token;
+// chunk 8192, the value llama.cpp hard-codes, so both engines compute the same function).
+enum class DemoSize { Small, B1 };
+DemoSize parse_demo_size(const std::string& name);  // "small" or "1b"; throws scout::Error otherwise
+const char* demo_size_name(DemoSize size);
+
 struct DemoModelOptions {
     uint64_t seed = 0;
     std::filesystem::path tokenizer_model;  // the real tokenizer.model, copied into the checkpoint
+    DemoSize size = DemoSize::Small;
 };
 
-nlohmann::json demo_model_config();             // config.json (Llama4ForCausalLM, bf16)
+// config.json (Llama4ForCausalLM, bf16). The Small config (and its weights for a seed) never change.
+nlohmann::json demo_model_config(DemoSize size = DemoSize::Small);
 nlohmann::json demo_generation_config();        // generation_config.json (Scout Instruct's values)
 
 // Writes config.json, generation_config.json, model.safetensors and tokenizer.model into dir.
