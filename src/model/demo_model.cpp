@@ -138,6 +138,15 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
     const int64_t D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, d = c.head_dim,
                   E = c.num_local_experts, F = c.intermediate_size, V = c.vocab_size;
     const double in_std = 1.0 / std::sqrt(static_cast<double>(D));
+    // The 1b model's random network is kept out of the chaotic regime, as training keeps a real
+    // model there, so that the small perturbations of quantization stay small at the logits and the
+    // per-type top-1/KL numbers measure the formats, not the amplification: the projections that
+    // write into the residual stream are scaled by 1/sqrt(2 L) (GPT-2's residual scaling) and the
+    // router by 4 (a decisive top-1 choice, as trained routers make). The small model keeps its
+    // original weights (1 and 1).
+    const bool b1 = options.size == DemoSize::B1;
+    const double out_scale = b1 ? 1.0 / std::sqrt(2.0 * static_cast<double>(c.num_hidden_layers)) : 1.0;
+    const double router_scale = b1 ? 4.0 : 1.0;
     add("model.embed_tokens.weight", {V, D}, 1.0);
     for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
         const std::string p = "model.layers." + std::to_string(il) + ".";
@@ -146,14 +155,14 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
         add(p + "self_attn.q_proj.weight", {H * d, D}, in_std);
         add(p + "self_attn.k_proj.weight", {Hkv * d, D}, in_std);
         add(p + "self_attn.v_proj.weight", {Hkv * d, D}, in_std);
-        add(p + "self_attn.o_proj.weight", {D, H * d}, 1.0 / std::sqrt(static_cast<double>(H * d)));
+        add(p + "self_attn.o_proj.weight", {D, H * d}, out_scale / std::sqrt(static_cast<double>(H * d)));
         check(plan.layers[static_cast<std::size_t>(il)].moe, "demo model: every layer is MoE");
-        add(p + "feed_forward.router.weight", {E, D}, in_std);
+        add(p + "feed_forward.router.weight", {E, D}, router_scale * in_std);
         add(p + "feed_forward.experts.gate_up_proj", {E, D, 2 * F}, in_std);
-        add(p + "feed_forward.experts.down_proj", {E, F, D}, 1.0 / std::sqrt(static_cast<double>(F)));
+        add(p + "feed_forward.experts.down_proj", {E, F, D}, out_scale / std::sqrt(static_cast<double>(F)));
         add(p + "feed_forward.shared_expert.gate_proj.weight", {F, D}, in_std);
         add(p + "feed_forward.shared_expert.up_proj.weight", {F, D}, in_std);
-        add(p + "feed_forward.shared_expert.down_proj.weight", {D, F}, 1.0 / std::sqrt(static_cast<double>(F)));
+        add(p + "feed_forward.shared_expert.down_proj.weight", {D, F}, out_scale / std::sqrt(static_cast<double>(F)));
     }
     add("model.norm.weight", {D}, 0.1, 1.0);
     add("lm_head.weight", {V, D}, 2.0 * in_std);
