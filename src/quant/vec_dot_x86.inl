@@ -47,6 +47,11 @@ inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
 #endif
 }
 
+// VNNI: vpdpwssd both multiplies and accumulates, so a token's K-quant sum is one chain of
+// dependent instructions; two accumulators halve it (integer sums are exact: no result changes).
+// AVX2 adds the madd results with a 1-cycle add, and has only 16 registers: one accumulator.
+constexpr bool kSplitChains = SCOUT_VNNI != 0;
+
 // acc + Σ of each 2 adjacent s16 x s16 products.
 inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
 #if SCOUT_VNNI
@@ -145,8 +150,8 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
                                                m[5], m[6], m[6], m[7], m[7]);
         __m256i hbits = _mm256_setzero_si256();
         if constexpr (HIGH) hbits = loadu(w[b].qh);
-        __m256i isum[NT];
-        for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+        __m256i isum[NT], isum2[NT];  // low / high nibble sub-blocks (kSplitChains)
+        for (int t = 0; t < NT; ++t) isum[t] = isum2[t] = _mm256_setzero_si256();
         for (int g = 0; g < 4; ++g) {
             const __m256i raw = loadu(w[b].qs + 32 * g);
             __m256i qlo = _mm256_and_si256(raw, m4);
@@ -162,13 +167,15 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             const __m256i sc_hi = _mm256_set1_epi16(sc[2 * g + 1]);
             for (int t = 0; t < NT; ++t) {
                 isum[t] = dot_scaled(isum[t], qlo, loadu(a[t][b].qs + 64 * g), sc_lo);
-                isum[t] = dot_scaled(isum[t], qhi, loadu(a[t][b].qs + 64 * g + 32), sc_hi);
+                __m256i& second = kSplitChains ? isum2[t] : isum[t];
+                second = dot_scaled(second, qhi, loadu(a[t][b].qs + 64 * g + 32), sc_hi);
             }
         }
         const float d = f16(w[b].d), dmin = f16(w[b].dmin);
         for (int t = 0; t < NT; ++t) {
             const __m256i msum = _mm256_madd_epi16(loadu(a[t][b].bsums), mins);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+            const __m256i is = _mm256_add_epi32(isum[t], isum2[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc[t]);
             acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(msum), acc[t]);
         }
     }
@@ -194,8 +201,8 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* sc = w[b].scales;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
-        __m256i isum[NT];
-        for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+        __m256i isum[NT], isum2[NT];  // even / odd k (kSplitChains)
+        for (int t = 0; t < NT; ++t) isum[t] = isum2[t] = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
             const __m256i q0 = loadu(w[b].ql + 64 * h);
             const __m256i q1 = loadu(w[b].ql + 64 * h + 32);
@@ -207,17 +214,23 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(hb, m2_4));
             v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
                                    _mm256_and_si256(_mm256_srli_epi16(hb, 2), m2_4));
-            for (int k = 0; k < 4; ++k) {
+            for (int k = 0; k < 4; k += 2) {
                 const int j = 8 * h + 2 * k;
-                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
-                for (int t = 0; t < NT; ++t) isum[t] = dot_scaled(isum[t], v[k], loadu(a[t][b].qs + 128 * h + 32 * k), s);
+                const __m256i s0 = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+                const __m256i s1 = _mm256_set_m128i(_mm_set1_epi16(sc[j + 3]), _mm_set1_epi16(sc[j + 2]));
+                for (int t = 0; t < NT; ++t) {
+                    const int8_t* aq = a[t][b].qs + 128 * h + 32 * k;
+                    isum[t] = dot_scaled(isum[t], v[k], loadu(aq), s0);
+                    __m256i& second = kSplitChains ? isum2[t] : isum[t];
+                    second = dot_scaled(second, v[k + 1], loadu(aq + 32), s1);
+                }
             }
         }
         const float d = f16(w[b].d);
         for (int t = 0; t < NT; ++t) {
             const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), sc16), 5);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(_mm256_sub_epi32(isum[t], off)),
-                                     acc[t]);
+            const __m256i is = _mm256_sub_epi32(_mm256_add_epi32(isum[t], isum2[t]), off);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc[t]);
         }
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum(acc[t]);

@@ -30,8 +30,8 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
     if (T <= 0 || N <= 0) return;
     const quant::VecDotKernels& kern = quant::vec_dot_kernels(w.dtype, level);
     const int64_t nb = K / quant::block_size(w.dtype);
-    check(K % quant::block_size(w.dtype) == 0 && w.row_stride >= K,
-          "matmul_nt_quant: weight columns must be whole blocks within the row stride");
+    if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
+        throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
     const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
     const std::size_t a_row = quant::activation_row_bytes(w.dtype, K);
 
