@@ -175,14 +175,18 @@ def find_llama_python(args: argparse.Namespace) -> str | None:
     return None
 
 
-def numpy_python(llama_py: str | None) -> str:
-    """numpy is needed for the quality numbers; use this interpreter or the llama.cpp one."""
+def numpy_python(args: argparse.Namespace, llama_py: str | None) -> str:
+    """An interpreter with numpy for the quality numbers: this one, the llama.cpp one, or .venv-llama's."""
     try:
         import numpy  # noqa: F401
 
         return sys.executable
     except ImportError:
-        return llama_py or ""
+        pass
+    for py in [llama_py, args.llama_python, str(REPO / ".venv-llama/bin/python")]:
+        if py and Path(py).exists() and subprocess.run([py, "-c", "import numpy"], capture_output=True).returncode == 0:
+            return py
+    return ""
 
 
 def prepare_model(args: argparse.Namespace, work: Path) -> Path:
@@ -325,7 +329,7 @@ def main() -> int:
     llama_note = ("skipped (--skip-llamacpp)" if args.skip_llamacpp else
                   "skipped: llama-cpp-python not found (pip install -r tools/reference/requirements-llamacpp.txt, "
                   "or pass --llama-python)" if llama_py is None else None)
-    np_py = numpy_python(llama_py)
+    np_py = numpy_python(args, llama_py)
     report: dict = {"size": args.size, "seed": args.seed, "threads": threads, "reps": args.reps,
                     "n_prompt": args.n_prompt, "n_gen": args.n_gen, "types": {}, "llama_cpp": llama_note or llama_py}
 

@@ -7,6 +7,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "backend/cpu/forward_cpu.hpp"
 #include "base/error.hpp"
@@ -108,6 +112,28 @@ TEST_P(GgufModel, ExportedFilesRunAndMatchTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GgufModel, ::testing::ValuesIn(test::fixture_names()),
                          [](const auto& info) { return info.param; });
+
+// Rows are quantized on a thread pool: the file must not depend on the thread count (the
+// experts of tiny_scoutlike_bf16 go through the tiled transposing gather).
+TEST(GgufModelExport, SameFileForAnyThreadCount) {
+    const auto hf = engine::load_model(test::data_dir() / "models" / "tiny_scoutlike_bf16");
+    for (const model::GgufMix mix : {model::GgufMix::Q4_K_M, model::GgufMix::BF16}) {
+        SCOPED_TRACE(model::gguf_mix_name(mix));
+        std::vector<std::string> bytes;
+        for (const int threads : {1, 3}) {
+            const fs::path out = fs::temp_directory_path() /
+                                 ("scout_threads_" + std::to_string(threads) + "_" + std::to_string(::getpid()) + ".gguf");
+            model::GgufExportOptions o{mix, "t"};
+            o.threads = threads;
+            model::export_llama4_gguf(*hf->hf, hf->config, hf->plan, hf->weights, out, o);
+            std::ifstream f(out, std::ios::binary);
+            bytes.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+            fs::remove(out);
+        }
+        EXPECT_GT(bytes[0].size(), 0u);
+        EXPECT_TRUE(bytes[0] == bytes[1]);
+    }
+}
 
 TEST(GgufModelErrors, TruncatedAndWrongFiles) {
     const auto hf = engine::load_model(test::data_dir() / "models" / "tiny_text_f32");
