@@ -146,8 +146,13 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         uint8_t sc[8], m[8];
         unpack_k4(w[b].scales, sc, m);
         // mins per 16-element activation sum: lanes 2s, 2s+1 hold m[s]
-        const __m256i mins = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4], m[5],
-                                               m[5], m[6], m[6], m[7], m[7]);
+        __m128i m8;  // m[0..7] widened to int16, then each lane doubled
+        {
+            int64_t packed;
+            __builtin_memcpy(&packed, m, 8);
+            m8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(packed));
+        }
+        const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
         __m256i hbits = _mm256_setzero_si256();
         if constexpr (HIGH) hbits = loadu(w[b].qh);
         __m256i isum[NT], isum2[NT];  // low / high nibble sub-blocks (kSplitChains)

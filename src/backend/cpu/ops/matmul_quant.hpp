@@ -4,8 +4,9 @@
 //
 // As llama.cpp does: each x row is quantized once to int8 blocks (quant/q8_activations.hpp),
 // then every output is an int8 dot product (quant/vec_dot.hpp) of a weight row with it. The
-// result therefore carries the activation rounding (relative error ~ 0.3% of Σ|w·x| at worst,
-// far less in practice), on top of the weights' own quantization.
+// result therefore carries the activation rounding on top of the weights' own quantization:
+// at most Σ_blocks (max_block|x| / 254) · Σ_block |w| (about 1% of Σ|w·x| for Gaussian x; the
+// rounding errors are independent, so the typical error is ~1/√K of that). The test bound.
 //
 // Work split: threads take disjoint ranges of weight rows; within a range, tokens are taken in
 // chunks (kept in cache) and each weight row is multiplied with up to kMaxTileTokens tokens per
