@@ -68,6 +68,20 @@ def llama_worker(args: argparse.Namespace) -> int:
     llama_cpp.llama_log_set(log_cb, None)
     out: dict = {"llama_cpp_python": llama_cpp.__version__, "system_info": llama_cpp.llama_print_system_info().decode()}
 
+    if args.llama_worker == "quantize":
+        # llama.cpp's own quantizer (llama-quantize) on scout's BF16 file: a reference for scout's quantizer.
+        qp = llama_cpp.llama_model_quantize_default_params()
+        qp.ftype = {"Q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, "Q4_K_M": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
+                    "Q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0}[args.ftype]
+        qp.nthread = args.threads
+        t0 = time.perf_counter()
+        rc = llama_cpp.llama_model_quantize(args.gguf.encode(), args.out.encode(), qp)
+        if rc != 0:
+            raise SystemExit(f"llama_model_quantize returned {rc}")
+        out["quantize_s"] = time.perf_counter() - t0
+        print(json.dumps(out))
+        return 0
+
     if args.llama_worker == "logits":
         import numpy as np
 
@@ -304,7 +318,10 @@ def main() -> int:
     ap.add_argument("--rebuild", action="store_true", help="write the model and GGUF files again")
     ap.add_argument("--json", dest="json_out", help="also write every measurement to this JSON file")
     # Internal: the llama.cpp side, run as a subprocess.
-    ap.add_argument("--llama-worker", choices=["bench", "logits"], help=argparse.SUPPRESS)
+    ap.add_argument("--no-llama-quantize", action="store_true",
+                    help="skip the quality of llama.cpp's own quantizer (llama-quantize from the BF16 file)")
+    ap.add_argument("--llama-worker", choices=["bench", "logits", "quantize"], help=argparse.SUPPRESS)
+    ap.add_argument("--ftype", help=argparse.SUPPRESS)
     ap.add_argument("--gguf", help=argparse.SUPPRESS)
     ap.add_argument("--worker-reps", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--tokens", help=argparse.SUPPRESS)
@@ -397,6 +414,26 @@ def main() -> int:
                 llama_npy[typ] = work / f"logits-llama-{typ}.npy"
                 run([llama_py, str(Path(__file__).resolve()), "--llama-worker", "logits", "--gguf", str(ggufs[typ]),
                      "--threads", str(threads), "--tokens", tok_arg, "--out", str(llama_npy[typ])])
+        # llama.cpp's quantizer on the same BF16 file, run by scout: does scout's quantizer keep up?
+        lq_npy = {}
+        lq_types = [t for t in types if t in ("Q8_0", "Q4_K_M", "Q4_0")]
+        if llama_py and lq_types and not args.no_llama_quantize:
+            bf16, _ = prepare_gguf(args, model_dir, work, "BF16")
+            for typ in lq_types:
+                lq = work / f"llama-quantize-{typ}.gguf"
+                e = report["types"][typ]
+                if not lq.exists() or lq.stat().st_mtime < bf16.stat().st_mtime:
+                    print(f"llama.cpp llama_model_quantize {typ} (from the BF16 file) ...", flush=True)
+                    r = run([llama_py, str(Path(__file__).resolve()), "--llama-worker", "quantize", "--gguf", str(bf16),
+                             "--out", str(lq), "--ftype", typ, "--threads", str(threads)])
+                    e["llama_quantize_s"] = json.loads(r.stdout.strip().splitlines()[-1])["quantize_s"]
+                e["llama_quantize_file_bytes"] = lq.stat().st_size
+                lq_npy[typ] = work / f"logits-scout-on-llama-quantize-{typ}.npy"
+                run([args.scout, "logits", "-m", str(lq), "--tokens", tok_arg, "-o", str(lq_npy[typ]), "-t",
+                     str(threads)])
+        q_lq = compare_logits(np_py, ref, lq_npy) if lq_npy else {}
+        for typ, q in q_lq.items():
+            report["types"][typ]["quality_scout_on_llama_quantize"] = q
         q_scout = compare_logits(np_py, ref, scout_npy)
         q_llama = compare_logits(np_py, ref, llama_npy) if llama_npy else {}
         for typ in types:
@@ -470,11 +507,26 @@ def print_report(r: dict, types: list[str], info: dict) -> None:
             print(f"| {t} | {100 * qs['top1']:.1f} % | {qs['kl']:.2e} | "
                   f"{fmt(100 * ql['top1'] if ql else None)}{' %' if ql else ''} | {fmt(ql['kl'] if ql else None, '.2e')} | "
                   f"{fmt(x['rel_rms'] if x else None, '.2e')} | {fmt(100 * x['top1'] if x else None)}{' %' if x else ''} |")
+    lq = [t for t in types if "quality_scout_on_llama_quantize" in r["types"][t]]
+    if lq:
+        print()
+        print("Quantizer: scout quantize vs llama.cpp's llama_model_quantize (from scout's BF16 file), both files run "
+              "by scout, same reference:")
+        print("| type | scout file | top-1 | mean KL | llama.cpp file | top-1 | mean KL |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for t in lq:
+            e = r["types"][t]
+            qs, ql = e["quality_scout"], e["quality_scout_on_llama_quantize"]
+            print(f"| {t} | {e['file_bytes'] / gb:.3f} GB | {100 * qs['top1']:.1f} % | {qs['kl']:.2e} | "
+                  f"{e['llama_quantize_file_bytes'] / gb:.3f} GB | {100 * ql['top1']:.1f} % | {ql['kl']:.2e} |")
     elif "quality" in r:
         print(f"\nquality: {r['quality']}")
     for t in types:
-        if r["types"][t].get("quantize_s") is not None:
-            print(f"scout quantize --type {t}: {r['types'][t]['quantize_s']:.1f} s")
+        e = r["types"][t]
+        if e.get("quantize_s") is not None:
+            extra = (f" (llama.cpp llama_model_quantize from BF16: {e['llama_quantize_s']:.1f} s)"
+                     if e.get("llama_quantize_s") is not None else "")
+            print(f"scout quantize --type {t}: {e['quantize_s']:.1f} s{extra}")
 
 
 if __name__ == "__main__":
