@@ -90,20 +90,26 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         float acc = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
             int32_t isum = 0;
-            for (int e = 0; e < kQK_K; ++e) {  // element e, in the order of blocks.hpp
-                const int h = e / 128, r = e % 128, k = r / 32, l = r % 32;
-                const uint8_t ql = w[b].ql[64 * h + l + (k % 2) * 32];
-                const int lo = (k < 2) ? (ql & 0x0F) : (ql >> 4);
-                const int hi = (w[b].qh[32 * h + l] >> (2 * k)) & 3;
-                const int q = (lo | (hi << 4)) - 32;
-                isum += int32_t{w[b].scales[e / 16]} * q * int32_t{a[b].qs[e]};
+            for (int h = 0; h < 2; ++h) {  // the layout of blocks.hpp, half by half
+                const uint8_t* ql = w[b].ql + 64 * h;
+                const uint8_t* qh = w[b].qh + 32 * h;
+                const int8_t* sc = w[b].scales + 8 * h;
+                const int8_t* aq = a[b].qs + 128 * h;
+                for (int l = 0; l < 32; ++l) {
+                    const int is = l / 16;
+                    const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    isum += sc[is + 0] * q1 * aq[l] + sc[is + 2] * q2 * aq[l + 32] + sc[is + 4] * q3 * aq[l + 64] +
+                            sc[is + 6] * q4 * aq[l + 96];
+                }
             }
             acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
         }
         y[t * ys] = acc;
     }
 }
-
 
 constexpr VecDotKernels kQ8_0{{vec_dot_q8_0_q8<1>, vec_dot_q8_0_q8<2>, vec_dot_q8_0_q8<3>, vec_dot_q8_0_q8<4>}};
 constexpr VecDotKernels kQ4_0{{vec_dot_q4_0_q8<1>, vec_dot_q4_0_q8<2>, vec_dot_q4_0_q8<3>, vec_dot_q4_0_q8<4>}};
