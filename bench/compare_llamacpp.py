@@ -418,7 +418,7 @@ def main() -> int:
         lq_npy = {}
         lq_types = [t for t in types if t in ("Q8_0", "Q4_K_M", "Q4_0")]
         if llama_py and lq_types and not args.no_llama_quantize:
-            bf16, _ = prepare_gguf(args, model_dir, work, "BF16")
+            bf16 = ggufs["BF16"] if "BF16" in ggufs else prepare_gguf(args, model_dir, work, "BF16")[0]
             for typ in lq_types:
                 lq = work / f"llama-quantize-{typ}.gguf"
                 e = report["types"][typ]
