@@ -394,3 +394,39 @@ TEST(QuantKernels, RejectsTypesWithoutKernels) {
 }
 
 }  // namespace
+
+TEST(QuantKernels, GroupedProductsEqualSeparateOnes) {
+    // matmul_nt_group (q/k/v, gate/up, router + shared expert in one pass) must give each product
+    // exactly what matmul_nt gives it alone: mixed block types sharing or not sharing an input
+    // format, a float matrix among them, odd row counts that split across threads mid-matrix.
+    std::mt19937_64 rng(test::fresh_seed() + 11);
+    SCOPED_TRACE(test::fresh_seed());
+    const int64_t K = 512;
+    const DType types[] = {DType::Q4_K, DType::Q8_0, DType::Q6_K, DType::Q4_0, DType::Q5_K};
+    const int64_t rows[] = {37, 16, 5, 64, 23};
+    std::vector<QuantMatrix> mats;
+    for (int i = 0; i < 5; ++i) mats.push_back(random_quant_matrix(rng, types[i], rows[i], K));
+    std::vector<float> fw = test::random_floats(rng, static_cast<std::size_t>(19 * K));
+    cpu::WeightMatrix fm{fw.data(), DType::F32, 19, K, K};
+    for (SimdLevel l : supported_levels())
+        for (int threads : {1, 2, 3})
+            for (int64_t T : {1, 3, 6}) {
+                ThreadPool pool(threads);
+                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+                std::vector<std::vector<float>> grouped, alone;
+                std::vector<cpu::MatmulOut> outs;
+                for (int i = 0; i <= 5; ++i) {
+                    const cpu::WeightMatrix& w = i < 5 ? mats[static_cast<std::size_t>(i)].m : fm;
+                    grouped.emplace_back(static_cast<std::size_t>(T * w.rows), kPoison);
+                    alone.emplace_back(static_cast<std::size_t>(T * w.rows), kPoison);
+                    cpu::matmul_nt(x.data(), T, w, alone.back().data(), pool, l);
+                }
+                for (int i = 0; i <= 5; ++i)
+                    outs.push_back({i < 5 ? mats[static_cast<std::size_t>(i)].m : fm, grouped[static_cast<std::size_t>(i)].data()});
+                cpu::matmul_nt_group(x.data(), T, outs, pool, l);
+                for (int i = 0; i <= 5; ++i)
+                    EXPECT_EQ(0, std::memcmp(grouped[static_cast<std::size_t>(i)].data(), alone[static_cast<std::size_t>(i)].data(),
+                                             alone[static_cast<std::size_t>(i)].size() * sizeof(float)))
+                        << simd_level_name(l) << " threads " << threads << " T " << T << " product " << i;
+            }
+}

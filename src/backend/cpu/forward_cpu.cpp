@@ -71,9 +71,8 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
     // Projections of all rows: q [S, H, d], k/v [S, Hkv, d].
     std::vector<float> q(static_cast<std::size_t>(S * H * d)), k(static_cast<std::size_t>(S * Hkv * d)),
         v(static_cast<std::size_t>(S * Hkv * d));
-    matmul_nt(x, S, as_matrix(*w.wq), q.data(), pool_);
-    matmul_nt(x, S, as_matrix(*w.wk), k.data(), pool_);
-    matmul_nt(x, S, as_matrix(*w.wv), v.data(), pool_);
+    const MatmulOut qkv[] = {{as_matrix(*w.wq), q.data()}, {as_matrix(*w.wk), k.data()}, {as_matrix(*w.wv), v.data()}};
+    matmul_nt_group(x, S, qkv, pool_);
     clock.mark(Stage::AttnQkv);
 
     if (rule.rope) {

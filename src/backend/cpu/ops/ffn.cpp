@@ -11,8 +11,8 @@ void swiglu_ffn(const float* x, int64_t T, const WeightMatrix& gate, const Weigh
                 const WeightMatrix& down, float* y, ThreadPool& pool) {
     const int64_t F = gate.rows;
     std::vector<float> g(static_cast<std::size_t>(T * F)), u(static_cast<std::size_t>(T * F));
-    matmul_nt(x, T, gate, g.data(), pool);
-    matmul_nt(x, T, up, u.data(), pool);
+    const MatmulOut gate_up[] = {{gate, g.data()}, {up, u.data()}};
+    matmul_nt_group(x, T, gate_up, pool);
     for (std::size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
     matmul_nt(g.data(), T, down, y, pool);
 }
@@ -35,16 +35,17 @@ namespace {
 // One expert on its gathered tokens: xe [n, D] -> ye [n, D]. Two weight layouts hold the same
 // expert: HF's fused gate_up [D, 2F] / down [F, D] (x·W), or GGUF's gate [F, D], up [F, D],
 // down [D, F] (x·Wᵀ).
-template <typename MatNT, typename MatNN>
+// MatNT(x, T, w, y), MatGroup(x, T, span<const MatmulOut>) (products sharing x), MatNN(x, T, w, y).
+template <typename MatNT, typename MatGroup, typename MatNN>
 void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_t e, float* ye, MatNT&& matmul_t,
-                MatNN&& matmul_n) {
+                MatGroup&& matmul_group, MatNN&& matmul_n) {
     if (w.experts_gate) {
         const WeightMatrix gate = slice_matrix(*w.experts_gate, e), up = slice_matrix(*w.experts_up, e),
                            down = slice_matrix(*w.experts_down_t, e);
         const int64_t F = gate.rows;
         std::vector<float> g(static_cast<std::size_t>(n * F)), u(static_cast<std::size_t>(n * F));
-        matmul_t(xe, n, gate, g.data());
-        matmul_t(xe, n, up, u.data());
+        const MatmulOut gate_up[] = {{gate, g.data()}, {up, u.data()}};
+        matmul_group(xe, n, std::span<const MatmulOut>(gate_up));
         for (std::size_t i = 0; i < g.size(); ++i) g[i] = u[i] * silu(g[i]);
         matmul_t(g.data(), n, down, ye);
         return;
@@ -61,12 +62,17 @@ void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_
     matmul_n(h.data(), n, down, ye);
 }
 
-template <typename MatNT, typename MatNN>
+template <typename MatNT, typename MatGroup, typename MatNN>
 void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, MatNT&& matmul_t,
-              MatNN&& matmul_n) {
+              MatGroup&& matmul_group, MatNN&& matmul_n) {
     const int64_t E = w.router->shape[0], D = w.router->shape[1];
+    // Router logits and the shared expert's gate/up all read x: one pass.
+    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
+    const int64_t F = sg.rows;
     std::vector<float> logits(static_cast<std::size_t>(T * E));
-    matmul_t(x, T, as_matrix(*w.router), logits.data());
+    std::vector<float> g(static_cast<std::size_t>(T * F)), u(static_cast<std::size_t>(T * F));
+    const MatmulOut first[] = {{as_matrix(*w.router), logits.data()}, {sg, g.data()}, {su, u.data()}};
+    matmul_group(x, T, std::span<const MatmulOut>(first));
 
     // Group (token, score) pairs per expert.
     std::vector<std::vector<std::pair<int64_t, float>>> assigned(static_cast<std::size_t>(E));
@@ -91,19 +97,14 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
             const auto [t, score] = list[static_cast<std::size_t>(i)];
             for (int64_t c = 0; c < D; ++c) xe[static_cast<std::size_t>(i * D + c)] = x[t * D + c] * score;
         }
-        run_expert(xe.data(), n, w, e, ye.data(), matmul_t, matmul_n);
+        run_expert(xe.data(), n, w, e, ye.data(), matmul_t, matmul_group, matmul_n);
         for (int64_t i = 0; i < n; ++i) {
             const int64_t t = list[static_cast<std::size_t>(i)].first;
             for (int64_t c = 0; c < D; ++c) routed[static_cast<std::size_t>(t * D + c)] += ye[static_cast<std::size_t>(i * D + c)];
         }
     }
 
-    // Shared expert (always on, weight 1, width F).
-    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
-    const int64_t F = sg.rows;
-    std::vector<float> g(static_cast<std::size_t>(T * F)), u(static_cast<std::size_t>(T * F));
-    matmul_t(x, T, sg, g.data());
-    matmul_t(x, T, su, u.data());
+    // Shared expert (always on, weight 1, width F); gate/up computed above.
     for (std::size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
     matmul_t(g.data(), T, sd, y);
     for (int64_t i = 0; i < T * D; ++i) y[i] += routed[static_cast<std::size_t>(i)];
@@ -114,12 +115,16 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool) {
     moe_impl(
         x, T, w, k, y, [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt(a, n, m, out, pool); },
+        [&](const float* a, int64_t n, std::span<const MatmulOut> outs) { matmul_nt_group(a, n, outs, pool); },
         [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nn(a, n, m, out, pool); });
 }
 
 void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y) {
     moe_impl(
         x, T, w, k, y, [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt_ref(a, n, m, out); },
+        [](const float* a, int64_t n, std::span<const MatmulOut> outs) {
+            for (const MatmulOut& o : outs) matmul_nt_ref(a, n, o.w, o.y);
+        },
         [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nn_ref(a, n, m, out); });
 }
 

@@ -1,5 +1,8 @@
 #include "backend/cpu/ops/matmul.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "backend/cpu/ops/matmul_float.hpp"
 #include "backend/cpu/ops/matmul_quant.hpp"
 #include "base/error.hpp"
@@ -44,7 +47,7 @@ SimdLevel default_simd_level() {
 
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level) {
     if (dtype_is_quantized(w.dtype)) {
-        matmul_nt_quant(x, T, w, y, pool);
+        matmul_nt_quant(x, T, w, y, pool, level);
         return;
     }
     check(float_kernels_cover(w.dtype), cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
@@ -55,6 +58,47 @@ void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
 
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool) {
     matmul_nt(x, T, w, y, pool, default_simd_level());
+}
+
+void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool, SimdLevel level) {
+    check_level(level);
+    // Per product: its first row in the combined row space and, if quantized, its input.
+    std::vector<int64_t> first_row{0};
+    std::vector<const QuantizedInput*> inputs(outs.size(), nullptr);
+    std::vector<QuantizedInput> quantized;
+    quantized.reserve(outs.size());
+    for (std::size_t i = 0; i < outs.size(); ++i) {
+        const WeightMatrix& w = outs[i].w;
+        check(i == 0 || w.cols == outs[0].w.cols, "matmul_nt_group: all weights must take the same input width");
+        first_row.push_back(first_row.back() + w.rows);
+        if (dtype_is_quantized(w.dtype)) {
+            for (std::size_t j = 0; j < i && !inputs[i]; ++j)
+                if (inputs[j] && same_input_format(outs[j].w.dtype, w.dtype)) inputs[i] = inputs[j];
+            if (!inputs[i]) {
+                quantized.push_back(quantize_input(x, T, w.cols, w.dtype, pool));
+                inputs[i] = &quantized.back();
+            }
+        } else {
+            check(float_kernels_cover(w.dtype),
+                  cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
+        }
+    }
+    const SliceFn float_kernel = nt_kernel(level);
+    pool.parallel_for_grain(first_row.back(), 16, [&](int64_t r0, int64_t r1, int) {
+        for (std::size_t i = 0; i < outs.size(); ++i) {
+            const int64_t n0 = std::max(r0, first_row[i]) - first_row[i];
+            const int64_t n1 = std::min(r1, first_row[i + 1]) - first_row[i];
+            if (n0 >= n1) continue;
+            if (inputs[i])
+                matmul_nt_quant_rows(*inputs[i], T, outs[i].w, outs[i].y, n0, n1, level);
+            else
+                float_kernel(x, T, outs[i].w, outs[i].y, n0, n1);
+        }
+    });
+}
+
+void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool) {
+    matmul_nt_group(x, T, outs, pool, default_simd_level());
 }
 
 void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "backend/cpu/ops/weight_matrix.hpp"
 #include "base/cpu_features.hpp"
@@ -21,6 +22,17 @@ void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
 void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool);
 void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level);
 void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level);
+
+// One product of a group: y [T, w.rows] = x · wᵀ.
+struct MatmulOut {
+    WeightMatrix w;
+    float* y = nullptr;
+};
+// Several products of the same input x [T, K] (q/k/v, gate/up) in ONE parallel pass: the rows of
+// all matrices are split over the threads together (one hand-off instead of one per matrix) and
+// x is quantized once per activation format. Each y is bit-identical to matmul_nt's.
+void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool);
+void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool, SimdLevel level);
 
 // The best level this processor supports (read once).
 SimdLevel default_simd_level();

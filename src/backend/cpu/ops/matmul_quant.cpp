@@ -24,42 +24,58 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
     matmul_nt_quant(x, T, w, y, pool, best_simd_level());
 }
 
-void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool,
-                     SimdLevel level) {
-    const int64_t N = w.rows, K = w.cols;
-    if (T <= 0 || N <= 0) return;
-    const quant::VecDotKernels& kern = quant::vec_dot_kernels(w.dtype, level);
-    const int64_t nb = K / quant::block_size(w.dtype);
-    if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
-        throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
-    const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
-    const std::size_t a_row = quant::activation_row_bytes(w.dtype, K);
-
-    // 1. Each activation row quantized once (rows are independent: any split gives the same bytes).
-    std::vector<uint8_t> xq(static_cast<std::size_t>(T) * a_row);
+QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool) {
+    QuantizedInput q;
+    q.row_bytes = quant::activation_row_bytes(weight, K);
+    q.bytes.resize(static_cast<std::size_t>(T) * q.row_bytes);
+    // Rows are independent: any split gives the same bytes.
     const auto quantize_rows = [&](int64_t t0, int64_t t1, int) {
         for (int64_t t = t0; t < t1; ++t)
-            quant::quantize_activation_row(w.dtype, x + t * K, xq.data() + static_cast<std::size_t>(t) * a_row, K);
+            quant::quantize_activation_row(weight, x + t * K, q.bytes.data() + static_cast<std::size_t>(t) * q.row_bytes, K);
     };
     if (T >= 4)
         pool.parallel_for(T, quantize_rows);
     else
         quantize_rows(0, T, 0);
+    return q;
+}
 
-    // 2. Weight rows split over threads; each row meets its tokens kMaxTileTokens at a time.
+bool same_input_format(DType a, DType b) { return quant::block_size(a) == quant::block_size(b); }
+
+void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
+                          int64_t n1, SimdLevel level) {
+    const int64_t N = w.rows, K = w.cols;
+    const quant::VecDotKernels& kern = quant::vec_dot_kernels(w.dtype, level);
+    const int64_t nb = K / quant::block_size(w.dtype);
+    if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
+        throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
+    const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
+    const std::size_t a_row = xq.row_bytes;
     const auto* wbase = static_cast<const uint8_t*>(w.data);
-    pool.parallel_for_grain(N, kRowGrain, [&](int64_t n0, int64_t n1, int) {
-        for (int64_t c0 = 0; c0 < T; c0 += kTokenChunk) {
-            const int64_t c1 = std::min(T, c0 + kTokenChunk);
-            for (int64_t n = n0; n < n1; ++n) {
-                const uint8_t* wrow = wbase + static_cast<std::size_t>(n) * w_row;
-                for (int64_t t = c0; t < c1; t += quant::kMaxTileTokens) {
-                    const int64_t nt = std::min<int64_t>(quant::kMaxTileTokens, c1 - t);
-                    kern.tile[nt - 1](nb, wrow, xq.data() + static_cast<std::size_t>(t) * a_row, a_row, y + t * N + n, N);
-                }
+    // Each weight row meets its tokens kMaxTileTokens at a time, chunk by chunk.
+    for (int64_t c0 = 0; c0 < T; c0 += kTokenChunk) {
+        const int64_t c1 = std::min(T, c0 + kTokenChunk);
+        for (int64_t n = n0; n < n1; ++n) {
+            const uint8_t* wrow = wbase + static_cast<std::size_t>(n) * w_row;
+            for (int64_t t = c0; t < c1; t += quant::kMaxTileTokens) {
+                const int64_t nt = std::min<int64_t>(quant::kMaxTileTokens, c1 - t);
+                kern.tile[nt - 1](nb, wrow, xq.bytes.data() + static_cast<std::size_t>(t) * a_row, a_row, y + t * N + n, N);
             }
         }
-    });
+    }
+}
+
+void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool,
+                     SimdLevel level) {
+    const int64_t N = w.rows, K = w.cols;
+    if (T <= 0 || N <= 0) return;
+    quant::vec_dot_kernels(w.dtype, level);  // refuses a type or level without kernels before any work
+    if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
+        throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
+    // 1. Each activation row quantized once. 2. Weight rows split over threads.
+    const QuantizedInput xq = quantize_input(x, T, K, w.dtype, pool);
+    pool.parallel_for_grain(N, kRowGrain,
+                            [&](int64_t n0, int64_t n1, int) { matmul_nt_quant_rows(xq, T, w, y, n0, n1, level); });
 }
 
 }  // namespace scout::cpu

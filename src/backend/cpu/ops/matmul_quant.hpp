@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "backend/cpu/ops/weight_matrix.hpp"
 #include "base/cpu_features.hpp"
@@ -28,5 +29,19 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
 // The same with the kernels of a given level (tests); throws if the processor lacks it.
 void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool,
                      SimdLevel level);
+
+// The two steps separately, so several weights sharing an input (q/k/v, gate/up) quantize it
+// once and run in one parallel pass (matmul_nt_group).
+struct QuantizedInput {
+    std::vector<uint8_t> bytes;  // [T, row_bytes]
+    std::size_t row_bytes = 0;
+};
+// x [T, K] quantized for weights of type `weight` (one format serves Q8_0/Q4_0, one the K-quants).
+QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool);
+// Whether weights of types a and b take the same quantized input.
+bool same_input_format(DType a, DType b);
+// Rows [n0, n1) of y [T, w.rows] from an input quantized for w.dtype (single-threaded).
+void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
+                          int64_t n1, SimdLevel level);
 
 }  // namespace scout::cpu
