@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <limits>
 
 #include "backend/cpu/ops/attention.hpp"
@@ -199,34 +200,112 @@ TEST(CpuOps, RopeIsComplexRotationOfAdjacentPairs) {
             }
 }
 
+// A layer's KV memory holding random rows for the positions the queries [first, n_pos) can see.
+struct AttnCase {
+    int64_t H, Hkv, d, n_pos, first;
+    bool chunked;
+    int64_t chunk, page;
+};
+
+kv::LayerKv fill_kv(std::mt19937_64& rng, const AttnCase& c) {
+    kv::LayerKv kv(c.chunked, c.chunk, c.Hkv * c.d, c.page);
+    const int64_t from = c.chunked ? (c.first / c.chunk) * c.chunk : 0;
+    for (int64_t p = from; p < c.n_pos; ++p) {
+        const auto k = test::random_floats(rng, c.Hkv * c.d), v = test::random_floats(rng, c.Hkv * c.d);
+        std::copy(k.begin(), k.end(), kv.k_row(p));
+        std::copy(v.begin(), v.end(), kv.v_row(p));
+    }
+    return kv;
+}
+
+std::vector<AttnCase> attention_cases() {
+    std::vector<AttnCase> cases;
+    // Small: chunk edges, tiny pages.
+    for (bool chunked : {false, true})
+        for (int64_t chunk : {4, 5}) {
+            const int64_t n_pos = 23, first = chunked ? ((n_pos - 1) / chunk) * chunk : 0;
+            cases.push_back({6, 2, 10, n_pos, first, chunked, chunk, 3});
+        }
+    // Long: several 64-key tiles and pages, GQA groups 1/2/4, odd and model head_dim, chunk
+    // sizes that do not divide the tile (and one that does), queries starting mid-chunk.
+    cases.push_back({4, 4, 24, 300, 0, false, 0, 50});
+    cases.push_back({4, 2, 24, 270, 100, false, 0, 64});
+    cases.push_back({8, 2, 128, 200, 0, false, 0, 256});
+    cases.push_back({8, 2, 128, 230, 150, false, 0, 7});
+    cases.push_back({4, 1, 24, 260, 200, true, 100, 16});
+    cases.push_back({6, 3, 24, 300, 205, true, 150, 32});
+    cases.push_back({8, 2, 128, 230, 128, true, 128, 256});
+    cases.push_back({8, 2, 40, 259, 222, true, 37, 5});
+    return cases;
+}
+
 TEST(CpuOps, AttentionMatchesReferenceChunkedAndGlobal) {
     const uint64_t seed = test::fresh_seed();
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 rng(seed);
-    const int64_t H = 6, Hkv = 2, d = 10, n_pos = 23;
-    for (bool chunked : {false, true})
-        for (int64_t chunk : {4, 5}) {
-            kv::LayerKv kv(chunked, chunk, Hkv * d, /*page_size=*/3);
-            // Queries are the last positions of the current chunk (chunked) or all (global).
-            const int64_t first = chunked ? ((n_pos - 1) / chunk) * chunk : 0;
-            for (int64_t p = chunked ? first : 0; p < n_pos; ++p) {
-                const auto k = test::random_floats(rng, Hkv * d), v = test::random_floats(rng, Hkv * d);
-                std::copy(k.begin(), k.end(), kv.k_row(p));
-                std::copy(v.begin(), v.end(), kv.v_row(p));
-            }
-            std::vector<int64_t> positions;
-            for (int64_t p = first; p < n_pos; ++p) positions.push_back(p);
-            const auto S = static_cast<int64_t>(positions.size());
-            const auto q = test::random_floats(rng, S * H * d);
-            AttentionShape shape{H, Hkv, d, chunked, chunk, 1.0f / std::sqrt(static_cast<float>(d))};
-            for (int threads : {1, 3}) {
+    for (const AttnCase& c : attention_cases()) {
+        SCOPED_TRACE("H " + std::to_string(c.H) + " Hkv " + std::to_string(c.Hkv) + " d " + std::to_string(c.d) +
+                     " n_pos " + std::to_string(c.n_pos) + " first " + std::to_string(c.first) +
+                     (c.chunked ? " chunk " + std::to_string(c.chunk) : " global"));
+        const kv::LayerKv kv = fill_kv(rng, c);
+        std::vector<int64_t> positions;
+        for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
+        const auto S = static_cast<int64_t>(positions.size());
+        const auto q = test::random_floats(rng, S * c.H * c.d, 2.0f);
+        AttentionShape shape{c.H, c.Hkv, c.d, c.chunked, c.chunk, 1.0f / std::sqrt(static_cast<float>(c.d))};
+        std::vector<float> ref(S * c.H * c.d);
+        attention_ref(q.data(), positions, kv, shape, ref.data());
+        for (SimdLevel level : supported_levels())
+            for (int threads : {1, 2, 3, 4}) {
+                SCOPED_TRACE(std::string(simd_level_name(level)) + " threads " + std::to_string(threads));
                 ThreadPool pool(threads);
-                std::vector<float> out(S * H * d, kPoison), ref(S * H * d);
-                attention(q.data(), positions, kv, shape, out.data(), pool);
-                attention_ref(q.data(), positions, kv, shape, ref.data());
+                std::vector<float> out(S * c.H * c.d, kPoison);
+                attention(q.data(), positions, kv, shape, out.data(), pool, level);
                 expect_close(out, ref, 1e-5, "attention");
+                if (threads == 1) {  // the default entry point is one of the levels
+                    std::vector<float> def(S * c.H * c.d, kPoison);
+                    attention(q.data(), positions, kv, shape, def.data(), pool);
+                    expect_close(def, ref, 1e-5, "attention (default level)");
+                }
             }
+    }
+}
+
+// A query's output does not depend on the queries computed with it (decode = prefill) nor on the
+// thread count: compared bit for bit against the whole run.
+TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
+    const uint64_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed + 7);
+    for (const AttnCase& c : attention_cases()) {
+        const kv::LayerKv kv = fill_kv(rng, c);
+        std::vector<int64_t> positions;
+        for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
+        const auto S = static_cast<int64_t>(positions.size());
+        const int64_t row = c.H * c.d;
+        const auto q = test::random_floats(rng, S * row, 2.0f);
+        AttentionShape shape{c.H, c.Hkv, c.d, c.chunked, c.chunk, 1.0f / std::sqrt(static_cast<float>(c.d))};
+        for (SimdLevel level : supported_levels()) {
+            SCOPED_TRACE(std::string(simd_level_name(level)) + " n_pos " + std::to_string(c.n_pos));
+            ThreadPool pool3(3);
+            std::vector<float> whole(S * row, kPoison);
+            attention(q.data(), positions, kv, shape, whole.data(), pool3, level);
+            // Segments of several sizes starting at several offsets, thread counts 1..4.
+            for (int64_t seg : {1, 2, 7, 33, 64, 100})
+                for (int64_t offset : {int64_t{0}, int64_t{3}, seg / 2 + 1}) {
+                    ThreadPool pool(static_cast<int>(1 + (seg + offset) % 4));
+                    std::vector<float> part(S * row, kPoison);
+                    for (int64_t b = 0; b < S;) {
+                        const int64_t e = std::min(S, b == 0 && offset > 0 ? std::min(offset, seg) : b + seg);
+                        attention(q.data() + b * row, std::span<const int64_t>(positions).subspan(b, e - b), kv, shape,
+                                  part.data() + b * row, pool, level);
+                        b = e;
+                    }
+                    ASSERT_EQ(0, std::memcmp(part.data(), whole.data(), part.size() * sizeof(float)))
+                        << "segments of " << seg << " offset " << offset;
+                }
         }
+    }
 }
 
 TEST(CpuOps, RouteTokenPicksTopKWithSigmoidScores) {

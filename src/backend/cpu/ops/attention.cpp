@@ -5,45 +5,80 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/ops/attention_kernel.hpp"
 #include "backend/cpu/ops/matmul.hpp"
+#include "base/error.hpp"
 #include "kv/attn_mask.hpp"
 
 namespace scout::cpu {
 
+namespace {
+
+attn::TaskFn task_fn(SimdLevel level) {
+    switch (level) {
+        case SimdLevel::Avx512: return attn::task_avx512;
+        case SimdLevel::Avx2: return attn::task_avx2;
+        case SimdLevel::Portable: break;
+    }
+    return attn::task_portable;
+}
+
+}  // namespace
+
 void attention(const float* q, std::span<const int64_t> positions, const kv::LayerKv& kv,
                const AttentionShape& sh, float* out, ThreadPool& pool) {
+    attention(q, positions, kv, sh, out, pool, default_simd_level());
+}
+
+void attention(const float* q, std::span<const int64_t> positions, const kv::LayerKv& kv,
+               const AttentionShape& sh, float* out, ThreadPool& pool, SimdLevel level) {
+    check(simd_level_supported(level), "attention: SIMD level not supported by this processor");
     const int64_t S = static_cast<int64_t>(positions.size());
-    const int64_t H = sh.n_heads, d = sh.head_dim, group = sh.n_heads / sh.n_kv_heads;
-    // One task per (query, head); scores are kept in a per-thread buffer of the visible length.
-    pool.parallel_for(S * H, [&](int64_t begin, int64_t end, int) {
-        std::vector<float> scores;
-        std::vector<float> acc(static_cast<std::size_t>(d));
+    if (S == 0) return;
+    const int64_t Hkv = sh.n_kv_heads, group = sh.n_heads / sh.n_kv_heads;
+    // Tasks: kv head x head split x query block. A block of kBlock queries (x the group's heads)
+    // shares each K/V tile load; when that leaves fewer tasks than threads (decode, short
+    // prompts), the group's heads are split too (a row's result does not depend on its task).
+    constexpr int64_t kBlock = 32;
+    const int64_t n_blocks = (S + kBlock - 1) / kBlock;
+    int64_t n_split = 1;
+    while (n_split < group && Hkv * n_blocks * n_split < pool.n_threads() && group % (n_split * 2) == 0) n_split *= 2;
+    const int64_t heads_per = group / n_split;
+    const int64_t n_tasks = Hkv * n_split * n_blocks;
+    const attn::TaskFn fn = task_fn(level);
+    // Work is split statically in contiguous ranges; query blocks are visited in the order
+    // 0, n-1, 1, n-2, ... so that each range mixes short (early) and long (late) blocks.
+    pool.parallel_for(n_tasks, [&](int64_t begin, int64_t end, int) {
+        // Per-thread scratch, kept between calls (grown, never cleared: the kernel initialises what
+        // it uses; stale values only reach masked score lanes, which are overwritten).
+        thread_local std::vector<float> fs;
+        thread_local std::vector<int64_t> is;
+        thread_local std::vector<const float*> ps;
+        const int64_t block_q = std::min(S, kBlock), rows = block_q * heads_per;
+        const auto grow = [](auto& v, int64_t n) {
+            if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
+        };
+        grow(fs, attn::scratch_floats(sh.head_dim, rows));
+        grow(is, attn::scratch_ints(block_q, rows));
+        grow(ps, 2 * attn::kTile);
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t i = task / H, h = task % H, g = h / group;
-            const int64_t a = positions[static_cast<std::size_t>(i)];
-            const int64_t lo = kv::first_visible_key(a, sh.chunked, sh.chunk_size);
-            const int64_t n_keys = a - lo + 1;
-            scores.resize(static_cast<std::size_t>(n_keys));
-            const float* qh = q + (i * H + h) * d;
-            float max_score = -std::numeric_limits<float>::infinity();
-            for (int64_t t = lo; t <= a; ++t) {
-                const float s = dot_f32(qh, kv.k_at(t) + g * d, d) * sh.scale;
-                scores[static_cast<std::size_t>(t - lo)] = s;
-                max_score = std::max(max_score, s);
-            }
-            float sum = 0.0f;
-            for (float& s : scores) {
-                s = std::exp(s - max_score);
-                sum += s;
-            }
-            const float inv_sum = 1.0f / sum;
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int64_t t = lo; t <= a; ++t) {
-                const float p = scores[static_cast<std::size_t>(t - lo)] * inv_sum;
-                const float* vrow = kv.v_at(t) + g * d;
-                for (int64_t c = 0; c < d; ++c) acc[static_cast<std::size_t>(c)] += p * vrow[c];
-            }
-            std::copy(acc.begin(), acc.end(), out + (i * H + h) * d);
+            const int64_t zb = task / (Hkv * n_split), gs = task % (Hkv * n_split);
+            const int64_t b = (zb % 2 == 0) ? zb / 2 : n_blocks - 1 - zb / 2;
+            attn::TaskArgs a;
+            a.q = q;
+            a.positions = positions.data();
+            a.i0 = b * kBlock;
+            a.i1 = std::min(S, a.i0 + kBlock);
+            a.g = gs / n_split;
+            a.h0 = a.g * group + (gs % n_split) * heads_per;
+            a.h1 = a.h0 + heads_per;
+            a.kv = &kv;
+            a.shape = &sh;
+            a.out = out;
+            a.fscratch = fs.data();
+            a.iscratch = is.data();
+            a.pscratch = ps.data();
+            fn(a);
         }
     });
 }

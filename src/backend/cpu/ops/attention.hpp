@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "base/cpu_features.hpp"
 #include "base/thread_pool.hpp"
 #include "kv/kv_cache.hpp"
 
@@ -21,8 +22,14 @@ struct AttentionShape {
 };
 
 // q: [S, H, d] for queries at `positions` (S entries); out: [S, H, d].
+// Tiled over 64-key tiles aligned to absolute positions, with an online softmax; a query's output
+// is bit-identical whatever other queries it is computed with and whatever the thread count
+// (so decode matches prefill). See attention_kernel.hpp.
 void attention(const float* q, std::span<const int64_t> positions, const kv::LayerKv& kv,
                const AttentionShape& shape, float* out, ThreadPool& pool);
+// The same with a forced SIMD variant (tests); the processor must support it.
+void attention(const float* q, std::span<const int64_t> positions, const kv::LayerKv& kv,
+               const AttentionShape& shape, float* out, ThreadPool& pool, SimdLevel level);
 
 // Plain twin: materialises the scores per query with double accumulation.
 void attention_ref(const float* q, std::span<const int64_t> positions, const kv::LayerKv& kv,

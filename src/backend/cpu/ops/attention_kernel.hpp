@@ -1,0 +1,254 @@
+// The tiled attention kernel, written once over a vector trait (Vt) and compiled per instruction
+// set (attention_portable.cpp, attention_avx2.cpp, attention_avx512.cpp).
+//
+// One task = one kv head, a subset of the q heads that read it, and a block of queries. Keys are
+// walked in tiles of kTile positions aligned to absolute positions (multiples of kTile), with an
+// online softmax per row (running max m, running sum l, output rescaled by exp(m_old - m_new)).
+// Determinism: a row's float operations depend only on its own position, never on the other rows
+// of its task:
+//  - scores: lane j of a tile is sum_c q[c] * K[t0 + j][c], one FMA per c in order c = 0..d-1,
+//    from a transposed copy of the tile's K rows; masked lanes are replaced by -inf / 0;
+//  - a row skips the tiles where it sees no key, so it visits exactly the tiles that hold its
+//    visible keys; the tile max / sum reduce all kTile lanes in a fixed order (masked ones are 0);
+//  - P·V: each row accumulates exactly its visible keys of the tile, in increasing position, and
+//    each element c of the head always goes through the same path (vector chunk or scalar tail),
+//    fixed by head_dim alone.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "backend/cpu/ops/attention.hpp"
+#include "kv/attn_mask.hpp"
+
+namespace scout::cpu::attn {
+
+inline constexpr int64_t kTile = 64;  // keys per tile, aligned to absolute positions
+
+struct TaskArgs {
+    const float* q = nullptr;          // [S, H, d]
+    const int64_t* positions = nullptr;
+    int64_t i0 = 0, i1 = 0;            // query block [i0, i1) of the S queries
+    int64_t g = 0;                     // kv head
+    int64_t h0 = 0, h1 = 0;            // q heads [h0, h1), all reading kv head g
+    const kv::LayerKv* kv = nullptr;
+    const AttentionShape* shape = nullptr;
+    float* out = nullptr;              // [S, H, d]
+    float* fscratch = nullptr;         // scratch_floats(d, rows) floats
+    int64_t* iscratch = nullptr;       // scratch_ints(queries, rows)
+    const float** pscratch = nullptr;  // 2 * kTile pointers
+};
+
+inline int64_t scratch_floats(int64_t d, int64_t rows) { return d * kTile + rows * (kTile + 3); }
+inline int64_t scratch_ints(int64_t queries, int64_t rows) { return queries + rows; }
+
+using TaskFn = void (*)(const TaskArgs&);
+void task_portable(const TaskArgs& a);
+void task_avx2(const TaskArgs& a);
+void task_avx512(const TaskArgs& a);
+
+template <class Vt>
+struct Kernel {
+    using V = typename Vt::V;
+    static constexpr int W = Vt::W;
+    static_assert(kTile % W == 0);
+    static constexpr int NVT = static_cast<int>(kTile) / W;  // vectors per tile row
+
+    // Scores of NR rows for lanes [jc, jc + NV*W) of the tile: sc[r][j] = scale * sum_c q_r[c] kt[c][j].
+    template <int NR, int NV>
+    static void qk(const float* const* qrows, const float* kt, int64_t d, float scale, int jc, float* const* srows) {
+        V acc[NR][NV];
+        for (int r = 0; r < NR; ++r)
+            for (int v = 0; v < NV; ++v) acc[r][v] = Vt::zero();
+        for (int64_t c = 0; c < d; ++c) {
+            V k[NV];
+            for (int v = 0; v < NV; ++v) k[v] = Vt::load(kt + c * kTile + jc + v * W);
+            for (int r = 0; r < NR; ++r) {
+                const V b = Vt::set1(qrows[r][c]);
+                for (int v = 0; v < NV; ++v) acc[r][v] = Vt::fma(b, k[v], acc[r][v]);
+            }
+        }
+        const V s = Vt::set1(scale);
+        for (int r = 0; r < NR; ++r)
+            for (int v = 0; v < NV; ++v) Vt::store(srows[r] + jc + v * W, Vt::mul(acc[r][v], s));
+    }
+
+    template <int NR>
+    static void qk_rows(const float* const* qrows, const float* kt, int64_t d, float scale, float* const* srows) {
+        for (int jc = 0; jc < static_cast<int>(kTile); jc += Vt::QK_NV * W)
+            qk<NR, Vt::QK_NV>(qrows, kt, d, scale, jc, srows);
+    }
+
+    // out_r[c0 .. c0 + NV*W) = out_r * alpha_r + sum_{j=u..w} p_r[j] * vrow[j][c0 ..].
+    template <int NR, int NV>
+    static void pv(float* const* orows, const float* const* prows, const float* alpha, const float* const* vrows,
+                   int u, int w, int64_t c0) {
+        V acc[NR][NV];
+        for (int r = 0; r < NR; ++r) {
+            const V al = Vt::set1(alpha[r]);
+            for (int v = 0; v < NV; ++v) acc[r][v] = Vt::mul(Vt::load(orows[r] + c0 + v * W), al);
+        }
+        for (int j = u; j <= w; ++j) {
+            V x[NV];
+            for (int v = 0; v < NV; ++v) x[v] = Vt::load(vrows[j] + c0 + v * W);
+            for (int r = 0; r < NR; ++r) {
+                const V b = Vt::set1(prows[r][j]);
+                for (int v = 0; v < NV; ++v) acc[r][v] = Vt::fma(b, x[v], acc[r][v]);
+            }
+        }
+        for (int r = 0; r < NR; ++r)
+            for (int v = 0; v < NV; ++v) Vt::store(orows[r] + c0 + v * W, acc[r][v]);
+    }
+
+    template <int NR>
+    static void pv_rows(float* const* orows, const float* const* prows, const float* alpha, const float* const* vrows,
+                        int u, int w, int64_t d) {
+        constexpr int64_t chunk = Vt::PV_NV * W;
+        int64_t c0 = 0;
+        for (; c0 + chunk <= d; c0 += chunk) pv<NR, Vt::PV_NV>(orows, prows, alpha, vrows, u, w, c0);
+        for (; c0 + W <= d; c0 += W) pv<NR, 1>(orows, prows, alpha, vrows, u, w, c0);
+        for (; c0 < d; ++c0)  // scalar tail, the same elements for every row of this head_dim
+            for (int r = 0; r < NR; ++r) {
+                float o = orows[r][c0] * alpha[r];
+                for (int j = u; j <= w; ++j) o = Vt::sfma(prows[r][j], vrows[j][c0], o);
+                orows[r][c0] = o;
+            }
+    }
+
+    static void run(const TaskArgs& a) {
+        const AttentionShape& sh = *a.shape;
+        const int64_t H = sh.n_heads, d = sh.head_dim;
+        const int64_t nh = a.h1 - a.h0, nq = a.i1 - a.i0, R = nq * nh;
+        constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+        // Scratch from the caller (no allocation in here): see scratch_floats / scratch_ints.
+        float* kt = a.fscratch;
+        float* sc = kt + d * kTile;
+        float* m_buf = sc + R * kTile;
+        float* l_buf = m_buf + R;
+        float* alpha_buf = l_buf + R;
+        int64_t* lo_buf = a.iscratch;
+        int64_t* active = lo_buf + nq;
+        const float** vrows_buf = a.pscratch;
+        const float** krows_buf = a.pscratch + kTile;
+        std::fill_n(m_buf, R, kNegInf);
+        std::fill_n(l_buf, R, 0.0f);
+
+        int64_t kmin = std::numeric_limits<int64_t>::max(), kmax = std::numeric_limits<int64_t>::min();
+        for (int64_t i = a.i0; i < a.i1; ++i) {
+            const int64_t pos = a.positions[i];
+            const int64_t lo = kv::first_visible_key(pos, sh.chunked, sh.chunk_size);
+            lo_buf[i - a.i0] = lo;
+            kmin = std::min(kmin, lo);
+            kmax = std::max(kmax, pos);
+            for (int64_t h = a.h0; h < a.h1; ++h) std::fill_n(a.out + (i * H + h) * d, d, 0.0f);
+        }
+        if (R == 0) return;
+
+        constexpr int QR = Vt::QK_NR, PR = Vt::PV_NR;
+        const float* qrows[QR];
+        float* srows[QR];
+        float* orows[PR];
+        const float* prows[PR];
+        int64_t n_active = 0;  // rows (r) active in the current tile: active[0 .. n_active)
+
+        for (int64_t t0 = (kmin / kTile) * kTile; t0 <= kmax; t0 += kTile) {
+            const int64_t t_last = t0 + kTile - 1;
+            const int64_t ka = std::max(t0, kmin), kb = std::min(t_last, kmax);
+            // Active rows: queries that see at least one key of this tile.
+            n_active = 0;
+            for (int64_t qi = 0; qi < nq; ++qi) {
+                const int64_t pos = a.positions[a.i0 + qi];
+                if (lo_buf[qi] <= t_last && pos >= t0)
+                    for (int64_t hh = 0; hh < nh; ++hh) active[n_active++] = qi * nh + hh;
+            }
+            if (n_active == 0) continue;
+            // Transposed K tile (rows ka..kb only; the other lanes hold whatever the scratch held
+            // before, and their scores are replaced by -inf / 0 before any use).
+            for (int64_t t = ka; t <= kb; ++t) {
+                krows_buf[t - t0] = a.kv->k_at(t) + a.g * d;
+                vrows_buf[t - t0] = a.kv->v_at(t) + a.g * d;
+            }
+            Vt::transpose_k(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
+            // Scores.
+            const auto row_q = [&](int64_t r) {
+                const int64_t qi = r / nh, h = a.h0 + r % nh;
+                return a.q + ((a.i0 + qi) * H + h) * d;
+            };
+            std::size_t ia = 0;
+            for (; ia + QR <= static_cast<std::size_t>(n_active); ia += QR) {
+                for (int k = 0; k < QR; ++k) {
+                    qrows[k] = row_q(active[ia + k]);
+                    srows[k] = sc + active[ia + k] * kTile;
+                }
+                qk_rows<QR>(qrows, kt, d, sh.scale, srows);
+            }
+            for (; ia < static_cast<std::size_t>(n_active); ++ia) {
+                qrows[0] = row_q(active[ia]);
+                srows[0] = sc + active[ia] * kTile;
+                qk_rows<1>(qrows, kt, d, sh.scale, srows);
+            }
+            // Online softmax per active row.
+            for (int64_t ia2 = 0; ia2 < n_active; ++ia2) {
+                const int64_t r = active[ia2];
+                const int64_t qi = r / nh;
+                const int64_t pos = a.positions[a.i0 + qi];
+                const int u = static_cast<int>(std::max(lo_buf[qi], t0) - t0);
+                const int w = static_cast<int>(std::min(pos, t_last) - t0);
+                float* s = sc + r * kTile;
+                for (int j = 0; j < u; ++j) s[j] = kNegInf;
+                for (int j = w + 1; j < static_cast<int>(kTile); ++j) s[j] = kNegInf;
+                V mx = Vt::load(s);
+                for (int v = 1; v < NVT; ++v) mx = Vt::max(mx, Vt::load(s + v * W));
+                const float m_old = m_buf[r];
+                const float m_new = std::max(m_old, Vt::hmax(mx));
+                const float alpha = m_old == kNegInf ? 0.0f : std::exp(m_old - m_new);
+                const V mv = Vt::set1(m_new);
+                V sum = Vt::zero();
+                for (int v = 0; v < NVT; ++v) {
+                    const V p = Vt::exp(Vt::sub(Vt::load(s + v * W), mv));
+                    Vt::store(s + v * W, p);
+                }
+                for (int j = 0; j < u; ++j) s[j] = 0.0f;
+                for (int j = w + 1; j < static_cast<int>(kTile); ++j) s[j] = 0.0f;
+                for (int v = 0; v < NVT; ++v) sum = Vt::add(sum, Vt::load(s + v * W));
+                l_buf[r] = l_buf[r] * alpha + Vt::hsum(sum);
+                m_buf[r] = m_new;
+                alpha_buf[r] = alpha;
+            }
+            // P·V, per query: its heads share the visible range and the V rows.
+            const float* const* vrows = vrows_buf;
+            for (std::size_t k = 0; k < static_cast<std::size_t>(n_active); k += static_cast<std::size_t>(nh)) {
+                const int64_t r0 = active[k], qi = r0 / nh;
+                const int64_t pos = a.positions[a.i0 + qi];
+                const int u = static_cast<int>(std::max(lo_buf[qi], t0) - t0);
+                const int w = static_cast<int>(std::min(pos, t_last) - t0);
+                for (int64_t hh = 0; hh < nh; hh += PR) {
+                    const int n = static_cast<int>(std::min<int64_t>(PR, nh - hh));
+                    for (int k2 = 0; k2 < n; ++k2) {
+                        orows[k2] = a.out + ((a.i0 + qi) * H + a.h0 + hh + k2) * d;
+                        prows[k2] = sc + (r0 + hh + k2) * kTile;
+                    }
+                    const float* al = alpha_buf + r0 + hh;
+                    switch (n) {
+                        case 1: pv_rows<1>(orows, prows, al, vrows, u, w, d); break;
+                        case 2: if constexpr (PR >= 2) pv_rows<2>(orows, prows, al, vrows, u, w, d); break;
+                        case 3: if constexpr (PR >= 3) pv_rows<3>(orows, prows, al, vrows, u, w, d); break;
+                        default: if constexpr (PR >= 4) pv_rows<4>(orows, prows, al, vrows, u, w, d); break;
+                    }
+                }
+            }
+        }
+        // Normalise.
+        for (int64_t r = 0; r < R; ++r) {
+            const int64_t qi = r / nh, h = a.h0 + r % nh;
+            float* o = a.out + ((a.i0 + qi) * H + h) * d;
+            const float inv = 1.0f / l_buf[r];
+            for (int64_t c = 0; c < d; ++c) o[c] *= inv;
+        }
+    }
+};
+
+}  // namespace scout::cpu::attn
