@@ -90,6 +90,14 @@ void nt_rows(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t
         const int64_t te = std::min(T, tb + tok_block);
         for (int64_t n = n0; n < n1; n += RowTile) {
             const int r_count = static_cast<int>(std::min<int64_t>(RowTile, n1 - n));
+            // Batched tiles over short rows (e.g. an lm_head over a small hidden size): ask for the next tile's rows
+            // now, so their reads overlap this tile's arithmetic (the hardware prefetcher alone
+            // left the batched kernel waiting on memory). Long rows stream well without it.
+            if (RowTile > 1 && K * static_cast<int64_t>(sizeof(E)) * RowTile <= 8192 && n + RowTile < n1) {
+                const char* next = reinterpret_cast<const char*>(base + (n + RowTile) * w.row_stride);
+                const int64_t bytes = std::min<int64_t>(RowTile, n1 - n - RowTile) * w.row_stride * static_cast<int64_t>(sizeof(E));
+                for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(next + b);
+            }
             const E* rows[RowTile];
             for (int r = 0; r < RowTile; ++r) rows[r] = base + (n + std::min(r, r_count - 1)) * w.row_stride;
             for (int64_t t = tb; t < te; t += TokTile) {
@@ -182,12 +190,21 @@ void nn_cols(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t
 }
 
 // The entry points each ISA file exports, dispatched on the weight dtype.
+// Decode (T < 4) walks one weight row at a time: several rows interleaved are several memory
+// streams, which the hardware prefetcher follows worse than one (measured: ~2.5x slower reads on
+// 2 KB rows). Each output's operations are the same in both shapes.
 template <typename Isa, int RowTile, int TokTile>
 void nt_rows_any(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
     switch (w.dtype) {
-        case DType::F32: nt_rows<Isa, DType::F32, RowTile, TokTile>(x, T, w, y, n0, n1); return;
-        case DType::BF16: nt_rows<Isa, DType::BF16, RowTile, TokTile>(x, T, w, y, n0, n1); return;
-        case DType::F16: nt_rows<Isa, DType::F16, RowTile, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::F32:
+            if (T < 4) return nt_rows<Isa, DType::F32, 1, TokTile>(x, T, w, y, n0, n1);
+            return nt_rows<Isa, DType::F32, RowTile, TokTile>(x, T, w, y, n0, n1);
+        case DType::BF16:
+            if (T < 4) return nt_rows<Isa, DType::BF16, 1, TokTile>(x, T, w, y, n0, n1);
+            return nt_rows<Isa, DType::BF16, RowTile, TokTile>(x, T, w, y, n0, n1);
+        case DType::F16:
+            if (T < 4) return nt_rows<Isa, DType::F16, 1, TokTile>(x, T, w, y, n0, n1);
+            return nt_rows<Isa, DType::F16, RowTile, TokTile>(x, T, w, y, n0, n1);
         default: break;
     }
 }
