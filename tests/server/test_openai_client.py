@@ -251,10 +251,11 @@ def test_api_key(cold_server):
 def test_queue_full_429(cold_server):
     """One slot and a queue of one: of four simultaneous long requests, two are refused with 429."""
     auth = {"Authorization": "Bearer sekrit-key"}
-    body = {"messages": CHAT, "max_tokens": 60, "temperature": 0}
+    # Long enough (~2 s on a fast build) that the first is still running when the others arrive.
+    body = {"messages": CHAT, "max_tokens": 500, "temperature": 0}
     with cf.ThreadPoolExecutor(4) as ex:
         first = ex.submit(post, cold_server, "/v1/chat/completions", body, auth)
-        time.sleep(0.3)  # the first is running; the next one waits, the others find the queue full
+        time.sleep(0.1)  # the first is running; the next one waits, the others find the queue full
         rest = [ex.submit(post, cold_server, "/v1/chat/completions", body, auth) for _ in range(3)]
         results = [first.result()] + [f.result() for f in rest]
     statuses = sorted(s for s, _ in results)
@@ -380,9 +381,10 @@ def test_abrupt_disconnects_mid_stream(server, client):
 
 def test_disconnect_during_non_streaming_request(server):
     """A non-streaming reply longer than a second is sent as a body that starts with spaces; those
-    writes notice the client is gone and the sequence is cancelled long before its 400 tokens."""
+    writes notice the client is gone and the sequence is cancelled long before its 1,800 tokens
+    (several seconds even with fast kernels; the demo model does not stop on its own)."""
     before = wait_idle(server)["scout_generations_cancelled_total"]
-    body = json.dumps({"messages": CHAT, "max_tokens": 400, "temperature": 0}).encode()
+    body = json.dumps({"messages": CHAT, "max_tokens": 1800, "temperature": 0}).encode()
     s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
     s.sendall(raw_request(server, body))
     time.sleep(2.5)
