@@ -69,6 +69,16 @@ inline __m256i dot_scaled(__m256i acc, __m256i q, __m256i a, __m256i sc) {
 
 inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Requests the weight bytes kAheadBytes beyond block p (the rest of this row, then the next row,
+// which is where a product goes next): decode reads each weight once, and measured on the 1b
+// model the hardware prefetcher alone left the kernel waiting on the first load of each block.
+constexpr int kAheadBytes = 2048;
+template <typename Block>
+inline void prefetch_ahead(const Block* p) {
+    const char* c = reinterpret_cast<const char*>(p) + kAheadBytes;
+    for (std::size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(c + off, _MM_HINT_T0);
+}
+
 template <class ABlock>
 const ABlock* act_row(const void* a, std::size_t a_stride, int t) {
     return reinterpret_cast<const ABlock*>(static_cast<const uint8_t*>(a) + static_cast<std::size_t>(t) * a_stride);
@@ -94,6 +104,7 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         acc[t] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
         const __m256i wq = loadu(w[b].qs);
         const __m256i wabs = _mm256_sign_epi8(wq, wq);  // |w| as u8 (-128 -> 128)
         const float dw = f16(w[b].d);
@@ -143,6 +154,7 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         acc[t] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
         uint8_t sc[8], m[8];
         unpack_k4(w[b].scales, sc, m);
         // mins per 16-element activation sum: lanes 2s, 2s+1 hold m[s]
@@ -204,6 +216,7 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         acc[t] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
         const int8_t* sc = w[b].scales;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
         __m256i isum[NT], isum2[NT];  // even / odd k (kSplitChains)
