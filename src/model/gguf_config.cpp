@@ -59,6 +59,11 @@ GgufModelConfig gguf_model_config(const io::GgufFile& f) {
     const std::string arch = f.architecture();
     check(arch == "llama4", cat("GGUF file ", f.label(), ": architecture is \"", arch,
                                 "\", expected \"llama4\" (a llama.cpp Llama 4 text GGUF)"));
+    // llama.cpp's gguf-split writes a model as several files; each holds only some tensors.
+    if (const io::GgufValue* n = f.find("split.count"); n && n->as_int() > 1)
+        throw Error(cat("GGUF file ", f.label(), " is part of a model split into ", n->as_int(),
+                        " files; scout reads whole files: merge the parts first with llama.cpp's "
+                        "`llama-gguf-split --merge FIRST_PART.gguf OUT.gguf`"));
     const std::string p = arch + ".";
     nlohmann::json t;
     t["model_type"] = "llama4_text";

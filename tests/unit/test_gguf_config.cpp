@@ -147,6 +147,12 @@ TEST(GgufConfig, ErrorsNameTheProblem) {
         EXPECT_NE(err.find(key), std::string::npos) << err;
         EXPECT_NE(err.find("gguf_cfg_missing.gguf"), std::string::npos) << err;
     }
+    {  // one part of a split model: say how to merge it
+        io::GgufFile f(variant("split", {}, [](io::GgufWriter& w) { w.add_u16("split.count", 2); }));
+        const std::string err = error_of([&] { gguf_model_config(f); });
+        EXPECT_NE(err.find("split into 2 files"), std::string::npos) << err;
+        EXPECT_NE(err.find("llama-gguf-split --merge"), std::string::npos) << err;
+    }
     {  // heads not dividing: parse_model_config's validation applies to GGUF too
         io::GgufFile f(variant("heads", {"llama4.attention.head_count_kv"}, [](io::GgufWriter& w) { w.add_u32("llama4.attention.head_count_kv", 3); }));
         EXPECT_FALSE(error_of([&] { gguf_model_config(f); }).empty());
