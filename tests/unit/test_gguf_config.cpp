@@ -27,7 +27,8 @@ std::filesystem::path tiny() { return test::data_dir() / "gguf" / "llama4_tiny.g
 std::filesystem::path variant(const std::string& name, const std::vector<std::string>& skip,
                               const std::function<void(io::GgufWriter&)>& extra,
                               const std::vector<float>& rope = {}, const std::string& drop_tensor = "") {
-    const auto out = std::filesystem::current_path() / ("gguf_cfg_" + name + ".gguf");
+    // In the temp directory, so a test binary run by hand leaves nothing in the working tree.
+    const auto out = std::filesystem::temp_directory_path() / ("gguf_cfg_" + name + ".gguf");
     io::GgufFile src(tiny());
     io::GgufWriter w(out);
     for (const auto& kv : src.metadata())
