@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/simd_reduce.hpp"
 #include "quant/blocks.hpp"
 #include "quant/q8_activations.hpp"
 #include "quant/vec_dot.hpp"
@@ -31,12 +32,7 @@ namespace {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+using simd_reduce::hsum256;
 
 // acc + Σ of each 4 adjacent u8 x s8 products (8 int32 lanes).
 inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
@@ -114,7 +110,7 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a[t][b].d), _mm256_cvtepi32_ps(p), acc[t]);
         }
     }
-    for (int t = 0; t < NT; ++t) y[t * ys] = hsum(acc[t]);
+    for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
 }
 
 template <int NT>
@@ -138,7 +134,7 @@ void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a[t][b].d), _mm256_cvtepi32_ps(p), acc[t]);
         }
     }
-    for (int t = 0; t < NT; ++t) y[t * ys] = hsum(acc[t]);
+    for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
 }
 
 // Q4_K (HIGH = false) and Q5_K (HIGH = true): group g of 64 elements = sub-blocks 2g (low
@@ -196,7 +192,7 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(msum), acc[t]);
         }
     }
-    for (int t = 0; t < NT; ++t) y[t * ys] = hsum(acc[t]);
+    for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
 }
 
 // Q6_K: per half h, ql[0..31] (v0 low, v2 high nibbles), ql[32..63] (v1, v3), qh bit pairs
@@ -251,7 +247,7 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc[t]);
         }
     }
-    for (int t = 0; t < NT; ++t) y[t * ys] = hsum(acc[t]);
+    for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
 }
 
 constexpr VecDotKernels kQ8_0{{vec_dot_q8_0_q8<1>, vec_dot_q8_0_q8<2>, vec_dot_q8_0_q8<3>, vec_dot_q8_0_q8<4>}};

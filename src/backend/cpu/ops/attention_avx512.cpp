@@ -7,6 +7,7 @@
 
 #include "backend/cpu/ops/attention_kernel.hpp"
 #include "backend/cpu/ops/attention_simd.hpp"
+#include "base/simd_reduce.hpp"
 
 namespace scout::cpu::attn {
 
@@ -53,13 +54,7 @@ struct Avx512 {
     static void transpose_k(const float* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
         transpose_k_avx2(krows, ja, jb, d, kt, ld);
     }
-    static float hsum(V v) {
-        const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-        __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-        b = _mm_add_ss(b, _mm_movehdup_ps(b));
-        return _mm_cvtss_f32(b);
-    }
+    static float hsum(V v) { return simd_reduce::hsum512(v); }
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "backend/cpu/ops/matmul_float.hpp"
 #include "backend/cpu/ops/matmul_float_tiles.hpp"
+#include "base/simd_reduce.hpp"
 
 namespace scout::cpu::simd {
 
@@ -39,12 +40,7 @@ struct Avx2 {
         std::memcpy(buf, p, static_cast<std::size_t>(n) * sizeof(buf[0]));
         return load_w<D>(buf);
     }
-    static float hsum(V v) {
-        __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-        b = _mm_add_ss(b, _mm_movehdup_ps(b));
-        return _mm_cvtss_f32(b);
-    }
+    static float hsum(V v) { return simd_reduce::hsum256(v); }
     static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
     static void store_part(float* p, V v, int n) {
         float buf[L];

@@ -9,6 +9,7 @@
 
 #include "backend/cpu/ops/matmul_float.hpp"
 #include "backend/cpu/ops/matmul_float_tiles.hpp"
+#include "base/simd_reduce.hpp"
 
 namespace scout::cpu::simd {
 
@@ -39,13 +40,7 @@ struct Avx512 {
         if constexpr (D == DType::BF16) return widen_bf16(h);
         else return _mm512_cvtph_ps(h);
     }
-    static float hsum(V v) {
-        const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-        __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-        b = _mm_add_ss(b, _mm_movehdup_ps(b));
-        return _mm_cvtss_f32(b);
-    }
+    static float hsum(V v) { return simd_reduce::hsum512(v); }
     static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
     static void store_part(float* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
 };
