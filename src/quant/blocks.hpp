@@ -70,6 +70,15 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block must be 210 bytes");
 
+// The signed values (-32..31) of elements l, l + 32, l + 64, l + 96 of one 128-element half
+// (ql, qh already offset to that half; l in [0, 32)), as laid out above.
+inline void unpack_q6_k(const uint8_t* ql, const uint8_t* qh, int l, int q[4]) {
+    q[0] = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+    q[1] = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+    q[2] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+    q[3] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+}
+
 // The 12-byte packing of Q4_K/Q5_K: sub-blocks 0-3 keep their 6 bits in the low
 // bits of bytes 0-3 (scale) and 4-7 (min); sub-blocks 4-7 keep their low 4 bits
 // in the nibbles of bytes 8-11 (scale low, min high) and their top 2 bits in the

@@ -76,15 +76,13 @@ void dequant_q6_k(const BlockQ6_K* b, float* y, int64_t nb) {
         for (int h = 0; h < 2; ++h, y += 128, ql += 64, qh += 32, sc += 8) {
             for (int l = 0; l < 32; ++l) {
                 const int is = l / 16;
-                const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                int q[4];
+                unpack_q6_k(ql, qh, l, q);
                 // (d * scale) * q: the same association as the definition.
-                y[l] = d * static_cast<float>(sc[is + 0]) * static_cast<float>(q1);
-                y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
-                y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
-                y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+                y[l] = d * static_cast<float>(sc[is + 0]) * static_cast<float>(q[0]);
+                y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q[1]);
+                y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q[2]);
+                y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q[3]);
             }
         }
     }

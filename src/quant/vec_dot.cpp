@@ -97,12 +97,10 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
                 const int8_t* aq = a[b].qs + 128 * h;
                 for (int l = 0; l < 32; ++l) {
                     const int is = l / 16;
-                    const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                    const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                    const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                    const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                    isum += sc[is + 0] * q1 * aq[l] + sc[is + 2] * q2 * aq[l + 32] + sc[is + 4] * q3 * aq[l + 64] +
-                            sc[is + 6] * q4 * aq[l + 96];
+                    int q[4];
+                    unpack_q6_k(ql, qh, l, q);
+                    isum += sc[is + 0] * q[0] * aq[l] + sc[is + 2] * q[1] * aq[l + 32] + sc[is + 4] * q[2] * aq[l + 64] +
+                            sc[is + 6] * q[3] * aq[l + 96];
                 }
             }
             acc += (f16_to_f32(w[b].d) * a[b].d) * static_cast<float>(isum);
