@@ -109,13 +109,42 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     }
 }
 
-constexpr VecDotKernels kQ8_0{{vec_dot_q8_0_q8<1>, vec_dot_q8_0_q8<2>, vec_dot_q8_0_q8<3>, vec_dot_q8_0_q8<4>}};
-constexpr VecDotKernels kQ4_0{{vec_dot_q4_0_q8<1>, vec_dot_q4_0_q8<2>, vec_dot_q4_0_q8<3>, vec_dot_q4_0_q8<4>}};
-constexpr VecDotKernels kQ4_K{{vec_dot_k4k5_q8<BlockQ4_K, 1>, vec_dot_k4k5_q8<BlockQ4_K, 2>,
-                               vec_dot_k4k5_q8<BlockQ4_K, 3>, vec_dot_k4k5_q8<BlockQ4_K, 4>}};
-constexpr VecDotKernels kQ5_K{{vec_dot_k4k5_q8<BlockQ5_K, 1>, vec_dot_k4k5_q8<BlockQ5_K, 2>,
-                               vec_dot_k4k5_q8<BlockQ5_K, 3>, vec_dot_k4k5_q8<BlockQ5_K, 4>}};
-constexpr VecDotKernels kQ6_K{{vec_dot_q6_k_q8<1>, vec_dot_q6_k_q8<2>, vec_dot_q6_k_q8<3>, vec_dot_q6_k_q8<4>}};
+// tile[k] = the kernel instantiated for k + 1 tokens.
+template <int... I>
+struct Widths {};
+template <template <int> class K, int... I>
+constexpr VecDotKernels table_of(Widths<I...>) {
+    return {{K<I + 1>::fn...}, kMaxTileTokens};
+}
+template <template <int> class K>
+constexpr VecDotKernels table() {
+    return table_of<K>(Widths<0, 1, 2, 3, 4, 5, 6, 7>{});
+}
+template <int NT>
+struct Q8_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_q8_0_q8<NT>;
+};
+template <int NT>
+struct Q4_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_q4_0_q8<NT>;
+};
+template <int NT>
+struct Q4_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8<BlockQ4_K, NT>;
+};
+template <int NT>
+struct Q5_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8<BlockQ5_K, NT>;
+};
+template <int NT>
+struct Q6_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_q6_k_q8<NT>;
+};
+constexpr VecDotKernels kQ8_0 = table<Q8_0Fn>();
+constexpr VecDotKernels kQ4_0 = table<Q4_0Fn>();
+constexpr VecDotKernels kQ4_K = table<Q4_KFn>();
+constexpr VecDotKernels kQ5_K = table<Q5_KFn>();
+constexpr VecDotKernels kQ6_K = table<Q6_KFn>();
 
 }  // namespace
 

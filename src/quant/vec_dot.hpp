@@ -10,7 +10,8 @@
 // A kernel takes one weight row and NT = 1..kMaxTileTokens activation rows, so a weight block
 // is loaded and unpacked once for several tokens (prefill). Within one level the result for
 // a (row, token) pair is bit-identical for every NT: each token's accumulators see the same
-// operations in the same order whatever else is in the tile.
+// operations in the same order whatever else is in the tile. Each table names the widest tile
+// its level runs well (AVX2 has 16 vector registers, AVX-512 32).
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,7 @@
 
 namespace scout::quant {
 
-inline constexpr int kMaxTileTokens = 4;
+inline constexpr int kMaxTileTokens = 8;
 
 // y[t * y_stride] = Σ_i w[i] * a_t[i] for t < NT, where w is one weight row of nb blocks and
 // a_t = a + t * a_stride bytes is a quantized activation row of the matching format.
@@ -30,6 +31,7 @@ using VecDotTileFn = void (*)(int64_t nb, const void* w, const void* a, std::siz
 
 struct VecDotKernels {
     VecDotTileFn tile[kMaxTileTokens];  // tile[k] handles k + 1 activation rows
+    int tile_tokens;                    // the width products should use (<= kMaxTileTokens)
 };
 
 // The kernels for a weight type at a SIMD level. Throws scout::Error when the type has no int8

@@ -80,14 +80,26 @@ const ABlock* act_row(const void* a, std::size_t a_stride, int t) {
     return reinterpret_cast<const ABlock*>(static_cast<const uint8_t*>(a) + static_cast<std::size_t>(t) * a_stride);
 }
 
-// 6-bit scales and mins of a Q4_K/Q5_K super-block (blocks.hpp: unpack_scale_min_k4).
+// 6-bit scales and mins of a Q4_K/Q5_K super-block (blocks.hpp: unpack_scale_min_k4), as eight
+// bytes each, in 32-bit word arithmetic (a byte loop was a long serial chain in the kernels):
+//   sc[s] = q[s] & 63,  m[s] = q[s + 4] & 63                                    (s < 4)
+//   sc[s + 4] = (q[s + 8] & 15) | (q[s] >> 6) << 4,  m[s + 4] = (q[s + 8] >> 4) | (q[s + 4] >> 6) << 4
+inline void unpack_k4_words(const uint8_t* q, uint64_t& sc, uint64_t& m) {
+    uint32_t w0, w1, w2;
+    __builtin_memcpy(&w0, q, 4);
+    __builtin_memcpy(&w1, q + 4, 4);
+    __builtin_memcpy(&w2, q + 8, 4);
+    constexpr uint32_t k6 = 0x3F3F3F3Fu, k4 = 0x0F0F0F0Fu, k2 = 0x03030303u;
+    const uint32_t sc_hi = (w2 & k4) | (((w0 >> 6) & k2) << 4);
+    const uint32_t m_hi = ((w2 >> 4) & k4) | (((w1 >> 6) & k2) << 4);
+    sc = (w0 & k6) | (uint64_t{sc_hi} << 32);
+    m = (w1 & k6) | (uint64_t{m_hi} << 32);
+}
 inline void unpack_k4(const uint8_t* q, uint8_t sc[8], uint8_t m[8]) {
-    for (int s = 0; s < 4; ++s) {
-        sc[s] = q[s] & 63;
-        m[s] = q[s + 4] & 63;
-        sc[s + 4] = static_cast<uint8_t>((q[s + 8] & 0x0F) | ((q[s] >> 6) << 4));
-        m[s + 4] = static_cast<uint8_t>((q[s + 8] >> 4) | ((q[s + 4] >> 6) << 4));
-    }
+    uint64_t s, mm;
+    unpack_k4_words(q, s, mm);
+    __builtin_memcpy(sc, &s, 8);
+    __builtin_memcpy(m, &mm, 8);
 }
 
 template <int NT>
@@ -250,13 +262,206 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
 }
 
-constexpr VecDotKernels kQ8_0{{vec_dot_q8_0_q8<1>, vec_dot_q8_0_q8<2>, vec_dot_q8_0_q8<3>, vec_dot_q8_0_q8<4>}};
-constexpr VecDotKernels kQ4_0{{vec_dot_q4_0_q8<1>, vec_dot_q4_0_q8<2>, vec_dot_q4_0_q8<3>, vec_dot_q4_0_q8<4>}};
-constexpr VecDotKernels kQ4_K{{vec_dot_k4k5_q8<BlockQ4_K, false, 1>, vec_dot_k4k5_q8<BlockQ4_K, false, 2>,
-                               vec_dot_k4k5_q8<BlockQ4_K, false, 3>, vec_dot_k4k5_q8<BlockQ4_K, false, 4>}};
-constexpr VecDotKernels kQ5_K{{vec_dot_k4k5_q8<BlockQ5_K, true, 1>, vec_dot_k4k5_q8<BlockQ5_K, true, 2>,
-                               vec_dot_k4k5_q8<BlockQ5_K, true, 3>, vec_dot_k4k5_q8<BlockQ5_K, true, 4>}};
-constexpr VecDotKernels kQ6_K{{vec_dot_q6_k_q8<1>, vec_dot_q6_k_q8<2>, vec_dot_q6_k_q8<3>, vec_dot_q6_k_q8<4>}};
+#if SCOUT_VNNI
+// AVX-512 kernels on 512-bit registers for the K-quants, which spend prefill in them: one
+// instruction covers two 32-element sub-blocks (a 64-byte activation slice). Each token's
+// 16 int32 lanes are folded to the 8 lanes of the 256-bit kernels above (lane i: bytes
+// 4i..4i+3 of every 32-byte piece) before the float step, so the integers reaching the float
+// accumulator, and hence the results, are the same as theirs.
+
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+// Two 256-bit halves as one register: lo in lanes 0-7, hi in 8-15.
+inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+inline __m256i fold(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
+// fold(u) in lanes 0-7 and fold(v) in 8-15: two tokens' float steps then run as one.
+inline __m512i fold2(__m512i u, __m512i v) {
+    return _mm512_add_epi32(_mm512_shuffle_i64x2(u, v, 0x44), _mm512_shuffle_i64x2(u, v, 0xEE));
+}
+// x in float lanes 0-7, y in 8-15.
+inline __m512 splat2(float x, float y) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(x)), _mm256_castps_pd(_mm256_set1_ps(y)), 1));
+}
+// Each token's 8-lane accumulator: token 2i in lanes 0-7 of acc2[i], token 2i + 1 in lanes
+// 8-15; an odd last token alone in a 256-bit register. The same lane arithmetic as one
+// 256-bit accumulator per token, so results do not depend on the pairing.
+template <int NT>
+struct PairedAcc {
+    __m512 acc2[NT / 2 > 0 ? NT / 2 : 1];
+    __m256 last;
+    PairedAcc() {
+        for (auto& v : acc2) v = _mm512_setzero_ps();
+        last = _mm256_setzero_ps();
+    }
+    void store(float* y, int64_t ys) const {
+        for (int i = 0; i < NT / 2; ++i) {
+            y[(2 * i) * ys] = hsum256(_mm512_castps512_ps256(acc2[i]));
+            y[(2 * i + 1) * ys] = hsum256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc2[i]), 1)));
+        }
+        if (NT % 2) y[(NT - 1) * ys] = hsum256(last);
+    }
+};
+// int16 lanes 0-15 = lane i, 16-31 = lane j of a vector of int16 scales (for vpermw).
+inline __m512i scale_pick2(int i, int j) { return join(_mm256_set1_epi16(static_cast<short>(i)), _mm256_set1_epi16(static_cast<short>(j))); }
+// int16 lanes 8k..8k+7 = lane i + k (k = 0..3): four 16-element scale groups in a row.
+inline __m512i scale_pick4(int i) {
+    return join(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(i + 1)), _mm_set1_epi16(static_cast<short>(i))),
+                _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(i + 3)), _mm_set1_epi16(static_cast<short>(i + 2))));
+}
+
+template <class WBlock, bool HIGH, int NT>
+void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const WBlock*>(vw);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const BlockQ8KA* a[NT];
+    for (int t = 0; t < NT; ++t) a[t] = act_row<BlockQ8KA>(va, as, t);
+    PairedAcc<NT> acc;
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
+        uint64_t packed_sc, packed_m;
+        unpack_k4_words(w[b].scales, packed_sc, packed_m);
+        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(packed_sc))));
+        const __m128i m8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(packed_m)));
+        const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+        __m512i hbits = _mm512_setzero_si512();
+        if constexpr (HIGH) hbits = _mm512_broadcast_i64x4(loadu(w[b].qh));
+        __m512i isum[NT];
+        for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+        for (int g = 0; g < 4; ++g) {
+            // sub-block 2g (low nibbles) in bytes 0-31, 2g + 1 (high nibbles) in 32-63
+            const __m256i raw = loadu(w[b].qs + 32 * g);
+            __m512i q = _mm512_and_si512(join(raw, _mm256_srli_epi16(raw, 4)), m4);
+            if constexpr (HIGH) {  // + 16 where bit 2g (low half) / 2g + 1 (high half) of qh[l] is set
+                const __m512i bit = join(_mm256_set1_epi8(static_cast<char>(1u << (2 * g))),
+                                         _mm256_set1_epi8(static_cast<char>(2u << (2 * g))));
+                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hbits, bit), q, _mm512_set1_epi8(16));
+            }
+            const __m512i scg = _mm512_permutexvar_epi16(scale_pick2(2 * g, 2 * g + 1), sc16);
+            for (int t = 0; t < NT; ++t)
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q, load512(a[t][b].qs + 64 * g)), scg);
+        }
+        const float d = f16(w[b].d), dmin = f16(w[b].dmin);
+        const __m512i mins2 = _mm512_broadcast_i64x4(mins);
+        for (int i = 0; i < NT / 2; ++i) {
+            const int t = 2 * i;
+            const __m512i msum = _mm512_madd_epi16(join(loadu(a[t][b].bsums), loadu(a[t + 1][b].bsums)), mins2);
+            const __m512 da = splat2(a[t][b].d, a[t + 1][b].d);
+            acc.acc2[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d), da), _mm512_cvtepi32_ps(fold2(isum[t], isum[t + 1])), acc.acc2[i]);
+            acc.acc2[i] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dmin), da), _mm512_cvtepi32_ps(msum), acc.acc2[i]);
+        }
+        if constexpr (NT % 2 == 1) {
+            constexpr int t = NT - 1;
+            const __m256i msum = _mm256_madd_epi16(loadu(a[t][b].bsums), mins);
+            acc.last = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(fold(isum[t])), acc.last);
+            acc.last = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(msum), acc.last);
+        }
+    }
+    acc.store(y, ys);
+}
+
+// Q6_K: per half h, the 64 bytes ql[64h..] give v0 | v1 (low nibbles) and v2 | v3 (high
+// nibbles), each pair covering 64 consecutive activations (128h + 0..63, 128h + 64..127).
+template <int NT>
+void vec_dot_q6_k_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const BlockQ6_K*>(vw);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i m2 = _mm512_set1_epi8(0x03);
+    const __m512i m2_4 = _mm512_set1_epi8(0x30);
+    const BlockQ8KA* a[NT];
+    for (int t = 0; t < NT; ++t) a[t] = act_row<BlockQ8KA>(va, as, t);
+    PairedAcc<NT> acc;
+    for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+        const __m512i sc16z = _mm512_castsi256_si512(sc16);
+        __m512i isum[NT];
+        for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) {
+            const __m512i q = load512(w[b].ql + 64 * h);
+            const __m256i hb = loadu(w[b].qh + 32 * h);
+            const __m512i hbits = join(hb, _mm256_srli_epi16(hb, 2));  // bits of v0 | v1 at 0-1, of v2 | v3 at 4-5
+            const __m512i v01 = _mm512_or_si512(_mm512_and_si512(q, m4), _mm512_slli_epi16(_mm512_and_si512(hbits, m2), 4));
+            const __m512i v23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_and_si512(hbits, m2_4));
+            const __m512i s01 = _mm512_permutexvar_epi16(scale_pick4(8 * h), sc16z);
+            const __m512i s23 = _mm512_permutexvar_epi16(scale_pick4(8 * h + 4), sc16z);
+            for (int t = 0; t < NT; ++t) {
+                const int8_t* aq = a[t][b].qs + 128 * h;
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(v01, load512(aq)), s01);
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(v23, load512(aq + 64)), s23);
+            }
+        }
+        const float d = f16(w[b].d);
+        const __m512i sc16x2 = _mm512_broadcast_i64x4(sc16);
+        for (int i = 0; i < NT / 2; ++i) {
+            const int t = 2 * i;
+            const __m512i off = _mm512_slli_epi32(_mm512_madd_epi16(join(loadu(a[t][b].bsums), loadu(a[t + 1][b].bsums)), sc16x2), 5);
+            const __m512i is = _mm512_sub_epi32(fold2(isum[t], isum[t + 1]), off);
+            const __m512 da = splat2(a[t][b].d, a[t + 1][b].d);
+            acc.acc2[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d), da), _mm512_cvtepi32_ps(is), acc.acc2[i]);
+        }
+        if constexpr (NT % 2 == 1) {
+            constexpr int t = NT - 1;
+            const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), sc16), 5);
+            const __m256i is = _mm256_sub_epi32(fold(isum[t]), off);
+            acc.last = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc.last);
+        }
+    }
+    acc.store(y, ys);
+}
+#endif
+
+// The tables: tile[k] = the kernel instantiated for k + 1 tokens.
+template <int... I>
+struct Widths {};
+template <template <int> class K, int... I>
+constexpr VecDotKernels table_of(Widths<I...>, int tile_tokens) {
+    return {{K<I + 1>::fn...}, tile_tokens};
+}
+template <template <int> class K>
+constexpr VecDotKernels table(int tile_tokens) {
+    return table_of<K>(Widths<0, 1, 2, 3, 4, 5, 6, 7>{}, tile_tokens);
+}
+#if SCOUT_VNNI
+template <int NT>
+struct Q4_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8_zmm<BlockQ4_K, false, NT>;
+};
+template <int NT>
+struct Q5_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8_zmm<BlockQ5_K, true, NT>;
+};
+template <int NT>
+struct Q6_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_q6_k_q8_zmm<NT>;
+};
+constexpr int kTileTokens = 8;
+#else
+template <int NT>
+struct Q4_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8<BlockQ4_K, false, NT>;
+};
+template <int NT>
+struct Q5_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8<BlockQ5_K, true, NT>;
+};
+template <int NT>
+struct Q6_KFn {
+    static constexpr VecDotTileFn fn = vec_dot_q6_k_q8<NT>;
+};
+constexpr int kTileTokens = 4;
+#endif
+template <int NT>
+struct Q8_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_q8_0_q8<NT>;
+};
+template <int NT>
+struct Q4_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_q4_0_q8<NT>;
+};
+constexpr VecDotKernels kQ8_0 = table<Q8_0Fn>(kTileTokens);
+constexpr VecDotKernels kQ4_0 = table<Q4_0Fn>(kTileTokens);
+constexpr VecDotKernels kQ4_K = table<Q4_KFn>(kTileTokens);
+constexpr VecDotKernels kQ5_K = table<Q5_KFn>(kTileTokens);
+constexpr VecDotKernels kQ6_K = table<Q6_KFn>(kTileTokens);
 
 const VecDotKernels* x86_table(DType weight) {
     switch (weight) {
