@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "quant/blocks.hpp"
+#include "quant/gemm_panel.hpp"
 #include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
 
@@ -164,6 +165,7 @@ const VecDotKernels* vec_dot_kernels_portable(DType weight) {
 #ifndef SCOUT_X86_KERNELS
 const VecDotKernels* vec_dot_kernels_avx2(DType) { return nullptr; }
 const VecDotKernels* vec_dot_kernels_avx512(DType) { return nullptr; }
+const PanelKernel* panel_kernel_avx512(DType) { return nullptr; }
 #endif
 
 }  // namespace detail
@@ -181,6 +183,11 @@ const VecDotKernels& vec_dot_kernels(DType weight, SimdLevel level) {
     if (k == nullptr)
         throw Error(cat("SIMD level ", simd_level_name(level), " kernels are not part of this build"));
     return *k;
+}
+
+const PanelKernel* panel_kernel(DType weight, SimdLevel level) {
+    if (level != SimdLevel::Avx512 || !simd_level_supported(level)) return nullptr;
+    return detail::panel_kernel_avx512(weight);
 }
 
 float vec_dot_q8(DType weight, SimdLevel level, int64_t nb, const void* w, const void* a) {

@@ -102,10 +102,67 @@ inline void unpack_k4(const uint8_t* q, uint8_t sc[8], uint8_t m[8]) {
     __builtin_memcpy(m, &mm, 8);
 }
 
+#if SCOUT_VNNI
+// AVX-512 level: the operation order of the row-panel kernels (gemm_panel.hpp), which this level
+// uses from a few tokens up: per block, the exact integer sum S, then acc = fma(S, d_w * d_a, acc).
+inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+#endif
+
 template <int NT>
 void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
     const auto* w = static_cast<const BlockQ8_0*>(vw);
     const BlockQ8A* a[NT];
+#if SCOUT_VNNI
+    // Weights biased to unsigned (q + 128) for vpdpbusd; the bias comes back out exactly through
+    // the activation block's sum: Σ (q + 128) a = Σ q a + 128 Σ a (the panel kernel does the same).
+    const __m256i bias = _mm256_set1_epi8(-128);
+    // Two float chains per token, even and odd blocks (one chain would wait on the FMA latency
+    // at every block of a decode step): y = acc[even] + acc[odd].
+    float acc[NT][2];
+    for (int t = 0; t < NT; ++t) {
+        a[t] = act_row<BlockQ8A>(va, as, t);
+        acc[t][0] = acc[t][1] = 0.0f;
+    }
+    int64_t b = 0;
+    // Four blocks at a time: their integer sums are reduced together (exact), then scaled one
+    // after the other, in block order.
+    for (; b + 4 <= nb; b += 4) {
+        prefetch_ahead(w + b);
+        prefetch_ahead(w + b + 2);
+        __m256i wu[4];
+        for (int i = 0; i < 4; ++i) wu[i] = _mm256_xor_si256(loadu(w[b + i].qs), bias);
+        const __m128 dwv = _mm_setr_ps(f16(w[b].d), f16(w[b + 1].d), f16(w[b + 2].d), f16(w[b + 3].d));
+        for (int t = 0; t < NT; ++t) {
+            __m256i p[4];
+            for (int i = 0; i < 4; ++i) p[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu[i], loadu(a[t][b + i].qs));
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+            const BlockQ8A* ab = a[t] + b;
+            const __m128i sums = _mm_setr_epi32(ab[0].sum, ab[1].sum, ab[2].sum, ab[3].sum);
+            const __m128 sf = _mm_cvtepi32_ps(_mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                                                            _mm_slli_epi32(sums, 7)));
+            const __m128 sc = _mm_mul_ps(dwv, _mm_setr_ps(ab[0].d, ab[1].d, ab[2].d, ab[3].d));
+            acc[t][0] = __builtin_fmaf(_mm_cvtss_f32(sf), _mm_cvtss_f32(sc), acc[t][0]);
+            acc[t][1] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 1)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 1)), acc[t][1]);
+            acc[t][0] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 2)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 2)), acc[t][0]);
+            acc[t][1] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 3)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 3)), acc[t][1]);
+        }
+    }
+    for (; b < nb; ++b) {
+        const __m256i wu = _mm256_xor_si256(loadu(w[b].qs), bias);
+        const float dw = f16(w[b].d);
+        for (int t = 0; t < NT; ++t) {
+            const BlockQ8A& ab = a[t][b];
+            const int32_t s = hsum_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, loadu(ab.qs))) - 128 * ab.sum;
+            acc[t][b % 2] = __builtin_fmaf(static_cast<float>(s), dw * ab.d, acc[t][b % 2]);
+        }
+    }
+    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t][0] + acc[t][1];
+#else
     __m256 acc[NT];
     for (int t = 0; t < NT; ++t) {
         a[t] = act_row<BlockQ8A>(va, as, t);
@@ -123,6 +180,7 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         }
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
+#endif
 }
 
 template <int NT>
@@ -130,23 +188,41 @@ void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     const auto* w = static_cast<const BlockQ4_0*>(vw);
     const __m128i m4 = _mm_set1_epi8(0x0F);
     const BlockQ8A* a[NT];
+#if SCOUT_VNNI
+    float acc[NT][2];  // even / odd blocks, as vec_dot_q8_0_q8
+    for (int t = 0; t < NT; ++t) {
+        a[t] = act_row<BlockQ8A>(va, as, t);
+        acc[t][0] = acc[t][1] = 0.0f;
+    }
+#else
     __m256 acc[NT];
     for (int t = 0; t < NT; ++t) {
         a[t] = act_row<BlockQ8A>(va, as, t);
         acc[t] = _mm256_setzero_ps();
     }
+#endif
     for (int64_t b = 0; b < nb; ++b) {
+        prefetch_ahead(w + b);
         const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
         // elements 0-15: low nibbles, 16-31: high nibbles; stored q = value + 8 in 0..15
         const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
         const float dw = f16(w[b].d);
         for (int t = 0; t < NT; ++t) {
-            __m256i p = dot_u8s8(_mm256_setzero_si256(), q, loadu(a[t][b].qs));
-            p = _mm256_sub_epi32(p, _mm256_setr_epi32(8 * a[t][b].sum, 0, 0, 0, 0, 0, 0, 0));  // Σ (q - 8) a
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a[t][b].d), _mm256_cvtepi32_ps(p), acc[t]);
+            const __m256i p = dot_u8s8(_mm256_setzero_si256(), q, loadu(a[t][b].qs));
+#if SCOUT_VNNI
+            const int32_t s = hsum_epi32(p) - 8 * a[t][b].sum;  // Σ (q - 8) a
+            acc[t][b % 2] = __builtin_fmaf(static_cast<float>(s), dw * a[t][b].d, acc[t][b % 2]);
+#else
+            const __m256i pc = _mm256_sub_epi32(p, _mm256_setr_epi32(8 * a[t][b].sum, 0, 0, 0, 0, 0, 0, 0));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a[t][b].d), _mm256_cvtepi32_ps(pc), acc[t]);
+#endif
         }
     }
+#if SCOUT_VNNI
+    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t][0] + acc[t][1];
+#else
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
+#endif
 }
 
 // Q4_K (HIGH = false) and Q5_K (HIGH = true): group g of 64 elements = sub-blocks 2g (low

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "base/error.hpp"
+#include "quant/gemm_panel.hpp"
 #include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
 #include "quant/vec_dot.hpp"
@@ -54,6 +56,21 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
     const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
     const std::size_t a_row = xq.row_bytes;
     const auto* wbase = static_cast<const uint8_t*>(w.data);
+    const quant::PanelKernel* panel = quant::panel_kernel(w.dtype, level);
+    if (panel != nullptr && T >= panel->min_tokens) {
+        // Panels of kPanelRows rows, each repacked once into 64-byte aligned scratch and met by
+        // every token. Below min_tokens the repacking would cost more than it saves; the row
+        // tiles of the same level follow the panel's operation order, so results do not
+        // depend on which ran.
+        std::vector<uint8_t> scratch_bytes(static_cast<std::size_t>(nb) * panel->scratch_per_block + 64);
+        uint8_t* scratch = scratch_bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch_bytes.data()) % 64) % 64;
+        for (int64_t n = n0; n < n1; n += quant::kPanelRows) {
+            const int rows = static_cast<int>(std::min<int64_t>(quant::kPanelRows, n1 - n));
+            panel->fn(nb, wbase + static_cast<std::size_t>(n) * w_row, w_row, rows, xq.bytes.data(), a_row, T, y + n, N,
+                      scratch);
+        }
+        return;
+    }
     // Two-level blocking. Weight rows in blocks that stay in L2 (kRowBlockBytes); for each row
     // block, tokens in chunks whose quantized activations stay in L1 (kChunkBytes) while every row
     // of the block meets them kern.tile_tokens at a time. Each weight row is then read from L2 once
