@@ -76,7 +76,9 @@ TEST(CpuOps, MatmulNtMatchesReference) {
         for (DType dtype : {DType::F32, DType::BF16, DType::F16})
             for (int threads : {1, 2, 3, 7})
                 for (auto [T, N, K] :
-                     {std::tuple{1, 1, 1}, {1, 37, 53}, {5, 19, 128}, {3, 65, 17}, {9, 8, 300}, {11, 23, 16}}) {
+                     {std::tuple{1, 1, 1}, {1, 37, 53}, {5, 19, 128}, {3, 65, 17}, {9, 8, 300}, {11, 23, 16},
+                      // wide batch tiles (8 inputs) with token and row remainders and K tails
+                      {8, 37, 256}, {17, 21, 257}, {16, 66, 31}, {13, 9, 33}}) {
                     SCOPED_TRACE(cat(simd_level_name(level), " ", dtype_name(dtype), " threads ", threads, " T ", T,
                                      " N ", N, " K ", K));
                     ThreadPool pool(threads);
@@ -155,6 +157,36 @@ TEST(CpuOps, RowResultsDoNotDependOnBatchSize) {
                 }
             }
         }
+}
+
+TEST(CpuOps, NtRowsBitIdenticalForEveryBatchSizeAndThreadCount) {
+    // Each batch size picks its own nt tile shape (one row per input below 4 inputs, 4 × 4
+    // tiles, wider token tiles from 8 inputs up, with their transposed horizontal sums) and the
+    // thread count moves the row-slice edges; every input's outputs must equal its own T = 1
+    // product bit for bit, whatever it is batched with. K: a whole number of vectors, one more,
+    // and a short tail-only row.
+    std::mt19937_64 rng(test::fresh_seed());
+    constexpr int64_t kMaxT = 17, N = 45;
+    for (SimdLevel level : supported_levels())
+        for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+            for (int64_t K : {256, 257, 31}) {
+                const OwnedMatrix w = random_matrix(rng, N, K, dtype);
+                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(kMaxT * K));
+                ThreadPool one(1);
+                std::vector<float> single(static_cast<std::size_t>(kMaxT * N), kPoison);
+                for (int64_t t = 0; t < kMaxT; ++t) matmul_nt(x.data() + t * K, 1, w.m, single.data() + t * N, one, level);
+                for (int threads = 1; threads <= 4; ++threads) {
+                    ThreadPool pool(threads);
+                    for (int64_t T = 1; T <= kMaxT; ++T) {
+                        const int64_t t0 = (kMaxT - T) / 2;  // a window not always starting at input 0
+                        std::vector<float> y(static_cast<std::size_t>(T * N), kPoison);
+                        matmul_nt(x.data() + t0 * K, T, w.m, y.data(), pool, level);
+                        ASSERT_EQ(0, std::memcmp(y.data(), single.data() + t0 * N, y.size() * sizeof(float)))
+                            << simd_level_name(level) << " " << dtype_name(dtype) << " K=" << K << " threads=" << threads
+                            << " T=" << T;
+                    }
+                }
+            }
 }
 
 TEST(CpuOps, RmsNormMatchesDefinition) {
