@@ -54,6 +54,9 @@ public:
 
     const model::TextConfig& config() const { return config_; }
     const model::LayerPlan& plan() const { return plan_; }
+    // The pool the forward pass runs on; idle between passes, so callers may use it then
+    // (the scheduler samples its sequences on it).
+    ThreadPool& pool() const { return pool_; }
 
 private:
     // Attention of layer il for all rows x [T, D] -> out [T, D]; rows of step s are
