@@ -12,7 +12,11 @@
 //   Q8_0, Q4_0: acc[b % 2] = fma(float(S_b), d_w,b * d_a,b, acc[b % 2]) for b = 0..nb-1, S_b
 //               the block's exact integer dot product; y = acc[0] + acc[1] (two chains, so a
 //               decode step does not wait on the FMA latency at every block).
-// Only the AVX-512 (VNNI) level has panel kernels. Its per-row kernels (vec_dot.hpp) follow the
+//   Q4_K, Q5_K: per super-block b, the exact integer sums S_b = Σ_j sc_j Σ_{i in j} q_i a_i and
+//               M_b = Σ_j m_j Σ_{i in j} a_i (j: the eight 32-value sub-blocks), then
+//               acc = fma(float(S_b), d · d_a, acc); acc = fnmadd(float(M_b), dmin · d_a, acc).
+// Only the AVX-512 (VNNI) level has panel kernels (Q8_0, Q4_0, Q4_K, Q5_K; Q6_K keeps its row
+// kernels). Its per-row kernels (vec_dot.hpp) follow the
 // same order, so matmul_nt_quant may use either for any batch and a row's result never depends
 // on its batch (decode stays on the row kernels: repacking does not pay for one token).
 #pragma once

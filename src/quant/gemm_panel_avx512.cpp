@@ -111,9 +111,139 @@ void panel(int64_t nb, const void* w, std::size_t w_stride, int rows, const void
     }
 }
 
-constexpr int64_t kMinTokens = 4;
-constexpr PanelKernel kQ8_0{panel<DType::Q8_0>, kBlockBytes, kMinTokens};
-constexpr PanelKernel kQ4_0{panel<DType::Q4_0>, kBlockBytes, kMinTokens};
+// ---- Q4_K / Q5_K ----------------------------------------------------------------------
+// Repacked panel, per super-block (kKBlockBytes):
+//   64 vectors k4 = 0..63: bytes 4r..4r+3 = quants 4k4..4k4+3 of row r (0..15, Q5_K 0..31)
+//   8 vectors j: int32 lane r = sub-block scale sc_j of row r
+//   4 vectors i: int16 lanes 2r, 2r+1 = mins m_2i, m_2i+1 of row r
+//   16 floats d, 16 floats dmin
+constexpr std::size_t kKQuants = 64 * 64, kKScales = kKQuants, kKMins = kKScales + 8 * 64, kKD = kKMins + 4 * 64,
+                      kKDmin = kKD + 64, kKBlockBytes = kKDmin + 64;
+
+// Sub-block scales and mins of a Q4_K/Q5_K super-block as eight bytes each (blocks.hpp:
+// unpack_scale_min_k4, in 32-bit word arithmetic).
+inline void unpack_k4_words(const uint8_t* q, uint64_t& sc, uint64_t& m) {
+    uint32_t w0, w1, w2;
+    std::memcpy(&w0, q, 4);
+    std::memcpy(&w1, q + 4, 4);
+    std::memcpy(&w2, q + 8, 4);
+    constexpr uint32_t k6 = 0x3F3F3F3Fu, k4 = 0x0F0F0F0Fu, k2 = 0x03030303u;
+    sc = (w0 & k6) | (uint64_t{(w2 & k4) | (((w0 >> 6) & k2) << 4)} << 32);
+    m = (w1 & k6) | (uint64_t{((w2 >> 4) & k4) | (((w1 >> 6) & k2) << 4)} << 32);
+}
+
+template <class WBlock, bool HIGH>
+void pack_panel_k(int64_t nb, const uint8_t* w, std::size_t w_stride, int rows, uint8_t* out) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int r = 0; r < kPanelRows; ++r) {
+        const auto* row = reinterpret_cast<const WBlock*>(w + static_cast<std::size_t>(std::min(r, rows - 1)) * w_stride);
+        for (int64_t b = 0; b < nb; ++b) {
+            const WBlock& wb = row[b];
+            uint8_t* blk = out + static_cast<std::size_t>(b) * kKBlockBytes;
+            uint64_t sc, m;
+            unpack_k4_words(wb.scales, sc, m);
+            for (int j = 0; j < 8; ++j) reinterpret_cast<int32_t*>(blk + kKScales)[16 * j + r] = static_cast<int32_t>((sc >> (8 * j)) & 0xFF);
+            for (int i = 0; i < 4; ++i)
+                reinterpret_cast<uint32_t*>(blk + kKMins)[16 * i + r] =
+                    static_cast<uint32_t>(((m >> (16 * i)) & 0xFF) | (((m >> (16 * i + 8)) & 0xFF) << 16));
+            reinterpret_cast<float*>(blk + kKD)[r] = f16(wb.d);
+            reinterpret_cast<float*>(blk + kKDmin)[r] = f16(wb.dmin);
+            __m256i hbits = _mm256_setzero_si256();
+            if constexpr (HIGH) hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh));
+            for (int g = 0; g < 4; ++g) {
+                // values 64g .. 64g + 31: low nibbles of qs[32g ..]; 64g + 32 ..: high nibbles
+                const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs + 32 * g));
+                __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+                if constexpr (HIGH) {  // + 16 where bit 2g (2g + 1) of qh[l] is set
+                    const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1u << (2 * g)));
+                    const __m256i b1 = _mm256_set1_epi8(static_cast<char>(2u << (2 * g)));
+                    lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(hbits, b0), lo, _mm256_set1_epi8(16));
+                    hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(hbits, b1), hi, _mm256_set1_epi8(16));
+                }
+                alignas(32) uint32_t q[16];
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q), lo);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q + 8), hi);
+                auto* dst = reinterpret_cast<uint32_t*>(blk) + 16 * (16 * g) + r;
+                for (int i = 0; i < 16; ++i) dst[16 * i] = q[i];
+            }
+        }
+    }
+}
+
+template <int NT>
+void panel_tile_k(int64_t nb, const uint8_t* packed, const uint8_t* a, std::size_t a_stride, int rows, float* y,
+                  int64_t ys) {
+    const BlockQ8KA* ar[NT];
+    __m512 acc[NT];
+    for (int t = 0; t < NT; ++t) {
+        ar[t] = reinterpret_cast<const BlockQ8KA*>(a + static_cast<std::size_t>(t) * a_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = packed + static_cast<std::size_t>(b) * kKBlockBytes;
+        __m512i S[NT];
+        for (int t = 0; t < NT; ++t) S[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {  // sub-block j: values 32j .. 32j + 31
+            __m512i wq[8];
+            for (int i = 0; i < 8; ++i) wq[i] = _mm512_load_si512(blk + 64 * (8 * j + i));
+            const __m512i scj = _mm512_load_si512(blk + kKScales + 64 * j);
+            for (int t = 0; t < NT; ++t) {
+                int32_t aq[8];
+                std::memcpy(aq, ar[t][b].qs + 32 * j, sizeof(aq));
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[0], _mm512_set1_epi32(aq[0]));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[1], _mm512_set1_epi32(aq[1]));
+                for (int i = 2; i < 8; i += 2) {
+                    p0 = _mm512_dpbusd_epi32(p0, wq[i], _mm512_set1_epi32(aq[i]));
+                    p1 = _mm512_dpbusd_epi32(p1, wq[i + 1], _mm512_set1_epi32(aq[i + 1]));
+                }
+                S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), scj));
+            }
+        }
+        const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(blk + kKD));
+        const __m512 dmin = _mm512_load_ps(reinterpret_cast<const float*>(blk + kKDmin));
+        for (int t = 0; t < NT; ++t) {
+            const BlockQ8KA& ab = ar[t][b];
+            // sub-block sums B_j = bsums[2j] + bsums[2j + 1] (|B_j| <= 32 * 127), in pairs per int32
+            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.bsums)),
+                                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.bsums + 8)));
+            const __m512i bsz = _mm512_castsi128_si512(bs);
+            __m512i M = _mm512_setzero_si512();
+            for (int i = 0; i < 4; ++i)
+                M = _mm512_dpwssd_epi32(M, _mm512_load_si512(blk + kKMins + 64 * i),
+                                        _mm512_permutexvar_epi32(_mm512_set1_epi32(i), bsz));
+            const __m512 da = _mm512_set1_ps(ab.d);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, da), acc[t]);
+            acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(dmin, da), acc[t]);
+        }
+    }
+    const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
+    for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ys, keep, acc[t]);
+}
+
+template <int... I>
+struct KTileTable {
+    static constexpr void (*fn[])(int64_t, const uint8_t*, const uint8_t*, std::size_t, int, float*, int64_t) = {
+        panel_tile_k<I + 1>...};
+};
+
+template <class WBlock, bool HIGH>
+void panel_k(int64_t nb, const void* w, std::size_t w_stride, int rows, const void* a, std::size_t a_stride, int64_t T,
+             float* y, int64_t ys, uint8_t* scratch) {
+    pack_panel_k<WBlock, HIGH>(nb, static_cast<const uint8_t*>(w), w_stride, rows, scratch);
+    const auto* ab = static_cast<const uint8_t*>(a);
+    for (int64_t t = 0; t < T; t += kTileTokens) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, T - t));
+        KTileTable<0, 1, 2, 3, 4, 5, 6, 7>::fn[nt - 1](nb, scratch, ab + static_cast<std::size_t>(t) * a_stride, a_stride,
+                                                      rows, y + t * ys, ys);
+    }
+}
+
+// Where the panels overtake the row kernels (measured, one 1024 x 1024 product on one core):
+// 4 tokens for Q8_0 (33 vs 28 GMAC/s), 6-8 for the K-quants, whose repacking costs more.
+constexpr PanelKernel kQ8_0{panel<DType::Q8_0>, kBlockBytes, 4};
+constexpr PanelKernel kQ4_0{panel<DType::Q4_0>, kBlockBytes, 4};
+constexpr PanelKernel kQ4_K{panel_k<BlockQ4_K, false>, kKBlockBytes, 6};
+constexpr PanelKernel kQ5_K{panel_k<BlockQ5_K, true>, kKBlockBytes, 6};
 
 }  // namespace
 
@@ -122,6 +252,8 @@ const PanelKernel* panel_kernel_avx512(DType weight) {
     switch (weight) {
         case DType::Q8_0: return &kQ8_0;
         case DType::Q4_0: return &kQ4_0;
+        case DType::Q4_K: return &kQ4_K;
+        case DType::Q5_K: return &kQ5_K;
         default: return nullptr;
     }
 }

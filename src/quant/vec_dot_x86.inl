@@ -389,8 +389,11 @@ void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
     const auto* w = static_cast<const WBlock*>(vw);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const BlockQ8KA* a[NT];
-    for (int t = 0; t < NT; ++t) a[t] = act_row<BlockQ8KA>(va, as, t);
-    PairedAcc<NT> acc;
+    float acc[NT];
+    for (int t = 0; t < NT; ++t) {
+        a[t] = act_row<BlockQ8KA>(va, as, t);
+        acc[t] = 0.0f;
+    }
     for (int64_t b = 0; b < nb; ++b) {
         prefetch_ahead(w + b);
         uint64_t packed_sc, packed_m;
@@ -415,23 +418,18 @@ void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
             for (int t = 0; t < NT; ++t)
                 isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q, load512(a[t][b].qs + 64 * g)), scg);
         }
+        // The row-panel kernels' order (gemm_panel.hpp): the super-block's exact integer sums
+        // S = Σ_j sc_j Σ q a and M = Σ_j m_j Σ a, then acc = fma(S, d d_a, acc) and
+        // acc = fnmadd(M, dmin d_a, acc).
         const float d = f16(w[b].d), dmin = f16(w[b].dmin);
-        const __m512i mins2 = _mm512_broadcast_i64x4(mins);
-        for (int i = 0; i < NT / 2; ++i) {
-            const int t = 2 * i;
-            const __m512i msum = _mm512_madd_epi16(join(loadu(a[t][b].bsums), loadu(a[t + 1][b].bsums)), mins2);
-            const __m512 da = splat2(a[t][b].d, a[t + 1][b].d);
-            acc.acc2[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d), da), _mm512_cvtepi32_ps(fold2(isum[t], isum[t + 1])), acc.acc2[i]);
-            acc.acc2[i] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dmin), da), _mm512_cvtepi32_ps(msum), acc.acc2[i]);
-        }
-        if constexpr (NT % 2 == 1) {
-            constexpr int t = NT - 1;
-            const __m256i msum = _mm256_madd_epi16(loadu(a[t][b].bsums), mins);
-            acc.last = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(fold(isum[t])), acc.last);
-            acc.last = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(msum), acc.last);
+        for (int t = 0; t < NT; ++t) {
+            const int32_t S = hsum_epi32(fold(isum[t]));
+            const int32_t M = hsum_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), mins));
+            acc[t] = __builtin_fmaf(static_cast<float>(S), d * a[t][b].d, acc[t]);
+            acc[t] = __builtin_fmaf(-static_cast<float>(M), dmin * a[t][b].d, acc[t]);
         }
     }
-    acc.store(y, ys);
+    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t];
 }
 
 // Q6_K: per half h, the 64 bytes ql[64h..] give v0 | v1 (low nibbles) and v2 | v3 (high
