@@ -122,46 +122,55 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     // the activation block's sum: Σ (q + 128) a = Σ q a + 128 Σ a (the panel kernel does the same).
     const __m256i bias = _mm256_set1_epi8(-128);
     // Two float chains per token, even and odd blocks (one chain would wait on the FMA latency
-    // at every block of a decode step): y = acc[even] + acc[odd].
-    float acc[NT][2];
+    // at every block of a decode step), kept in lanes 0 and 1 of acc[t]: y = lane 0 + lane 1.
+    __m128 acc[NT];
     for (int t = 0; t < NT; ++t) {
         a[t] = act_row<BlockQ8A>(va, as, t);
-        acc[t][0] = acc[t][1] = 0.0f;
+        acc[t] = _mm_setzero_ps();
     }
     int64_t b = 0;
-    // Four blocks at a time: their integer sums are reduced together (exact), then scaled one
-    // after the other, in block order.
+    // Four blocks at a time: their integer sums are reduced together (exact), then scaled in
+    // block order: blocks b, b + 1 into lanes 0, 1, then b + 2, b + 3.
     for (; b + 4 <= nb; b += 4) {
         prefetch_ahead(w + b);
         prefetch_ahead(w + b + 2);
         __m256i wu[4];
         for (int i = 0; i < 4; ++i) wu[i] = _mm256_xor_si256(loadu(w[b + i].qs), bias);
-        const __m128 dwv = _mm_setr_ps(f16(w[b].d), f16(w[b + 1].d), f16(w[b + 2].d), f16(w[b + 3].d));
+        __m128i dh = _mm_cvtsi32_si128(w[b].d);
+        dh = _mm_insert_epi16(dh, w[b + 1].d, 1);
+        dh = _mm_insert_epi16(dh, w[b + 2].d, 2);
+        dh = _mm_insert_epi16(dh, w[b + 3].d, 3);
+        const __m128 dwv = _mm_cvtph_ps(dh);
         for (int t = 0; t < NT; ++t) {
             __m256i p[4];
             for (int i = 0; i < 4; ++i) p[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu[i], loadu(a[t][b + i].qs));
             const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+            // (d, sum) of each activation block are adjacent: one 8-byte load per block
             const BlockQ8A* ab = a[t] + b;
-            const __m128i sums = _mm_setr_epi32(ab[0].sum, ab[1].sum, ab[2].sum, ab[3].sum);
+            const __m128 ds01 = _mm_castpd_ps(_mm_loadh_pd(_mm_load_sd(reinterpret_cast<const double*>(&ab[0].d)),
+                                                           reinterpret_cast<const double*>(&ab[1].d)));
+            const __m128 ds23 = _mm_castpd_ps(_mm_loadh_pd(_mm_load_sd(reinterpret_cast<const double*>(&ab[2].d)),
+                                                           reinterpret_cast<const double*>(&ab[3].d)));
+            const __m128 da = _mm_shuffle_ps(ds01, ds23, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128i sums = _mm_castps_si128(_mm_shuffle_ps(ds01, ds23, _MM_SHUFFLE(3, 1, 3, 1)));
             const __m128 sf = _mm_cvtepi32_ps(_mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
                                                             _mm_slli_epi32(sums, 7)));
-            const __m128 sc = _mm_mul_ps(dwv, _mm_setr_ps(ab[0].d, ab[1].d, ab[2].d, ab[3].d));
-            acc[t][0] = __builtin_fmaf(_mm_cvtss_f32(sf), _mm_cvtss_f32(sc), acc[t][0]);
-            acc[t][1] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 1)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 1)), acc[t][1]);
-            acc[t][0] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 2)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 2)), acc[t][0]);
-            acc[t][1] = __builtin_fmaf(_mm_cvtss_f32(_mm_shuffle_ps(sf, sf, 3)), _mm_cvtss_f32(_mm_shuffle_ps(sc, sc, 3)), acc[t][1]);
+            const __m128 sc = _mm_mul_ps(dwv, da);
+            acc[t] = _mm_fmadd_ps(sf, sc, acc[t]);                                        // lanes 0, 1: blocks b, b + 1
+            acc[t] = _mm_fmadd_ps(_mm_movehl_ps(sf, sf), _mm_movehl_ps(sc, sc), acc[t]);  // b + 2, b + 3
         }
     }
     for (; b < nb; ++b) {
         const __m256i wu = _mm256_xor_si256(loadu(w[b].qs), bias);
         const float dw = f16(w[b].d);
+        const __mmask8 lane = static_cast<__mmask8>(1u << (b % 2));
         for (int t = 0; t < NT; ++t) {
             const BlockQ8A& ab = a[t][b];
             const int32_t s = hsum_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, loadu(ab.qs))) - 128 * ab.sum;
-            acc[t][b % 2] = __builtin_fmaf(static_cast<float>(s), dw * ab.d, acc[t][b % 2]);
+            acc[t] = _mm_mask3_fmadd_ps(_mm_set1_ps(static_cast<float>(s)), _mm_set1_ps(dw * ab.d), acc[t], lane);
         }
     }
-    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t][0] + acc[t][1];
+    for (int t = 0; t < NT; ++t) y[t * ys] = _mm_cvtss_f32(acc[t]) + _mm_cvtss_f32(_mm_movehdup_ps(acc[t]));
 #else
     __m256 acc[NT];
     for (int t = 0; t < NT; ++t) {
