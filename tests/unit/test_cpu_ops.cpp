@@ -98,7 +98,8 @@ TEST(CpuOps, MatmulNnMatchesReference) {
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16})
             for (int threads : {1, 2, 5})
-                for (auto [T, K, N] : {std::tuple{1, 1, 1}, {1, 53, 37}, {4, 31, 129}, {7, 64, 66}, {9, 17, 200}}) {
+                for (auto [T, K, N] : {std::tuple{1, 1, 1}, {1, 53, 37}, {4, 31, 129}, {7, 64, 66}, {9, 17, 200},
+                                       {1, 45, 300}, {1, 256, 512}}) {  // one input: 16-vector column tiles
                     SCOPED_TRACE(cat(simd_level_name(level), " ", dtype_name(dtype), " threads ", threads, " T ", T,
                                      " K ", K, " N ", N));
                     ThreadPool pool(threads);
@@ -187,6 +188,30 @@ TEST(CpuOps, NtRowsBitIdenticalForEveryBatchSizeAndThreadCount) {
                     }
                 }
             }
+}
+
+TEST(CpuOps, NnColsBitIdenticalForEveryBatchSizeAndThreadCount) {
+    // A single input takes wider column tiles than a batch (and the thread count moves the
+    // column-slice edges): each input's outputs must still equal its own T = 1 product bit for bit.
+    std::mt19937_64 rng(test::fresh_seed());
+    constexpr int64_t kMaxT = 9, K = 67, N = 300;
+    for (SimdLevel level : supported_levels())
+        for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+            const OwnedMatrix w = random_matrix(rng, K, N, dtype);
+            const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(kMaxT * K));
+            ThreadPool one(1);
+            std::vector<float> single(static_cast<std::size_t>(kMaxT * N), kPoison);
+            for (int64_t t = 0; t < kMaxT; ++t) matmul_nn(x.data() + t * K, 1, w.m, single.data() + t * N, one, level);
+            for (int threads = 1; threads <= 4; ++threads) {
+                ThreadPool pool(threads);
+                for (int64_t T = 1; T <= kMaxT; ++T) {
+                    std::vector<float> y(static_cast<std::size_t>(T * N), kPoison);
+                    matmul_nn(x.data(), T, w.m, y.data(), pool, level);
+                    ASSERT_EQ(0, std::memcmp(y.data(), single.data(), y.size() * sizeof(float)))
+                        << simd_level_name(level) << " " << dtype_name(dtype) << " threads=" << threads << " T=" << T;
+                }
+            }
+        }
 }
 
 TEST(CpuOps, RmsNormMatchesDefinition) {

@@ -86,7 +86,7 @@ void nt_rows_avx512(const float* x, int64_t T, const WeightMatrix& w, float* y, 
 }
 
 void nn_cols_avx512(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
-    tiles::nn_cols_any<Avx512, 4, 4>(x, T, w, y, n0, n1);
+    tiles::nn_cols_any<Avx512, 4, 4, 16>(x, T, w, y, n0, n1);
 }
 
 }  // namespace scout::cpu::simd

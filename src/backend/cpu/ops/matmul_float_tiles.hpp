@@ -122,6 +122,8 @@ void nt_rows(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t
     }
 }
 
+inline constexpr int64_t kNnAhead = 8;  // rows
+
 // C vectors of columns × TT inputs over all K.
 template <typename Isa, DType D, int C, int TT>
 inline void nn_tile(const typename Elem<Isa, D>::type* wcol, int64_t stride, const float* const* xs, int64_t K,
@@ -133,6 +135,14 @@ inline void nn_tile(const typename Elem<Isa, D>::type* wcol, int64_t stride, con
         for (int j = 0; j < TT; ++j) acc[c][j] = Isa::zero();
     for (int64_t k = 0; k < K; ++k) {
         const auto* wr = wcol + k * stride;
+        if constexpr (TT == 1) {
+            // One input: nothing to compute while waiting, and the rows are a strided walk, so
+            // ask for the row kNnAhead below now.
+            if (k + kNnAhead < K) {
+                const char* next = reinterpret_cast<const char*>(wr + kNnAhead * stride);
+                for (std::size_t b = 0; b < C * L * sizeof(*wr); b += 64) __builtin_prefetch(next + b);
+            }
+        }
         V wv[C];
         for (int c = 0; c < C; ++c)
             wv[c] = (c == C - 1 && last_width < L) ? Isa::template load_w_part<D>(wr + c * L, last_width)
@@ -225,12 +235,21 @@ void nt_rows_any(const float* x, int64_t T, const WeightMatrix& w, float* y, int
     }
 }
 
-template <typename Isa, int ColVecs, int TokTile>
+// One input (an expert's token at decode) takes SingleColVecs column vectors per pass, so each
+// weight row is read as one long contiguous piece rather than ColVecs × L columns at a time
+// down a strided column (each output's operations do not depend on the tile width).
+template <typename Isa, DType D, int ColVecs, int TokTile, int SingleColVecs>
+void nn_cols_by_batch(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    if (T == 1) return nn_cols<Isa, D, SingleColVecs, 1>(x, T, w, y, n0, n1);
+    nn_cols<Isa, D, ColVecs, TokTile>(x, T, w, y, n0, n1);
+}
+
+template <typename Isa, int ColVecs, int TokTile, int SingleColVecs = ColVecs>
 void nn_cols_any(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
     switch (w.dtype) {
-        case DType::F32: nn_cols<Isa, DType::F32, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
-        case DType::BF16: nn_cols<Isa, DType::BF16, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
-        case DType::F16: nn_cols<Isa, DType::F16, ColVecs, TokTile>(x, T, w, y, n0, n1); return;
+        case DType::F32: nn_cols_by_batch<Isa, DType::F32, ColVecs, TokTile, SingleColVecs>(x, T, w, y, n0, n1); return;
+        case DType::BF16: nn_cols_by_batch<Isa, DType::BF16, ColVecs, TokTile, SingleColVecs>(x, T, w, y, n0, n1); return;
+        case DType::F16: nn_cols_by_batch<Isa, DType::F16, ColVecs, TokTile, SingleColVecs>(x, T, w, y, n0, n1); return;
         default: break;
     }
 }
