@@ -15,8 +15,9 @@
 //   Q4_K, Q5_K: per super-block b, the exact integer sums S_b = Σ_j sc_j Σ_{i in j} q_i a_i and
 //               M_b = Σ_j m_j Σ_{i in j} a_i (j: the eight 32-value sub-blocks), then
 //               acc = fma(float(S_b), d · d_a, acc); acc = fnmadd(float(M_b), dmin · d_a, acc).
-// Only the AVX-512 (VNNI) level has panel kernels (Q8_0, Q4_0, Q4_K, Q5_K; Q6_K keeps its row
-// kernels). Its per-row kernels (vec_dot.hpp) follow the
+//   Q6_K:       S_b = Σ_j sc_j Σ_{i in j} q_i a_i - 32 Σ_j sc_j Σ_{i in j} a_i (j: the sixteen
+//               16-value sub-blocks, q the stored value + 32), then acc = fma(float(S_b), d · d_a, acc).
+// Only the AVX-512 (VNNI) level has panel kernels (all five types). Its per-row kernels (vec_dot.hpp) follow the
 // same order, so matmul_nt_quant may use either for any batch and a row's result never depends
 // on its batch (decode stays on the row kernels: repacking does not pay for one token).
 #pragma once

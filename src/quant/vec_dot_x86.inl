@@ -111,6 +111,14 @@ inline int32_t hsum_epi32(__m256i v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
     return _mm_cvtsi128_si32(s);
 }
+// The lane sums of u and of v at once (exact).
+inline void hsum2_epi32(__m256i u, __m256i v, int32_t& su, int32_t& sv) {
+    const __m256i h = _mm256_hadd_epi32(u, v);  // u01 u23 v01 v23 | u45 u67 v45 v67
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    s = _mm_hadd_epi32(s, s);  // Σu Σv Σu Σv
+    su = _mm_cvtsi128_si32(s);
+    sv = _mm_extract_epi32(s, 1);
+}
 #endif
 
 template <int NT>
@@ -358,33 +366,7 @@ inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 // Two 256-bit halves as one register: lo in lanes 0-7, hi in 8-15.
 inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 inline __m256i fold(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
-// fold(u) in lanes 0-7 and fold(v) in 8-15: two tokens' float steps then run as one.
-inline __m512i fold2(__m512i u, __m512i v) {
-    return _mm512_add_epi32(_mm512_shuffle_i64x2(u, v, 0x44), _mm512_shuffle_i64x2(u, v, 0xEE));
-}
-// x in float lanes 0-7, y in 8-15.
-inline __m512 splat2(float x, float y) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(x)), _mm256_castps_pd(_mm256_set1_ps(y)), 1));
-}
-// Each token's 8-lane accumulator: token 2i in lanes 0-7 of acc2[i], token 2i + 1 in lanes
-// 8-15; an odd last token alone in a 256-bit register. The same lane arithmetic as one
-// 256-bit accumulator per token, so results do not depend on the pairing.
-template <int NT>
-struct PairedAcc {
-    __m512 acc2[NT / 2 > 0 ? NT / 2 : 1];
-    __m256 last;
-    PairedAcc() {
-        for (auto& v : acc2) v = _mm512_setzero_ps();
-        last = _mm256_setzero_ps();
-    }
-    void store(float* y, int64_t ys) const {
-        for (int i = 0; i < NT / 2; ++i) {
-            y[(2 * i) * ys] = hsum256(_mm512_castps512_ps256(acc2[i]));
-            y[(2 * i + 1) * ys] = hsum256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc2[i]), 1)));
-        }
-        if (NT % 2) y[(NT - 1) * ys] = hsum256(last);
-    }
-};
+
 // int16 lanes 0-15 = lane i, 16-31 = lane j of a vector of int16 scales (for vpermw).
 inline __m512i scale_pick2(int i, int j) { return join(_mm256_set1_epi16(static_cast<short>(i)), _mm256_set1_epi16(static_cast<short>(j))); }
 // int16 lanes 8k..8k+7 = lane i + k (k = 0..3): four 16-element scale groups in a row.
@@ -432,8 +414,8 @@ void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
         // acc = fnmadd(M, dmin d_a, acc).
         const float d = f16(w[b].d), dmin = f16(w[b].dmin);
         for (int t = 0; t < NT; ++t) {
-            const int32_t S = hsum_epi32(fold(isum[t]));
-            const int32_t M = hsum_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), mins));
+            int32_t S, M;
+            hsum2_epi32(fold(isum[t]), _mm256_madd_epi16(loadu(a[t][b].bsums), mins), S, M);
             acc[t] = __builtin_fmaf(static_cast<float>(S), d * a[t][b].d, acc[t]);
             acc[t] = __builtin_fmaf(-static_cast<float>(M), dmin * a[t][b].d, acc[t]);
         }
@@ -450,8 +432,11 @@ void vec_dot_q6_k_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
     const __m512i m2 = _mm512_set1_epi8(0x03);
     const __m512i m2_4 = _mm512_set1_epi8(0x30);
     const BlockQ8KA* a[NT];
-    for (int t = 0; t < NT; ++t) a[t] = act_row<BlockQ8KA>(va, as, t);
-    PairedAcc<NT> acc;
+    float acc[NT];
+    for (int t = 0; t < NT; ++t) {
+        a[t] = act_row<BlockQ8KA>(va, as, t);
+        acc[t] = 0.0f;
+    }
     for (int64_t b = 0; b < nb; ++b) {
         prefetch_ahead(w + b);
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
@@ -472,23 +457,16 @@ void vec_dot_q6_k_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
                 isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(v23, load512(aq + 64)), s23);
             }
         }
+        // The row-panel order (gemm_panel.hpp): the super-block's exact integer sum
+        // S = Σ_j sc_j Σ q a - 32 Σ_j sc_j Σ a, then acc = fma(S, d d_a, acc).
         const float d = f16(w[b].d);
-        const __m512i sc16x2 = _mm512_broadcast_i64x4(sc16);
-        for (int i = 0; i < NT / 2; ++i) {
-            const int t = 2 * i;
-            const __m512i off = _mm512_slli_epi32(_mm512_madd_epi16(join(loadu(a[t][b].bsums), loadu(a[t + 1][b].bsums)), sc16x2), 5);
-            const __m512i is = _mm512_sub_epi32(fold2(isum[t], isum[t + 1]), off);
-            const __m512 da = splat2(a[t][b].d, a[t + 1][b].d);
-            acc.acc2[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d), da), _mm512_cvtepi32_ps(is), acc.acc2[i]);
-        }
-        if constexpr (NT % 2 == 1) {
-            constexpr int t = NT - 1;
-            const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), sc16), 5);
-            const __m256i is = _mm256_sub_epi32(fold(isum[t]), off);
-            acc.last = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc.last);
+        for (int t = 0; t < NT; ++t) {
+            int32_t qa, off;
+            hsum2_epi32(fold(isum[t]), _mm256_madd_epi16(loadu(a[t][b].bsums), sc16), qa, off);
+            acc[t] = __builtin_fmaf(static_cast<float>(qa - 32 * off), d * a[t][b].d, acc[t]);
         }
     }
-    acc.store(y, ys);
+    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t];
 }
 #endif
 

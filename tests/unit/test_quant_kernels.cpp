@@ -362,8 +362,9 @@ TEST(QuantKernels, ResultsDoNotDependOnThreadCount) {
     }
 }
 
-// Row t of a batch equals the same row computed alone, bit for bit: T = 4 and 7 (the AVX-512
-// level switches from its row kernels to the row-panel kernels at 4 tokens, gemm_panel.hpp),
+// Row t of a batch equals the same row computed alone, bit for bit: T = 4, 7 and 8 (the AVX-512
+// level switches from its row kernels to the row-panel kernels at 4 tokens for Q8_0/Q4_0 and at 8
+// for the K-quants, gemm_panel.hpp),
 // and T = 70, which crosses a token chunk and leaves a partial tile. N = 19 leaves a partial
 // panel; Q8_0/Q4_0 rows of 7 blocks end off the 4-block step of the decode kernel.
 TEST(QuantKernels, RowResultsDoNotDependOnBatch) {
@@ -374,7 +375,7 @@ TEST(QuantKernels, RowResultsDoNotDependOnBatch) {
         SCOPED_TRACE(type_name(t));
         const int64_t K = is_k_quant(t) ? 256 : 224, N = 19;
         const QuantMatrix w = random_quant_matrix(rng, t, N, K);
-        for (int64_t T : {4, 7, 70}) {
+        for (int64_t T : {4, 7, 8, 70}) {
             const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
             for (SimdLevel l : supported_levels()) {
                 std::vector<float> y(static_cast<std::size_t>(T * N), kPoison);
