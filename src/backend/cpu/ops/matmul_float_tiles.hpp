@@ -161,15 +161,18 @@ inline void nn_tile(const typename Elem<Isa, D>::type* wcol, int64_t stride, con
         }
 }
 
-template <typename Isa, DType D, int C>
-inline void nn_tile_tt(int tt, const typename Elem<Isa, D>::type* wcol, int64_t stride, const float* const* xs,
-                       int64_t K, float* const* ys, int last_width) {
-    switch (tt) {
-        case 1: nn_tile<Isa, D, C, 1>(wcol, stride, xs, K, ys, last_width); return;
-        case 2: nn_tile<Isa, D, C, 2>(wcol, stride, xs, K, ys, last_width); return;
-        case 3: nn_tile<Isa, D, C, 3>(wcol, stride, xs, K, ys, last_width); return;
-        default: nn_tile<Isa, D, C, 4>(wcol, stride, xs, K, ys, last_width); return;
+// Dispatch a runtime tile (1 <= vecs <= C column vectors, 1 <= tt <= TT inputs) to a
+// compile-time shape: a slice's last, narrower block still reads each row in one piece.
+template <typename Isa, DType D, int C, int TT>
+inline void nn_tile_any(int vecs, int tt, const typename Elem<Isa, D>::type* wcol, int64_t stride,
+                        const float* const* xs, int64_t K, float* const* ys, int last_width) {
+    if constexpr (C > 1) {
+        if (vecs < C) return nn_tile_any<Isa, D, C - 1, TT>(vecs, tt, wcol, stride, xs, K, ys, last_width);
     }
+    if constexpr (TT > 1) {
+        if (tt < TT) return nn_tile_any<Isa, D, C, TT - 1>(vecs, tt, wcol, stride, xs, K, ys, last_width);
+    }
+    nn_tile<Isa, D, C, TT>(wcol, stride, xs, K, ys, last_width);
 }
 
 template <typename Isa, DType D, int ColVecs, int TokTile>
@@ -190,15 +193,7 @@ void nn_cols(const float* x, int64_t T, const WeightMatrix& w, float* y, int64_t
                 xs[j] = x + (t + j) * K;
                 ys[j] = y + (t + j) * N + n;
             }
-            if (vecs == ColVecs) {
-                nn_tile_tt<Isa, D, ColVecs>(tt, base + n, w.row_stride, xs, K, ys, last);
-            } else {
-                for (int c = 0; c < vecs; ++c) {
-                    float* ysc[TokTile];
-                    for (int j = 0; j < tt; ++j) ysc[j] = ys[j] + c * L;
-                    nn_tile_tt<Isa, D, 1>(tt, base + n + c * L, w.row_stride, xs, K, ysc, c == vecs - 1 ? last : L);
-                }
-            }
+            nn_tile_any<Isa, D, ColVecs, TokTile>(vecs, tt, base + n, w.row_stride, xs, K, ys, last);
         }
     }
 }
