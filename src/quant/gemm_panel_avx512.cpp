@@ -102,23 +102,29 @@ void panel_tile(int64_t nb, const uint8_t* packed, const uint8_t* a, std::size_t
     for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ys, keep, _mm512_add_ps(acc[t][0], acc[t][1]));
 }
 
+// A tile kernel: NT tokens against a packed panel, y[t * ys + r] for r < rows.
+using TileFn = void (*)(int64_t nb, const uint8_t* packed, const uint8_t* a, std::size_t a_stride, int rows, float* y,
+                        int64_t ys);
+
+// T tokens over a packed panel, kTileTokens at a time (tiles[n - 1] takes n tokens).
+void run_tiles(const TileFn* tiles, int64_t nb, const uint8_t* packed, const void* a, std::size_t a_stride, int64_t T,
+               int rows, float* y, int64_t ys) {
+    const auto* ab = static_cast<const uint8_t*>(a);
+    for (int64_t t = 0; t < T; t += kTileTokens) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, T - t));
+        tiles[nt - 1](nb, packed, ab + static_cast<std::size_t>(t) * a_stride, a_stride, rows, y + t * ys, ys);
+    }
+}
+
 template <int C, int... I>
-struct TileTable {
-    static constexpr void (*fn[])(int64_t, const uint8_t*, const uint8_t*, std::size_t, int, float*, int64_t) = {
-        panel_tile<C, I + 1>...};
-};
+constexpr TileFn kQ8Tiles[] = {panel_tile<C, I + 1>...};
 
 template <DType D>
 void panel(int64_t nb, const void* w, std::size_t w_stride, int rows, const void* a, std::size_t a_stride, int64_t T,
            float* y, int64_t ys, uint8_t* scratch) {
     constexpr int C = D == DType::Q8_0 ? 128 : 8;
     pack_panel<D>(nb, static_cast<const uint8_t*>(w), w_stride, rows, scratch);
-    const auto* ab = static_cast<const uint8_t*>(a);
-    for (int64_t t = 0; t < T; t += kTileTokens) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, T - t));
-        TileTable<C, 0, 1, 2, 3, 4, 5, 6, 7>::fn[nt - 1](nb, scratch, ab + static_cast<std::size_t>(t) * a_stride,
-                                                        a_stride, rows, y + t * ys, ys);
-    }
+    run_tiles(kQ8Tiles<C, 0, 1, 2, 3, 4, 5, 6, 7>, nb, scratch, a, a_stride, T, rows, y, ys);
 }
 
 // ---- Q4_K / Q5_K ----------------------------------------------------------------------
@@ -230,21 +236,13 @@ void panel_tile_k(int64_t nb, const uint8_t* packed, const uint8_t* a, std::size
 }
 
 template <int... I>
-struct KTileTable {
-    static constexpr void (*fn[])(int64_t, const uint8_t*, const uint8_t*, std::size_t, int, float*, int64_t) = {
-        panel_tile_k<I + 1>...};
-};
+constexpr TileFn kKTiles[] = {panel_tile_k<I + 1>...};
 
 template <class WBlock, bool HIGH>
 void panel_k(int64_t nb, const void* w, std::size_t w_stride, int rows, const void* a, std::size_t a_stride, int64_t T,
              float* y, int64_t ys, uint8_t* scratch) {
     pack_panel_k<WBlock, HIGH>(nb, static_cast<const uint8_t*>(w), w_stride, rows, scratch);
-    const auto* ab = static_cast<const uint8_t*>(a);
-    for (int64_t t = 0; t < T; t += kTileTokens) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, T - t));
-        KTileTable<0, 1, 2, 3, 4, 5, 6, 7>::fn[nt - 1](nb, scratch, ab + static_cast<std::size_t>(t) * a_stride, a_stride,
-                                                      rows, y + t * ys, ys);
-    }
+    run_tiles(kKTiles<0, 1, 2, 3, 4, 5, 6, 7>, nb, scratch, a, a_stride, T, rows, y, ys);
 }
 
 // ---- Q6_K --------------------------------------------------------------------------------
@@ -340,20 +338,12 @@ void panel_tile_q6_k(int64_t nb, const uint8_t* packed, const uint8_t* a, std::s
 }
 
 template <int... I>
-struct SixTileTable {
-    static constexpr void (*fn[])(int64_t, const uint8_t*, const uint8_t*, std::size_t, int, float*, int64_t) = {
-        panel_tile_q6_k<I + 1>...};
-};
+constexpr TileFn kSixTiles[] = {panel_tile_q6_k<I + 1>...};
 
 void panel_q6_k(int64_t nb, const void* w, std::size_t w_stride, int rows, const void* a, std::size_t a_stride, int64_t T,
                 float* y, int64_t ys, uint8_t* scratch) {
     pack_panel_q6_k(nb, static_cast<const uint8_t*>(w), w_stride, rows, scratch);
-    const auto* ab = static_cast<const uint8_t*>(a);
-    for (int64_t t = 0; t < T; t += kTileTokens) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, T - t));
-        SixTileTable<0, 1, 2, 3, 4, 5, 6, 7>::fn[nt - 1](nb, scratch, ab + static_cast<std::size_t>(t) * a_stride,
-                                                        a_stride, rows, y + t * ys, ys);
-    }
+    run_tiles(kSixTiles<0, 1, 2, 3, 4, 5, 6, 7>, nb, scratch, a, a_stride, T, rows, y, ys);
 }
 
 // Where the panels overtake the row kernels (measured, one 1024 x 1024 product on one core):

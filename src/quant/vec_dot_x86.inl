@@ -1,8 +1,11 @@
 // The x86 int8 kernels, written once and compiled twice (not a header: included only by
 // vec_dot_avx2.cpp and vec_dot_avx512.cpp, each with its own target flags):
-//   SCOUT_VNNI == 0: AVX2      u8 x s8 -> maddubs (s16 pairs) -> madd with 1 / with the scales
-//   SCOUT_VNNI == 1: AVX-512   the same with vpdpbusd (u8 x s8 -> s32) and vpdpwssd (s16 x s16 -> s32),
-//                              on 256-bit registers (AVX-512 VL), one instruction per step.
+//   SCOUT_VNNI == 0: AVX2      u8 x s8 -> maddubs (s16 pairs) -> madd with 1 / with the scales;
+//                              one float step per (row, token, block) on 8 lanes.
+//   SCOUT_VNNI == 1: AVX-512   vpdpbusd (u8 x s8 -> s32) and vpdpwssd (s16 x s16 -> s32); the
+//                              K-quants on 512-bit registers. Every block's integer sums are
+//                              reduced exactly and then scaled in the order of the row-panel
+//                              kernels (gemm_panel.hpp), which take over from a few tokens up.
 // Everything here has internal linkage (anonymous namespace, intrinsics only, no std:: templates)
 // so no function compiled for one ISA can be picked by the linker for code built for another.
 //
@@ -42,11 +45,6 @@ inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
-
-// VNNI: vpdpwssd both multiplies and accumulates, so a token's K-quant sum is one chain of
-// dependent instructions; two accumulators halve it (integer sums are exact: no result changes).
-// AVX2 adds the madd results with a 1-cycle add, and has only 16 registers: one accumulator.
-constexpr bool kSplitChains = SCOUT_VNNI != 0;
 
 // acc + Σ of each 2 adjacent s16 x s16 products.
 inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
@@ -242,6 +240,7 @@ void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
 #endif
 }
 
+// AVX2 K-quant kernels (the AVX-512 level has 512-bit ones below).
 // Q4_K (HIGH = false) and Q5_K (HIGH = true): group g of 64 elements = sub-blocks 2g (low
 // nibbles of qs[32g..], activations 64g..64g+31) and 2g+1 (high nibbles, 64g+32..64g+63).
 template <class WBlock, bool HIGH, int NT>
@@ -268,8 +267,8 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
         __m256i hbits = _mm256_setzero_si256();
         if constexpr (HIGH) hbits = loadu(w[b].qh);
-        __m256i isum[NT], isum2[NT];  // low / high nibble sub-blocks (kSplitChains)
-        for (int t = 0; t < NT; ++t) isum[t] = isum2[t] = _mm256_setzero_si256();
+        __m256i isum[NT];
+        for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
         for (int g = 0; g < 4; ++g) {
             const __m256i raw = loadu(w[b].qs + 32 * g);
             __m256i qlo = _mm256_and_si256(raw, m4);
@@ -285,14 +284,13 @@ void vec_dot_k4k5_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             const __m256i sc_hi = _mm256_set1_epi16(sc[2 * g + 1]);
             for (int t = 0; t < NT; ++t) {
                 isum[t] = dot_scaled(isum[t], qlo, loadu(a[t][b].qs + 64 * g), sc_lo);
-                __m256i& second = kSplitChains ? isum2[t] : isum[t];
-                second = dot_scaled(second, qhi, loadu(a[t][b].qs + 64 * g + 32), sc_hi);
+                isum[t] = dot_scaled(isum[t], qhi, loadu(a[t][b].qs + 64 * g + 32), sc_hi);
             }
         }
         const float d = f16(w[b].d), dmin = f16(w[b].dmin);
         for (int t = 0; t < NT; ++t) {
             const __m256i msum = _mm256_madd_epi16(loadu(a[t][b].bsums), mins);
-            const __m256i is = _mm256_add_epi32(isum[t], isum2[t]);
+            const __m256i is = isum[t];
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc[t]);
             acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(msum), acc[t]);
         }
@@ -320,8 +318,8 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         prefetch_ahead(w + b);
         const int8_t* sc = w[b].scales;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
-        __m256i isum[NT], isum2[NT];  // even / odd k (kSplitChains)
-        for (int t = 0; t < NT; ++t) isum[t] = isum2[t] = _mm256_setzero_si256();
+        __m256i isum[NT];
+        for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
             const __m256i q0 = loadu(w[b].ql + 64 * h);
             const __m256i q1 = loadu(w[b].ql + 64 * h + 32);
@@ -340,15 +338,14 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
                 for (int t = 0; t < NT; ++t) {
                     const int8_t* aq = a[t][b].qs + 128 * h + 32 * k;
                     isum[t] = dot_scaled(isum[t], v[k], loadu(aq), s0);
-                    __m256i& second = kSplitChains ? isum2[t] : isum[t];
-                    second = dot_scaled(second, v[k + 1], loadu(aq + 32), s1);
+                    isum[t] = dot_scaled(isum[t], v[k + 1], loadu(aq + 32), s1);
                 }
             }
         }
         const float d = f16(w[b].d);
         for (int t = 0; t < NT; ++t) {
             const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(loadu(a[t][b].bsums), sc16), 5);
-            const __m256i is = _mm256_sub_epi32(_mm256_add_epi32(isum[t], isum2[t]), off);
+            const __m256i is = _mm256_sub_epi32(isum[t], off);
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][b].d), _mm256_cvtepi32_ps(is), acc[t]);
         }
     }
@@ -356,11 +353,9 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
 }
 
 #if SCOUT_VNNI
-// AVX-512 kernels on 512-bit registers for the K-quants, which spend prefill in them: one
-// instruction covers two 32-element sub-blocks (a 64-byte activation slice). Each token's
-// 16 int32 lanes are folded to the 8 lanes of the 256-bit kernels above (lane i: bytes
-// 4i..4i+3 of every 32-byte piece) before the float step, so the integers reaching the float
-// accumulator, and hence the results, are the same as theirs.
+// AVX-512 K-quant row kernels on 512-bit registers (the 256-bit ones above serve AVX2): one
+// instruction covers two 32-element sub-blocks (a 64-byte activation slice), and each token's
+// super-block sums are reduced exactly before the float step, in the row panels' order.
 
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 // Two 256-bit halves as one register: lo in lanes 0-7, hi in 8-15.
