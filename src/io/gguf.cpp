@@ -131,9 +131,66 @@ GgufValue read_value(Cursor& c, GgufValueType t, const std::string& key) {
 
 }  // namespace
 
-GgufFile::GgufFile(const std::filesystem::path& path) : map_(std::in_place, path), label_(path.string()) {
+GgufFile::GgufFile(const std::filesystem::path& path) : GgufFile(path, SplitPart{}) { open_split_parts(path); }
+
+GgufFile::GgufFile(const std::filesystem::path& path, SplitPart) : map_(std::in_place, path), label_(path.string()) {
     bytes_ = map_->bytes();
     parse();
+}
+
+namespace {
+std::string part_number(int64_t i) {  // gguf-split's %05d
+    std::string s = std::to_string(i);
+    return std::string(s.size() < 5 ? 5 - s.size() : 0, '0') + s;
+}
+}  // namespace
+
+void GgufFile::open_split_parts(const std::filesystem::path& first) {
+    const GgufValue* count = find("split.count");
+    if (count == nullptr) return;
+    const int64_t n = count->as_int();
+    if (n <= 1) return;
+    if (n > 9999) throw Error(cat("GGUF file ", label_, ": split.count ", n, " is absurd"));
+    const int64_t no = get_int("split.no", 0);
+    const std::string of_n = cat("-of-", part_number(n), ".gguf");
+    if (no != 0)
+        throw Error(cat("GGUF file ", label_, " is part ", no + 1, " of a model split into ", n,
+                        " files; pass its first part (the file ending in -", part_number(1), of_n, ")"));
+    const std::string name = first.filename().string();
+    const std::string suffix = "-" + part_number(1) + of_n;
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        throw Error(cat("GGUF file ", label_, " is the first of ", n, " parts of a split model, but its name does not end in ",
+                        suffix, " as llama.cpp's gguf-split names the parts, so the others cannot be found; rename the parts "
+                        "(PREFIX", suffix, ", PREFIX-", part_number(2), of_n, ", ...) or merge them with "
+                        "`llama-gguf-split --merge FIRST_PART.gguf OUT.gguf`"));
+    const std::string prefix = name.substr(0, name.size() - suffix.size());
+    for (int64_t i = 1; i < n; ++i) {
+        const std::filesystem::path path = first.parent_path() / cat(prefix, "-", part_number(i + 1), of_n);
+        if (!std::filesystem::exists(path))
+            throw Error(cat("split GGUF model ", label_, ": part ", i + 1, " of ", n, " is missing (expected ", path.string(), ")"));
+        GgufFile part(path, SplitPart{});
+        if (part.get_int("split.no", -1) != i || part.get_int("split.count", -1) != n)
+            throw Error(cat("split GGUF model ", label_, ": ", path.string(), " says it is part ", part.get_int("split.no", -1) + 1,
+                            " of ", part.get_int("split.count", -1), ", expected part ", i + 1, " of ", n));
+        for (GgufTensorInfo t : part.tensors_) {
+            t.part = static_cast<uint32_t>(i);
+            tensors_.push_back(std::move(t));
+        }
+        parts_.push_back(std::move(part));
+    }
+    // Names are views into tensors_, which has grown: index again (and catch a name in two parts).
+    tensor_index_.clear();
+    for (std::size_t i = 0; i < tensors_.size(); ++i)
+        if (!tensor_index_.emplace(tensors_[i].name, i).second)
+            throw Error(cat("split GGUF model ", label_, ": tensor \"", tensors_[i].name, "\" is in more than one part"));
+    if (const GgufValue* total = find("split.tensors.count"); total != nullptr && total->as_int() != static_cast<int64_t>(tensors_.size()))
+        throw Error(cat("split GGUF model ", label_, ": split.tensors.count says ", total->as_int(), " tensors, the ", n,
+                        " parts hold ", tensors_.size()));
+}
+
+const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& t) const {
+    const GgufFile& f = t.part == 0 ? *this : parts_[t.part - 1];
+    return f.bytes_.data() + f.data_offset_ + t.offset;
 }
 
 GgufFile::GgufFile(std::span<const uint8_t> bytes, std::string label) : bytes_(bytes), label_(std::move(label)) {
@@ -279,7 +336,7 @@ TensorView GgufFile::view(std::string_view name) const {
                         ", which scout does not support (supported: ", quant::supported_ggml_type_names(), ")"));
     TensorView v;
     v.name = t->name;
-    v.file = label_;
+    v.file = t->part == 0 ? label_ : parts_[t->part - 1].label_;
     v.dtype = *t->dtype;
     v.shape = t->shape();
     v.data = tensor_data(*t);

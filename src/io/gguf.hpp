@@ -74,6 +74,7 @@ struct GgufTensorInfo {
     std::vector<int64_t> ne;              // GGUF/ggml order: ne[0] is contiguous
     uint64_t offset = 0;                  // from the start of the data section
     uint64_t nbytes = 0;
+    uint32_t part = 0;                    // split models: the file holding the data (0 = the first)
 
     // PyTorch order (ne reversed): a GGUF [ne0=5120, ne1=202048] is a [202048, 5120] matrix.
     std::vector<int64_t> shape() const { return {ne.rbegin(), ne.rend()}; }
@@ -83,6 +84,9 @@ struct GgufTensorInfo {
 class GgufFile {
 public:
     // Maps and parses the file; throws scout::Error naming the path on any problem.
+    // A model split by llama.cpp's gguf-split (split.count > 1) is opened from its first part,
+    // PREFIX-00001-of-0000N.gguf: the other parts are found beside it by that naming and their
+    // tensors join this file's (metadata comes from the first part, as llama.cpp does).
     explicit GgufFile(const std::filesystem::path& path);
     // Parses bytes owned by the caller (kept alive while this object lives); label names
     // the data in error messages. Used by tests and the fuzzer.
@@ -106,15 +110,20 @@ public:
     std::string_view get_string(std::string_view key, std::string_view fallback) const;
     std::string architecture() const;  // general.architecture ("" when absent)
 
-    const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }  // in file order
+    const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }  // in file order, all parts
     const GgufTensorInfo* find_tensor(std::string_view name) const;
-    const uint8_t* tensor_data(const GgufTensorInfo& t) const { return bytes_.data() + data_offset_ + t.offset; }
+    const uint8_t* tensor_data(const GgufTensorInfo& t) const;
+    // Files making up the model: 1, or split.count when the parts of a split model were opened.
+    std::size_t n_files() const { return 1 + parts_.size(); }
     // A checked view (PyTorch-order shape, scout dtype); throws when the tensor is absent
     // or its type is one scout cannot compute with.
     TensorView view(std::string_view name) const;
 
 private:
+    struct SplitPart {};  // opens one part of a split model without following the others
+    GgufFile(const std::filesystem::path& path, SplitPart);
     void parse();
+    void open_split_parts(const std::filesystem::path& first);
     const GgufValue* find_in(const std::unordered_map<std::string_view, std::size_t>& index,
                              std::string_view key) const;
 
@@ -128,6 +137,7 @@ private:
     std::vector<GgufTensorInfo> tensors_;
     std::unordered_map<std::string_view, std::size_t> kv_index_;      // keys view kv_[i].key
     std::unordered_map<std::string_view, std::size_t> tensor_index_;  // names view tensors_[i].name
+    std::vector<GgufFile> parts_;  // split models: parts 2..N (their data stays in their own maps)
 };
 
 }  // namespace scout::io

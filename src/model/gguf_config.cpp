@@ -60,9 +60,12 @@ GgufModelConfig gguf_model_config(const io::GgufFile& f) {
     check(arch == "llama4", cat("GGUF file ", f.label(), ": architecture is \"", arch,
                                 "\", expected \"llama4\" (a llama.cpp Llama 4 text GGUF)"));
     // llama.cpp's gguf-split writes a model as several files; each holds only some tensors.
-    if (const io::GgufValue* n = f.find("split.count"); n && n->as_int() > 1)
+    // GgufFile opens the other parts when given the first part's path; bytes parsed from
+    // memory (tests, the fuzzer) have no siblings to open.
+    if (const io::GgufValue* n = f.find("split.count"); n && n->as_int() > 1 && f.n_files() != static_cast<std::size_t>(n->as_int()))
         throw Error(cat("GGUF file ", f.label(), " is part of a model split into ", n->as_int(),
-                        " files; scout reads whole files: merge the parts first with llama.cpp's "
+                        " files whose other parts were not opened: open the first part (…-00001-of-N.gguf) from the "
+                        "folder holding all parts, or merge them with llama.cpp's "
                         "`llama-gguf-split --merge FIRST_PART.gguf OUT.gguf`"));
     const std::string p = arch + ".";
     nlohmann::json t;

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,6 +20,8 @@
 #include "fixture.hpp"
 #include "test_util.hpp"
 #include "kv/kv_cache.hpp"
+#include "io/gguf.hpp"
+#include "io/gguf_writer.hpp"
 #include "model/gguf_export.hpp"
 
 using namespace scout;
@@ -133,6 +137,81 @@ TEST(GgufModelExport, SameFileForAnyThreadCount) {
         EXPECT_GT(bytes[0].size(), 0u);
         EXPECT_TRUE(bytes[0] == bytes[1]);
     }
+}
+
+// Writes `src` as the n parts of a split model, the way llama.cpp's gguf-split does: every
+// part carries split.no / split.count / split.tensors.count, the first also all metadata, and
+// the tensors are dealt out in file order. Returns the parts' paths.
+std::vector<fs::path> write_split(const io::GgufFile& src, const fs::path& dir, const std::string& prefix, int n) {
+    std::vector<fs::path> parts;
+    const auto& tensors = src.tensors();
+    const std::size_t per = (tensors.size() + n - 1) / static_cast<std::size_t>(n);
+    for (int i = 0; i < n; ++i) {
+        char suffix[32];
+        std::snprintf(suffix, sizeof(suffix), "-%05d-of-%05d.gguf", i + 1, n);
+        parts.push_back(dir / (prefix + suffix));
+        io::GgufWriter w(parts.back());
+        if (i == 0)
+            for (const auto& kv : src.metadata()) w.add_value(kv.key, kv.value);
+        w.add_u16("split.no", static_cast<uint16_t>(i));
+        w.add_u16("split.count", static_cast<uint16_t>(n));
+        w.add_i32("split.tensors.count", static_cast<int32_t>(tensors.size()));
+        const std::size_t t0 = i * per, t1 = std::min(tensors.size(), t0 + per);
+        for (std::size_t t = t0; t < t1; ++t) w.add_tensor_info(tensors[t].name, *tensors[t].dtype, tensors[t].shape());
+        for (std::size_t t = t0; t < t1; ++t)
+            w.write_tensor_data(tensors[t].name, std::span<const uint8_t>(src.tensor_data(tensors[t]), tensors[t].nbytes));
+        w.finish();
+    }
+    return parts;
+}
+
+// A model split by gguf-split loads from its first part and computes exactly what the whole
+// file does; a missing part, a later part given first, and unrecognisable names are refused
+// with errors that say what to do.
+TEST(GgufModel, SplitFilesLoadFromTheFirstPart) {
+    const auto hf = engine::load_model(test::data_dir() / "models" / "tiny_scoutlike_bf16");
+    const fs::path dir = fs::temp_directory_path() / ("scout_split_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path whole = dir / "whole.gguf";
+    model::export_llama4_gguf(*hf->hf, hf->config, hf->plan, hf->weights, whole, {model::GgufMix::Q8_0, "t"});
+    const std::vector<fs::path> parts = write_split(io::GgufFile(whole), dir, "tiny-Q8_0", 3);
+
+    const io::GgufFile joined(parts[0]);
+    EXPECT_EQ(joined.n_files(), 3u);
+    const io::GgufFile one(whole);
+    ASSERT_EQ(joined.tensors().size(), one.tensors().size());
+    for (const auto& t : one.tensors()) {
+        const io::GgufTensorInfo* j = joined.find_tensor(t.name);
+        ASSERT_NE(j, nullptr) << t.name;
+        ASSERT_EQ(j->nbytes, t.nbytes);
+        EXPECT_EQ(0, std::memcmp(joined.tensor_data(*j), one.tensor_data(t), t.nbytes)) << t.name;
+    }
+    const std::vector<int32_t> tokens = {1, 17, 200, 42, 9, 77, 5};
+    const auto m_whole = engine::load_model(whole), m_split = engine::load_model(parts[0]);
+    const std::vector<float> a = run_all(*m_whole, tokens), b = run_all(*m_split, tokens);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+
+    const auto error_of = [](const fs::path& p) {
+        try {
+            engine::load_model(p);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    std::string err = error_of(parts[1]);
+    EXPECT_NE(err.find("part 2 of a model split into 3"), std::string::npos) << err;
+    EXPECT_NE(err.find("-00001-of-00003.gguf"), std::string::npos) << err;
+    const fs::path renamed = dir / "first.gguf";
+    fs::copy_file(parts[0], renamed);
+    err = error_of(renamed);
+    EXPECT_NE(err.find("does not end in -00001-of-00003.gguf"), std::string::npos) << err;
+    fs::remove(parts[2]);
+    err = error_of(parts[0]);
+    EXPECT_NE(err.find("part 3 of 3 is missing"), std::string::npos) << err;
+    EXPECT_NE(err.find(parts[2].string()), std::string::npos) << err;
+    fs::remove_all(dir);
 }
 
 TEST(GgufModelErrors, TruncatedAndWrongFiles) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 
 #include "base/error.hpp"
@@ -148,11 +150,19 @@ TEST(GgufConfig, ErrorsNameTheProblem) {
         EXPECT_NE(err.find(key), std::string::npos) << err;
         EXPECT_NE(err.find("gguf_cfg_missing.gguf"), std::string::npos) << err;
     }
-    {  // one part of a split model: say how to merge it
-        io::GgufFile f(variant("split", {}, [](io::GgufWriter& w) { w.add_u16("split.count", 2); }));
-        const std::string err = error_of([&] { gguf_model_config(f); });
-        EXPECT_NE(err.find("split into 2 files"), std::string::npos) << err;
+    {  // the first part of a split model, but not named as gguf-split names parts: say so
+        const auto path = variant("split", {}, [](io::GgufWriter& w) { w.add_u16("split.count", 2); });
+        const std::string err = error_of([&] { io::GgufFile f(path); });
+        EXPECT_NE(err.find("first of 2 parts"), std::string::npos) << err;
+        EXPECT_NE(err.find("-00001-of-00002.gguf"), std::string::npos) << err;
         EXPECT_NE(err.find("llama-gguf-split --merge"), std::string::npos) << err;
+        // parsed from memory, a part has no siblings to open: the model config refuses it
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        io::GgufFile mem(std::span<const uint8_t>(bytes), "split-in-memory");
+        const std::string err2 = error_of([&] { gguf_model_config(mem); });
+        EXPECT_NE(err2.find("split into 2 files"), std::string::npos) << err2;
+        EXPECT_NE(err2.find("llama-gguf-split --merge"), std::string::npos) << err2;
     }
     {  // heads not dividing: parse_model_config's validation applies to GGUF too
         io::GgufFile f(variant("heads", {"llama4.attention.head_count_kv"}, [](io::GgufWriter& w) { w.add_u32("llama4.attention.head_count_kv", 3); }));
