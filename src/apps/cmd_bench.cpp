@@ -189,7 +189,7 @@ void bench(const BenchOptions& o) {
 void register_bench(CLI::App& app) {
     auto opt = std::make_shared<BenchOptions>();
     CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
-    cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory or GGUF file")->required();
+    cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed in one batch (pp)")->capture_default_str();
     cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (tg)")->capture_default_str();
     cmd->add_option("-t,--threads", opt->threads, "Worker threads (default: all cores)");

@@ -59,7 +59,7 @@ void run_logits(const LogitsOptions& opt) {
 void register_logits(CLI::App& app) {
     auto opt = std::make_shared<LogitsOptions>();
     CLI::App* cmd = app.add_subcommand("logits", "Write the logits of a token sequence to a .npy file");
-    cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory")->required();
+    cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("--tokens", opt->tokens, "Comma-separated token ids, e.g. 200000,1556,19873")->required();
     cmd->add_option("-o,--output", opt->output, "Output .npy file: float32 [n_tokens, vocab]")->required();
     cmd->add_option("--prefill", opt->prefill, "Tokens in the first batch (default: all)");

@@ -14,7 +14,7 @@ namespace scout::apps {
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max_tokens) {
     f.max_tokens = default_max_tokens;
-    cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file")->required();
+    cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("--tokenizer", f.tokenizer,
                     "tokenizer.model or tokenizer.json (default: the one in the model directory)");
     cmd->add_option("-n,--max-tokens", f.max_tokens, "Stop after this many new tokens")->capture_default_str();
