@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "base/simd_reduce.hpp"
 #include "quant/blocks.hpp"
@@ -66,7 +67,10 @@ inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<cons
 // Requests the weight bytes kAheadBytes beyond block p (the rest of this row, then the next row,
 // which is where a product goes next): decode reads each weight once, and measured on the 1b
 // model the hardware prefetcher alone left the kernel waiting on the first load of each block.
-constexpr int kAheadBytes = 2048;
+// The distance: on a VM whose two cores read 72 GB/s, 8 KB gave 3-4 % more Q4_K_M generation
+// than 2 KB (alternating runs; one-thread Q6_K lm_head 29-31 -> 39 GB/s) and the same for Q8_0;
+// where memory is the limit (a 24-32 GB/s VM) 1-8 KB measured alike.
+constexpr int kAheadBytes = 8192;
 template <typename Block>
 inline void prefetch_ahead(const Block* p) {
     const char* c = reinterpret_cast<const char*>(p) + kAheadBytes;
@@ -119,14 +123,25 @@ inline void hsum2_epi32(__m256i u, __m256i v, int32_t& su, int32_t& sv) {
 }
 #endif
 
-template <int NT>
-void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
-    const auto* w = static_cast<const BlockQ8_0*>(vw);
-    const BlockQ8A* a[NT];
 #if SCOUT_VNNI
-    // Weights biased to unsigned (q + 128) for vpdpbusd; the bias comes back out exactly through
-    // the activation block's sum: Σ (q + 128) a = Σ q a + 128 Σ a (the panel kernel does the same).
-    const __m256i bias = _mm256_set1_epi8(-128);
+// AVX-512 level, Q8_0 and Q4_0 weights (32-element blocks, one fp16 scale) as unsigned bytes for
+// vpdpbusd: Q8_0 quants biased by 128 (q + 128), Q4_0 its stored nibbles (value + 8). The
+// offset comes back out exactly through the activation block's sum, Σ (q + c) a = Σ q a + c Σ a,
+// as the panel kernels do it (gemm_panel_avx512.cpp).
+inline __m256i weight_u8(const BlockQ8_0& w) { return _mm256_xor_si256(loadu(w.qs), _mm256_set1_epi8(-128)); }
+inline __m256i weight_u8(const BlockQ4_0& w) {
+    // elements 0-15: low nibbles, 16-31: high nibbles
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
+}
+template <class WBlock>
+constexpr int kOffsetShift = std::is_same_v<WBlock, BlockQ8_0> ? 7 : 3;  // c = 128 or 8
+
+template <class WBlock, int NT>
+void vec_dot_32_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const WBlock*>(vw);
+    const BlockQ8A* a[NT];
     // Two float chains per token, even and odd blocks (one chain would wait on the FMA latency
     // at every block of a decode step), kept in lanes 0 and 1 of acc[t]: y = lane 0 + lane 1.
     __m128 acc[NT];
@@ -139,9 +154,9 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     // block order: blocks b, b + 1 into lanes 0, 1, then b + 2, b + 3.
     for (; b + 4 <= nb; b += 4) {
         prefetch_ahead(w + b);
-        prefetch_ahead(w + b + 2);
+        prefetch_ahead(w + b + 2);  // four blocks span 136 (Q8_0) or 72 (Q4_0) bytes: two or three lines
         __m256i wu[4];
-        for (int i = 0; i < 4; ++i) wu[i] = _mm256_xor_si256(loadu(w[b + i].qs), bias);
+        for (int i = 0; i < 4; ++i) wu[i] = weight_u8(w[b + i]);
         __m128i dh = _mm_cvtsi32_si128(w[b].d);
         dh = _mm_insert_epi16(dh, w[b + 1].d, 1);
         dh = _mm_insert_epi16(dh, w[b + 2].d, 2);
@@ -160,24 +175,29 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
             const __m128 da = _mm_shuffle_ps(ds01, ds23, _MM_SHUFFLE(2, 0, 2, 0));
             const __m128i sums = _mm_castps_si128(_mm_shuffle_ps(ds01, ds23, _MM_SHUFFLE(3, 1, 3, 1)));
             const __m128 sf = _mm_cvtepi32_ps(_mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
-                                                            _mm_slli_epi32(sums, 7)));
+                                                            _mm_slli_epi32(sums, kOffsetShift<WBlock>)));
             const __m128 sc = _mm_mul_ps(dwv, da);
             acc[t] = _mm_fmadd_ps(sf, sc, acc[t]);                                        // lanes 0, 1: blocks b, b + 1
             acc[t] = _mm_fmadd_ps(_mm_movehl_ps(sf, sf), _mm_movehl_ps(sc, sc), acc[t]);  // b + 2, b + 3
         }
     }
     for (; b < nb; ++b) {
-        const __m256i wu = _mm256_xor_si256(loadu(w[b].qs), bias);
+        const __m256i wu = weight_u8(w[b]);
         const float dw = f16(w[b].d);
         const __mmask8 lane = static_cast<__mmask8>(1u << (b % 2));
         for (int t = 0; t < NT; ++t) {
             const BlockQ8A& ab = a[t][b];
-            const int32_t s = hsum_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, loadu(ab.qs))) - 128 * ab.sum;
+            const int32_t s = hsum_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, loadu(ab.qs))) - (ab.sum << kOffsetShift<WBlock>);
             acc[t] = _mm_mask3_fmadd_ps(_mm_set1_ps(static_cast<float>(s)), _mm_set1_ps(dw * ab.d), acc[t], lane);
         }
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = _mm_cvtss_f32(acc[t]) + _mm_cvtss_f32(_mm_movehdup_ps(acc[t]));
+}
 #else
+template <int NT>
+void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
+    const auto* w = static_cast<const BlockQ8_0*>(vw);
+    const BlockQ8A* a[NT];
     __m256 acc[NT];
     for (int t = 0; t < NT; ++t) {
         a[t] = act_row<BlockQ8A>(va, as, t);
@@ -195,7 +215,6 @@ void vec_dot_q8_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         }
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
-#endif
 }
 
 template <int NT>
@@ -203,19 +222,11 @@ void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
     const auto* w = static_cast<const BlockQ4_0*>(vw);
     const __m128i m4 = _mm_set1_epi8(0x0F);
     const BlockQ8A* a[NT];
-#if SCOUT_VNNI
-    float acc[NT][2];  // even / odd blocks, as vec_dot_q8_0_q8
-    for (int t = 0; t < NT; ++t) {
-        a[t] = act_row<BlockQ8A>(va, as, t);
-        acc[t][0] = acc[t][1] = 0.0f;
-    }
-#else
     __m256 acc[NT];
     for (int t = 0; t < NT; ++t) {
         a[t] = act_row<BlockQ8A>(va, as, t);
         acc[t] = _mm256_setzero_ps();
     }
-#endif
     for (int64_t b = 0; b < nb; ++b) {
         prefetch_ahead(w + b);
         const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
@@ -224,21 +235,13 @@ void vec_dot_q4_0_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
         const float dw = f16(w[b].d);
         for (int t = 0; t < NT; ++t) {
             const __m256i p = dot_u8s8(_mm256_setzero_si256(), q, loadu(a[t][b].qs));
-#if SCOUT_VNNI
-            const int32_t s = hsum_epi32(p) - 8 * a[t][b].sum;  // Σ (q - 8) a
-            acc[t][b % 2] = __builtin_fmaf(static_cast<float>(s), dw * a[t][b].d, acc[t][b % 2]);
-#else
             const __m256i pc = _mm256_sub_epi32(p, _mm256_setr_epi32(8 * a[t][b].sum, 0, 0, 0, 0, 0, 0, 0));
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a[t][b].d), _mm256_cvtepi32_ps(pc), acc[t]);
-#endif
         }
     }
-#if SCOUT_VNNI
-    for (int t = 0; t < NT; ++t) y[t * ys] = acc[t][0] + acc[t][1];
-#else
     for (int t = 0; t < NT; ++t) y[t * ys] = hsum256(acc[t]);
-#endif
 }
+#endif
 
 // AVX2 K-quant kernels (the AVX-512 level has 512-bit ones below).
 // Q4_K (HIGH = false) and Q5_K (HIGH = true): group g of 64 elements = sub-blocks 2g (low
@@ -505,6 +508,16 @@ struct Q6_KFn {
 };
 constexpr int kTileTokens = 4;
 #endif
+#if SCOUT_VNNI
+template <int NT>
+struct Q8_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_32_q8<BlockQ8_0, NT>;
+};
+template <int NT>
+struct Q4_0Fn {
+    static constexpr VecDotTileFn fn = vec_dot_32_q8<BlockQ4_0, NT>;
+};
+#else
 template <int NT>
 struct Q8_0Fn {
     static constexpr VecDotTileFn fn = vec_dot_q8_0_q8<NT>;
@@ -513,6 +526,7 @@ template <int NT>
 struct Q4_0Fn {
     static constexpr VecDotTileFn fn = vec_dot_q4_0_q8<NT>;
 };
+#endif
 constexpr VecDotKernels kQ8_0 = table<Q8_0Fn>(kTileTokens);
 constexpr VecDotKernels kQ4_0 = table<Q4_0Fn>(kTileTokens);
 constexpr VecDotKernels kQ4_K = table<Q4_KFn>(kTileTokens);
