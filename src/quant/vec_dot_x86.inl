@@ -38,23 +38,14 @@ inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 using simd_reduce::hsum256;
 
+// Helpers of the AVX2 kernels below (the AVX-512 level calls vpdpbusd / vpdpwssd directly).
 // acc + Σ of each 4 adjacent u8 x s8 products (8 int32 lanes).
 inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
-#if SCOUT_VNNI
-    return _mm256_dpbusd_epi32(acc, u, s);
-#else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-#endif
 }
 
 // acc + Σ of each 2 adjacent s16 x s16 products.
-inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
-#if SCOUT_VNNI
-    return _mm256_dpwssd_epi32(acc, a, b);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
-#endif
-}
+inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
 
 // u8 quants (32 x 0..63) · s8 activations, times one int16 scale per 16-element half
 // (sc: int16 lanes 0-7 scale the first 16 elements, lanes 8-15 the last 16).
