@@ -24,6 +24,12 @@ namespace scout::quant {
 
 inline constexpr int kMaxTileTokens = 8;
 
+// How far ahead of the block being multiplied the x86 kernels request weight bytes (decode
+// reads each weight once, and the hardware prefetcher alone left the kernels waiting on the
+// first load of each block). A product asks for the first kPrefetchAheadBytes of each thread's
+// rows itself before it starts (matmul_nt_quant_rows), since nothing ahead of them covers those.
+inline constexpr std::size_t kPrefetchAheadBytes = 8192;
+
 // y[t * y_stride] = Σ_i w[i] * a_t[i] for t < NT, where w is one weight row of nb blocks and
 // a_t = a + t * a_stride bytes is a quantized activation row of the matching format.
 using VecDotTileFn = void (*)(int64_t nb, const void* w, const void* a, std::size_t a_stride, float* y,
