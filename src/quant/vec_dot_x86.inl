@@ -363,6 +363,79 @@ inline __m512i scale_pick4(int i) {
                 _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(i + 3)), _mm_set1_epi16(static_cast<short>(i + 2))));
 }
 
+// Scale lanes for packs(p_2h, p_2h+1) (k4k5_block_sums_1): int16 lanes of 128-bit lane k =
+// [sc_a x4, sc_b x4] with (a, b) = (4h, 4h + 2) for k = 0, 1 and (4h + 1, 4h + 3) for k = 2, 3.
+inline __m512i pack_scale_pick(int h) {
+    const auto lane = [](int a, int b) { return _mm_setr_epi16(a, a, a, a, b, b, b, b); };
+    const __m256i lo = _mm256_set_m128i(lane(4 * h, 4 * h + 2), lane(4 * h, 4 * h + 2));
+    const __m256i hi = _mm256_set_m128i(lane(4 * h + 1, 4 * h + 3), lane(4 * h + 1, 4 * h + 3));
+    return join(lo, hi);
+}
+
+// Constants of the one-token Q4_K/Q5_K kernel, built once per call.
+struct K4Consts {
+    __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i pick[2] = {pack_scale_pick(0), pack_scale_pick(1)};
+    __m256i pick_mins = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    // a group's 32 bytes broadcast to both halves, shifted by 4 in the upper half: its low
+    // nibbles in bytes 0-31, its high nibbles in 32-63 (after the mask)
+    __m512i nibble_shift = join(_mm256_setzero_si256(), _mm256_set1_epi16(4));
+};
+
+// The first 16 bytes of a Q4_K/Q5_K block (d, dmin, the 12 scale bytes q[0..11] at bytes
+// 4..15) unpacked in one register, the vector form of unpack_k4_words: int16 lanes 0-7 are
+// sc[0..7], lanes 8-15 m[0..7].
+//   x = [q0..q3, q8..q11, q4..q7, q8..q11]   low 6 bits of sc[0..3] / m[0..3]; the low (sc[4..7])
+//                                              and high (m[4..7]) nibbles of q8..q11
+//   y = [0 x4, q0..q3, 0 x4, q4..q7]          whose top two bits are bits 4-5 of sc[4..7] / m[4..7]
+inline __m256i unpack_k4_vec(__m128i head) {
+    const __m128i x = _mm_shuffle_epi8(head, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m128i y = _mm_shuffle_epi8(head, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+    // bytes 12-15 take the high nibble (a 16-bit shift moves the neighbour's bits only into the
+    // masked-off upper nibble)
+    __m128i lo = _mm_mask_blend_epi8(static_cast<__mmask16>(0xF000), x, _mm_srli_epi16(x, 4));
+    lo = _mm_and_si128(lo, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(y, 2), _mm_set1_epi8(0x30));  // (q >> 6) << 4
+    return _mm256_cvtepu8_epi16(_mm_or_si128(lo, hi));
+}
+
+// One Q4_K/Q5_K super-block against one token's activation block (the decode kernel below):
+// isum (16 int32 lanes summing to S = Σ_j sc_j Σ q a), the mins as int16 pairs (lanes 2s, 2s + 1
+// = m[s], for vpmaddwd with the activations' 16-value sums) and [d, dmin] in lanes 0-1.
+//
+// Each group's products are taken unscaled first, p_g = vpdpbusd(q_g, a_g): int32 lanes 0-7
+// hold four-product sums of sub-block 2g, lanes 8-15 of 2g + 1, each |p| <= 4 * 31 * 127 < 2^15.
+// Two groups packed to int16 (vpackssdw: exact, interleaved per 128-bit lane) meet their scales
+// in one vpmaddwd. The four vpdpbusd are independent, where the many-token kernel's vpmaddubsw ->
+// vpdpwssd chain through the four groups makes a lone token's sums wait ~20 cycles.
+template <class WBlock, bool HIGH>
+inline void k4k5_block_sums_1(const K4Consts& k, const WBlock& w, const BlockQ8KA& a, __m512i& isum, __m256i& mins,
+                              __m128& d_dmin) {
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&w));
+    d_dmin = _mm_cvtph_ps(head);
+    const __m256i sm16 = unpack_k4_vec(head);
+    mins = _mm256_permutexvar_epi16(k.pick_mins, sm16);
+    __m512i hbits = _mm512_setzero_si512();
+    if constexpr (HIGH) hbits = _mm512_broadcast_i64x4(loadu(w.qh));
+    __m512i p[4];
+    for (int g = 0; g < 4; ++g) {
+        // sub-block 2g (low nibbles) in bytes 0-31, 2g + 1 (high nibbles) in 32-63
+        const __m512i raw = _mm512_broadcast_i64x4(loadu(w.qs + 32 * g));
+        __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, k.nibble_shift), k.m4);
+        if constexpr (HIGH) {  // + 16 where bit 2g (low half) / 2g + 1 (high half) of qh[l] is set
+            const __m512i bit = join(_mm256_set1_epi8(static_cast<char>(1u << (2 * g))),
+                                     _mm256_set1_epi8(static_cast<char>(2u << (2 * g))));
+            q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hbits, bit), q, _mm512_set1_epi8(16));
+        }
+        p[g] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, load512(a.qs + 64 * g));
+    }
+    const __m512i sc16 = _mm512_castsi256_si512(sm16);
+    const __m512i sc01 = _mm512_permutexvar_epi16(k.pick[0], sc16);
+    const __m512i sc23 = _mm512_permutexvar_epi16(k.pick[1], sc16);
+    isum = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(p[0], p[1]), sc01),
+                            _mm512_madd_epi16(_mm512_packs_epi32(p[2], p[3]), sc23));
+}
+
 template <class WBlock, bool HIGH, int NT>
 void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t as, float* y, int64_t ys) {
     const auto* w = static_cast<const WBlock*>(vw);
@@ -409,6 +482,54 @@ void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
         }
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = acc[t];
+}
+
+// Decode (one token): two super-blocks per step, so that their independent integer work is in
+// flight together, and their four exact sums S_b, M_b, S_b+1, M_b+1 reduced in one tree. The
+// float steps stay in block order, the operations of vec_dot_k4k5_q8_zmm<..., 1>: the results
+// are bit-identical to it (and so to the row panels).
+template <class WBlock, bool HIGH>
+void vec_dot_k4k5_q8_zmm_1(int64_t nb, const void* vw, const void* va, std::size_t, float* y, int64_t) {
+    const auto* w = static_cast<const WBlock*>(vw);
+    const auto* a = static_cast<const BlockQ8KA*>(va);
+    const K4Consts k;
+    __m128 acc = _mm_setzero_ps();  // lane 0
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        prefetch_ahead(w + b);
+        prefetch_ahead(w + b + 1);
+        __m512i isum[2];
+        __m256i mins[2];
+        __m128 d_dmin[2];
+        k4k5_block_sums_1<WBlock, HIGH>(k, w[b], a[b], isum[0], mins[0], d_dmin[0]);
+        k4k5_block_sums_1<WBlock, HIGH>(k, w[b + 1], a[b + 1], isum[1], mins[1], d_dmin[1]);
+        // [S_b, M_b, S_b+1, M_b+1], exact
+        const __m256i h0 = _mm256_hadd_epi32(fold(isum[0]), _mm256_madd_epi16(loadu(a[b].bsums), mins[0]));
+        const __m256i h1 = _mm256_hadd_epi32(fold(isum[1]), _mm256_madd_epi16(loadu(a[b + 1].bsums), mins[1]));
+        const __m256i h = _mm256_hadd_epi32(h0, h1);
+        const __m128 f = _mm_cvtepi32_ps(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+        // [d_b d_a,b, dmin_b d_a,b, d_b+1 d_a,b+1, dmin_b+1 d_a,b+1]
+        const __m128 c = _mm_mul_ps(_mm_movelh_ps(d_dmin[0], d_dmin[1]),
+                                    _mm_setr_ps(a[b].d, a[b].d, a[b + 1].d, a[b + 1].d));
+        acc = _mm_fmadd_ss(f, c, acc);
+        acc = _mm_fnmadd_ss(_mm_movehdup_ps(f), _mm_movehdup_ps(c), acc);
+        const __m128 f2 = _mm_movehl_ps(f, f), c2 = _mm_movehl_ps(c, c);
+        acc = _mm_fmadd_ss(f2, c2, acc);
+        acc = _mm_fnmadd_ss(_mm_movehdup_ps(f2), _mm_movehdup_ps(c2), acc);
+    }
+    float last = _mm_cvtss_f32(acc);
+    if (b < nb) {  // an odd last super-block
+        __m512i isum;
+        __m256i mins;
+        __m128 d_dmin;
+        k4k5_block_sums_1<WBlock, HIGH>(k, w[b], a[b], isum, mins, d_dmin);
+        int32_t S, M;
+        hsum2_epi32(fold(isum), _mm256_madd_epi16(loadu(a[b].bsums), mins), S, M);
+        const __m128 c = _mm_mul_ps(d_dmin, _mm_set1_ps(a[b].d));
+        last = __builtin_fmaf(static_cast<float>(S), _mm_cvtss_f32(c), last);
+        last = __builtin_fmaf(-static_cast<float>(M), _mm_cvtss_f32(_mm_movehdup_ps(c)), last);
+    }
+    y[0] = last;
 }
 
 // Q6_K: per half h, the 64 bytes ql[64h..] give v0 | v1 (low nibbles) and v2 | v3 (high
@@ -472,11 +593,13 @@ constexpr VecDotKernels table(int tile_tokens) {
 #if SCOUT_VNNI
 template <int NT>
 struct Q4_KFn {
-    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8_zmm<BlockQ4_K, false, NT>;
+    static constexpr VecDotTileFn fn =
+        NT == 1 ? vec_dot_k4k5_q8_zmm_1<BlockQ4_K, false> : vec_dot_k4k5_q8_zmm<BlockQ4_K, false, NT>;
 };
 template <int NT>
 struct Q5_KFn {
-    static constexpr VecDotTileFn fn = vec_dot_k4k5_q8_zmm<BlockQ5_K, true, NT>;
+    static constexpr VecDotTileFn fn =
+        NT == 1 ? vec_dot_k4k5_q8_zmm_1<BlockQ5_K, true> : vec_dot_k4k5_q8_zmm<BlockQ5_K, true, NT>;
 };
 template <int NT>
 struct Q6_KFn {

@@ -366,14 +366,15 @@ TEST(QuantKernels, ResultsDoNotDependOnThreadCount) {
 // level switches from its row kernels to the row-panel kernels at 4 tokens for Q8_0/Q4_0 and at 8
 // for the K-quants, gemm_panel.hpp),
 // and T = 70, which crosses a token chunk and leaves a partial tile. N = 19 leaves a partial
-// panel; Q8_0/Q4_0 rows of 7 blocks end off the 4-block step of the decode kernel.
+// panel; Q8_0/Q4_0 rows of 7 blocks end off the 4-block step of the decode kernel, and K-quant
+// rows of 3 super-blocks take the Q4_K/Q5_K decode kernel's two-block step and its odd last block.
 TEST(QuantKernels, RowResultsDoNotDependOnBatch) {
     std::mt19937_64 rng(test::fresh_seed() + 6);
     SCOPED_TRACE(test::fresh_seed());
     ThreadPool pool(2);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
-        const int64_t K = is_k_quant(t) ? 256 : 224, N = 19;
+        const int64_t K = is_k_quant(t) ? 768 : 224, N = 19;
         const QuantMatrix w = random_quant_matrix(rng, t, N, K);
         for (int64_t T : {4, 7, 8, 70}) {
             const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
