@@ -1,11 +1,15 @@
-// `scout info -m DIR [--json]`: what a checkpoint is, without loading its weights.
+// `scout info -m DIR|FILE.gguf [--json]`: what a checkpoint is, without loading its weights.
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "io/gguf.hpp"
 #include "io/hf_checkpoint.hpp"
 #include "model/config.hpp"
+#include "model/gguf_config.hpp"
 #include "model/layer_plan.hpp"
 #include "model/model_size.hpp"
 
@@ -18,9 +22,32 @@ struct InfoOptions {
     bool json = false;
 };
 
+// The weights a checkpoint holds: a Hugging Face directory's safetensors files, or a GGUF file
+// (llama.cpp's llama4 layout; split models from their first part) with its tensor types.
+struct WeightsInfo {
+    bool present = false;
+    uint64_t bytes = 0;
+    std::size_t files = 0;
+    std::string format;                      // "safetensors" or "GGUF"
+    std::map<std::string, int> tensor_types; // GGUF: type name -> tensor count
+};
+
 void run_info(const InfoOptions& opt) {
-    const auto ckpt = io::HfCheckpoint::open(opt.model_dir);
-    const model::ModelConfig mc = model::parse_model_config(ckpt.config());
+    model::ModelConfig mc;
+    WeightsInfo wi;
+    if (std::filesystem::is_regular_file(opt.model_dir)) {
+        const io::GgufFile f(opt.model_dir);  // the config comes from its metadata
+        mc = model::gguf_model_config(f).config;
+        wi = {true, 0, f.n_files(), "GGUF", {}};
+        for (const auto& t : f.tensors()) {
+            wi.bytes += t.nbytes;
+            ++wi.tensor_types[std::string(t.type_name)];
+        }
+    } else {
+        const auto ckpt = io::HfCheckpoint::open(opt.model_dir);
+        mc = model::parse_model_config(ckpt.config());
+        wi = {ckpt.has_weights(), ckpt.total_file_bytes(), ckpt.weight_files().size(), "safetensors", {}};
+    }
     const model::TextConfig& c = mc.text;
     const model::LayerPlan plan = model::make_layer_plan(c);
     const model::ModelSize size = model::compute_model_size(c, plan);
@@ -42,8 +69,10 @@ void run_info(const InfoOptions& opt) {
         j["kv_chunk_ring_bytes"] = size.kv_chunk_ring_bytes;
         j["attention_chunk_size"] = plan.chunk_size;
         j["dtype"] = std::string(dtype_name(c.dtype));
-        j["has_weights"] = ckpt.has_weights();
-        j["weight_file_bytes"] = ckpt.total_file_bytes();
+        j["has_weights"] = wi.present;
+        j["weight_format"] = wi.format;
+        j["weight_file_bytes"] = wi.bytes;
+        if (!wi.tensor_types.empty()) j["tensor_types"] = wi.tensor_types;
         nlohmann::json layers = nlohmann::json::array();
         for (const auto& r : plan.layers)
             layers.push_back({{"rope", r.rope}, {"chunked", r.chunked}, {"qk_norm", r.qk_norm},
@@ -80,10 +109,14 @@ void run_info(const InfoOptions& opt) {
               << dtype_name(c.dtype) << ") + " << human_bytes(static_cast<double>(size.kv_chunk_ring_bytes))
               << " fixed for the chunk rings\n"
               << "weights      "
-              << (ckpt.has_weights() ? human_bytes(static_cast<double>(ckpt.total_file_bytes())) + " in " +
-                                           std::to_string(ckpt.weight_files().size()) + " file(s)"
-                                     : std::string("none (config only)"))
-              << "\n";
+              << (wi.present ? human_bytes(static_cast<double>(wi.bytes)) + " in " + std::to_string(wi.files) + " " +
+                                   wi.format + " file(s)"
+                             : std::string("none (config only)"));
+    if (!wi.tensor_types.empty()) {
+        std::cout << "; tensors";
+        for (const auto& [type, n] : wi.tensor_types) std::cout << " " << type << " x" << n;
+    }
+    std::cout << "\n";
 }
 
 }  // namespace
@@ -91,10 +124,12 @@ void run_info(const InfoOptions& opt) {
 void register_info(CLI::App& app) {
     auto opt = std::make_shared<InfoOptions>();
     CLI::App* cmd = app.add_subcommand("info", "Describe a checkpoint: config, per-layer plan, parameters, KV memory");
-    cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory (config.json alone is enough)")
+    cmd->add_option("-m,--model", opt->model_dir,
+                    "Hugging Face checkpoint directory (config.json alone is enough) or llama4 GGUF file")
         ->required();
     cmd->add_flag("--json", opt->json, "Print a JSON object instead of the table");
-    cmd->footer("Example:\n  scout info -m Llama-4-Scout-17B-16E-Instruct\n  scout info -m DIR --json");
+    cmd->footer("Example:\n  scout info -m Llama-4-Scout-17B-16E-Instruct\n  scout info -m scout-q4_k_m.gguf\n"
+                "  scout info -m DIR --json");
     cmd->callback([opt] { run_info(*opt); });
 }
 

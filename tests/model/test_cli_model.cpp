@@ -1,7 +1,12 @@
 // The `scout` binary's model commands (info, logits): exit codes, outputs, error messages.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "base/npy.hpp"
@@ -32,6 +37,36 @@ TEST(CliModel, InfoTableShowsPlan) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("48 = 36 chunked + 12 global; 24 moe + 24 dense"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("400,711,848,960"), std::string::npos);
+}
+
+TEST(CliModel, InfoDescribesAGgufFile) {
+    // llama4_tiny.gguf: 4 layers; F32 norms and router, F16 and Q8_0 matrices.
+    const std::filesystem::path file = test::data_dir() / "gguf/llama4_tiny.gguf";
+    auto r = test::run_command(test::scout_binary() + " info --json -m " + q(file));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["n_layers"], 4);
+    EXPECT_EQ(j["weight_format"], "GGUF");
+    EXPECT_EQ(j["tensor_types"]["Q8_0"], 30);
+    EXPECT_EQ(j["tensor_types"]["F16"], 12);
+    EXPECT_GT(j["weight_file_bytes"].get<uint64_t>(), 0u);
+    EXPECT_LE(j["weight_file_bytes"].get<uint64_t>(), std::filesystem::file_size(file));
+
+    r = test::run_command(test::scout_binary() + " info -m " + q(file));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("in 1 GGUF file(s); tensors F16 x12 F32 x14 Q8_0 x30"), std::string::npos) << r.output;
+
+    // A cut file is an error naming the file and what ran past its end, not a crash.
+    const std::filesystem::path cut = std::filesystem::temp_directory_path() / ("cut_" + std::to_string(::getpid()) + ".gguf");
+    {
+        std::ifstream in(file, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 3));
+    }
+    r = test::run_command(test::scout_binary() + " info -m " + q(cut));
+    std::filesystem::remove(cut);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("error: GGUF file " + cut.string()), std::string::npos) << r.output;
 }
 
 TEST(CliModel, LogitsWritesNpyMatchingReference) {
