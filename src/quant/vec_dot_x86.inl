@@ -55,9 +55,10 @@ inline __m256i dot_scaled(__m256i acc, __m256i q, __m256i a, __m256i sc) {
 
 inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Requests the weight bytes kPrefetchAheadBytes (vec_dot.hpp) beyond block p (the rest of
-// this row, then the next row, which is where a product goes next): decode reads each weight once, and measured on the 1b
-// model the hardware prefetcher alone left the kernel waiting on the first load of each block.
+// Requests the weight bytes kPrefetchAheadBytes (vec_dot.hpp) beyond block p (the rest of this
+// row, then the next row, which is where a product goes next): decode reads each weight once,
+// and measured on the 1b model the hardware prefetcher alone left the kernel waiting on the
+// first load of each block.
 // The distance: on a VM whose two cores read 72 GB/s, 8 KB gave 3-4 % more Q4_K_M generation
 // than 2 KB (alternating runs; one-thread Q6_K lm_head 29-31 -> 39 GB/s) and the same for Q8_0;
 // where memory is the limit (a 24-32 GB/s VM) 1-8 KB measured alike.

@@ -71,11 +71,6 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
         }
         return;
     }
-    // Two-level blocking. Weight rows in blocks that stay in L2 (kRowBlockBytes); for each row
-    // block, tokens in chunks whose quantized activations stay in L1 (kChunkBytes) while every row
-    // of the block meets them kern.tile_tokens at a time. Each weight row is then read from L2 once
-    // per chunk and each activation from L1, instead of a chunk's activations streaming from L2
-    // for every row.
     // The kernels request weights kPrefetchAheadBytes ahead of the block they multiply; the
     // first bytes of this thread's rows have nothing ahead of them, so ask for them here (a
     // decode step runs ~100 products of 0.1-1 MB, each split over the threads). Measured on two
@@ -84,6 +79,11 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
     const std::size_t range_bytes = static_cast<std::size_t>(n1 - n0) * w_row;
     for (std::size_t off = 0; off < std::min(range_bytes, quant::kPrefetchAheadBytes); off += 64)
         __builtin_prefetch(wbase + static_cast<std::size_t>(n0) * w_row + off, 0, 3);
+    // Two-level blocking. Weight rows in blocks that stay in L2 (kRowBlockBytes); for each row
+    // block, tokens in chunks whose quantized activations stay in L1 (kChunkBytes) while every row
+    // of the block meets them kern.tile_tokens at a time. Each weight row is then read from L2 once
+    // per chunk and each activation from L1, instead of a chunk's activations streaming from L2
+    // for every row.
     const int64_t tile = kern.tile_tokens;
     const int64_t chunk = std::max<int64_t>(tile, static_cast<int64_t>(kChunkBytes / a_row) / tile * tile);
     const int64_t row_block = std::max<int64_t>(1, static_cast<int64_t>(kRowBlockBytes / w_row));
