@@ -3,6 +3,7 @@
 // wrong magic/version -> scout::Error naming the problem, never a crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -96,6 +97,23 @@ TEST(GgufReader, TensorInfos) {
     EXPECT_EQ(f.data_offset() % f.alignment(), 0u);
     EXPECT_EQ(f.view("t.Q4_K").nbytes(), t->nbytes);
     EXPECT_THROW(f.view("missing"), Error);
+
+    // A ggml type scout has no kernels for (Q3_K: 110 bytes per 256 values, so the tensor still
+    // fits its data) parses, and using the tensor is an error naming the tensor and the type.
+    auto b = read_all(dir() / "types.gguf");
+    const char name[] = "t.Q4_K";
+    const auto at = std::search(b.begin(), b.end(), name, name + 6) - b.begin();
+    poke<uint32_t>(b, static_cast<std::size_t>(at) + 6 + 4 + 2 * 8, 11u);  // after the name: n_dims, 2 dims, type
+    GgufFile q3(std::span<const uint8_t>(b), "q3k.gguf");
+    ASSERT_EQ(q3.find_tensor("t.Q4_K")->type_name, "Q3_K");
+    try {
+        (void)q3.view("t.Q4_K");
+        ADD_FAILURE() << "a Q3_K tensor was accepted";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("tensor \"t.Q4_K\" has type Q3_K, which scout does not support"), std::string::npos) << what;
+        EXPECT_NE(what.find("Q4_K"), std::string::npos) << what;  // the list of supported types
+    }
 }
 
 TEST(GgufReader, Llama4FixtureHasTheLlamaCppTensorNames) {
