@@ -487,8 +487,8 @@ void vec_dot_k4k5_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
 
 // Decode (one token): two super-blocks per step, so that their independent integer work is in
 // flight together, and their four exact sums S_b, M_b, S_b+1, M_b+1 reduced in one tree. The
-// float steps stay in block order, the operations of vec_dot_k4k5_q8_zmm<..., 1>: the results
-// are bit-identical to it (and so to the row panels).
+// float steps stay in block order, the operations vec_dot_k4k5_q8_zmm gives each token: the
+// results are bit-identical to it and to the row panels (RowResultsDoNotDependOnBatch).
 template <class WBlock, bool HIGH>
 void vec_dot_k4k5_q8_zmm_1(int64_t nb, const void* vw, const void* va, std::size_t, float* y, int64_t) {
     const auto* w = static_cast<const WBlock*>(vw);
@@ -592,15 +592,21 @@ constexpr VecDotKernels table(int tile_tokens) {
     return table_of<K>(Widths<0, 1, 2, 3, 4, 5, 6, 7>{}, tile_tokens);
 }
 #if SCOUT_VNNI
+// One token takes the decode kernel; the many-token kernel is not instantiated for it.
+template <class WBlock, bool HIGH, int NT>
+constexpr VecDotTileFn k4k5_kernel() {
+    if constexpr (NT == 1)
+        return vec_dot_k4k5_q8_zmm_1<WBlock, HIGH>;
+    else
+        return vec_dot_k4k5_q8_zmm<WBlock, HIGH, NT>;
+}
 template <int NT>
 struct Q4_KFn {
-    static constexpr VecDotTileFn fn =
-        NT == 1 ? vec_dot_k4k5_q8_zmm_1<BlockQ4_K, false> : vec_dot_k4k5_q8_zmm<BlockQ4_K, false, NT>;
+    static constexpr VecDotTileFn fn = k4k5_kernel<BlockQ4_K, false, NT>();
 };
 template <int NT>
 struct Q5_KFn {
-    static constexpr VecDotTileFn fn =
-        NT == 1 ? vec_dot_k4k5_q8_zmm_1<BlockQ5_K, true> : vec_dot_k4k5_q8_zmm<BlockQ5_K, true, NT>;
+    static constexpr VecDotTileFn fn = k4k5_kernel<BlockQ5_K, true, NT>();
 };
 template <int NT>
 struct Q6_KFn {

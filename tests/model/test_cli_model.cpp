@@ -56,7 +56,7 @@ TEST(CliModel, InfoDescribesAGgufFile) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("in 1 GGUF file(s); tensors F16 x12 F32 x14 Q8_0 x30"), std::string::npos) << r.output;
 
-    // A cut file is an error naming the file and what ran past its end, not a crash.
+    // A cut file is an error naming the file, not a crash.
     const std::filesystem::path cut = std::filesystem::temp_directory_path() / ("cut_" + std::to_string(::getpid()) + ".gguf");
     {
         std::ifstream in(file, std::ios::binary);
