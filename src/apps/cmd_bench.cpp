@@ -10,13 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "backend/cpu/forward_cpu.hpp"
+#include "backend/factory.hpp"
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "engine/model.hpp"
-#include "kv/kv_cache.hpp"
 #include "model/weight_traffic.hpp"
 
 namespace scout::apps {
@@ -27,7 +27,7 @@ struct BenchOptions {
     std::string model;
     int64_t n_prompt = 512;
     int64_t n_gen = 128;
-    int threads = 0;
+    BackendFlags backend;
     int reps = 3;
     bool json = false;
     bool bandwidth = false;
@@ -80,17 +80,17 @@ double probe_read_bandwidth(ThreadPool& pool) {
 }
 
 // Per-stage time per token for pp and tg, with each stage's share.
-void print_profile(const cpu::StageProfile& pp, int64_t pp_tokens, const cpu::StageProfile& tg, int64_t tg_tokens) {
+void print_profile(const backend::StageProfile& pp, int64_t pp_tokens, const backend::StageProfile& tg, int64_t tg_tokens) {
     double pp_total = 0, tg_total = 0;
     for (double s : pp.seconds) pp_total += s;
     for (double s : tg.seconds) tg_total += s;
     std::printf("\nper-stage time (ms per token)       pp          tg\n");
-    for (int i = 0; i < static_cast<int>(cpu::Stage::Count); ++i) {
+    for (int i = 0; i < static_cast<int>(backend::Stage::Count); ++i) {
         const auto s = static_cast<std::size_t>(i);
         const double pms = pp_tokens > 0 ? pp.seconds[s] * 1e3 / static_cast<double>(pp_tokens) : 0.0;
         const double tms = tg_tokens > 0 ? tg.seconds[s] * 1e3 / static_cast<double>(tg_tokens) : 0.0;
         std::printf("  %-26s %8.4f %4.0f%%  %8.4f %4.0f%%\n",
-                    std::string(cpu::StageProfile::name(static_cast<cpu::Stage>(i))).c_str(), pms,
+                    std::string(backend::StageProfile::name(static_cast<backend::Stage>(i))).c_str(), pms,
                     pp_total > 0 ? 100.0 * pp.seconds[s] / pp_total : 0.0, tms,
                     tg_total > 0 ? 100.0 * tg.seconds[s] / tg_total : 0.0);
     }
@@ -100,40 +100,40 @@ void bench(const BenchOptions& o) {
     check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
     const auto m = engine::load_model(o.model);
     m->prefault();
-    ThreadPool pool(o.threads);
-    cpu::CpuForward fwd(m->config.text, m->plan, m->weights, pool);
+    const backend::BackendOptions bo = backend_options(o.backend);
+    const std::unique_ptr<backend::Forward> fwd = backend::make_forward(m->config.text, m->plan, m->weights, bo);
     const auto& c = m->config.text;
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
     std::vector<double> pp, tg;
-    cpu::StageProfile pp_profile, tg_profile;
+    backend::StageProfile pp_profile, tg_profile;
     std::size_t kv_bytes = 0;
     std::vector<float> logits;
     for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms up and is not counted
         if (o.n_prompt > 0) {
-            kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
+            const auto kv = fwd->make_kv();
             std::vector<int32_t> ids(static_cast<std::size_t>(o.n_prompt));
             for (auto& t : ids) t = tok(rng);
-            if (o.profile && rep > 0) fwd.set_profile(&pp_profile);
+            if (o.profile && rep > 0) fwd->set_profile(&pp_profile);
             const auto t0 = std::chrono::steady_clock::now();
-            fwd.forward(kv, ids, false, logits);
-            fwd.set_profile(nullptr);
+            fwd->forward(*kv, ids, false, logits);
+            fwd->set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (rep > 0) pp.push_back(static_cast<double>(o.n_prompt) / secs);
-            kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
+            kv_bytes = std::max(kv_bytes, kv->bytes_allocated());
         }
         if (o.n_gen > 0) {
-            kv::SequenceKv kv(m->plan, c.num_key_value_heads, c.head_dim);
-            if (o.profile && rep > 0) fwd.set_profile(&tg_profile);
+            const auto kv = fwd->make_kv();
+            if (o.profile && rep > 0) fwd->set_profile(&tg_profile);
             const auto t0 = std::chrono::steady_clock::now();
             for (int64_t i = 0; i < o.n_gen; ++i) {
                 const int32_t t = tok(rng);
-                fwd.forward(kv, std::span<const int32_t>(&t, 1), false, logits);
+                fwd->forward(*kv, std::span<const int32_t>(&t, 1), false, logits);
             }
-            fwd.set_profile(nullptr);
+            fwd->set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (rep > 0) tg.push_back(static_cast<double>(o.n_gen) / secs);
-            kv_bytes = std::max(kv_bytes, kv.bytes_allocated());
+            kv_bytes = std::max(kv_bytes, kv->bytes_allocated());
         }
     }
     const double wbytes = model::weight_bytes_per_token(m->weights, c, m->plan);
@@ -141,10 +141,17 @@ void bench(const BenchOptions& o) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     const double peak_rss = static_cast<double>(ru.ru_maxrss) * 1024.0;
-    const double probe = o.bandwidth ? probe_read_bandwidth(pool) : 0.0;
+    const backend::Capabilities caps = fwd->capabilities();
+    double probe = 0.0;
+    if (o.bandwidth) {
+        ThreadPool pool(o.backend.threads);
+        probe = probe_read_bandwidth(pool);
+    }
     if (o.json) {
         nlohmann::json j = {{"model", o.model},
-                            {"threads", pool.n_threads()},
+                            {"device", caps.device},
+                            {"backend", caps.description},
+                            {"kv_type", std::string(kv::kv_type_name(fwd->kv_type()))},
                             {"reps", o.reps},
                             {"n_prompt", o.n_prompt},
                             {"n_gen", o.n_gen},
@@ -160,8 +167,8 @@ void bench(const BenchOptions& o) {
             for (const auto& [key, prof, tokens] : {std::tuple{"pp_profile_ms_per_token", &pp_profile, o.n_prompt},
                                                     std::tuple{"tg_profile_ms_per_token", &tg_profile, o.n_gen}}) {
                 nlohmann::json p = nlohmann::json::object();
-                for (int s = 0; s < static_cast<int>(cpu::Stage::Count); ++s)
-                    p[std::string(cpu::StageProfile::name(static_cast<cpu::Stage>(s)))] =
+                for (int s = 0; s < static_cast<int>(backend::Stage::Count); ++s)
+                    p[std::string(backend::StageProfile::name(static_cast<backend::Stage>(s)))] =
                         tokens > 0 ? prof->seconds[static_cast<std::size_t>(s)] * 1e3 / static_cast<double>(tokens * o.reps)
                                    : 0.0;
                 j[key] = p;
@@ -170,7 +177,8 @@ void bench(const BenchOptions& o) {
         std::cout << j.dump(2) << "\n";
         return;
     }
-    std::printf("model %s, %d threads, %d repetitions (+1 warm-up)\n", o.model.c_str(), pool.n_threads(), o.reps);
+    std::printf("model %s, %s (%s), KV %s, %d repetitions (+1 warm-up)\n", o.model.c_str(), caps.device.c_str(),
+                caps.description.c_str(), std::string(kv::kv_type_name(fwd->kv_type())).c_str(), o.reps);
     if (o.n_prompt > 0)
         std::printf("pp%-5lld %9.2f tok/s  (min %.2f, max %.2f)\n", static_cast<long long>(o.n_prompt), spp.median, spp.min,
                     spp.max);
@@ -192,7 +200,7 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed in one batch (pp)")->capture_default_str();
     cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (tg)")->capture_default_str();
-    cmd->add_option("-t,--threads", opt->threads, "Worker threads (default: all cores)");
+    add_backend_flags(cmd, opt->backend);
     cmd->add_option("-r,--reps", opt->reps, "Repetitions (median and range are reported)")->capture_default_str();
     cmd->add_flag("--json", opt->json, "Print JSON");
     cmd->add_flag("--bandwidth", opt->bandwidth, "Also measure this machine's memory read bandwidth (1 GiB probe)");

@@ -52,7 +52,7 @@ void chat(const ChatOptions& o) {
     auto r = make_runner(o.gen);
     const text::ChatFormat format(*r->tokenizer);
     const bool tty = ::isatty(STDIN_FILENO) != 0;
-    engine::Session session(*r->model, *r->forward, {.context_length = r->context_length});
+    engine::Session session(*r->forward, {.context_length = r->context_length});
     Sampler sampler(r->sampling);
     std::string system = o.system;
     std::vector<int32_t> history;  // every id the model should have seen, in order

@@ -11,6 +11,7 @@
 #include "model/config.hpp"
 #include "model/gguf_config.hpp"
 #include "model/layer_plan.hpp"
+#include "kv/kv_size.hpp"
 #include "model/model_size.hpp"
 
 namespace scout::apps {
@@ -51,6 +52,11 @@ void run_info(const InfoOptions& opt) {
     const model::TextConfig& c = mc.text;
     const model::LayerPlan plan = model::make_layer_plan(c);
     const model::ModelSize size = model::compute_model_size(c, plan);
+    // KV memory per KV type, as allocated (types that cannot store this head size are left out).
+    std::vector<std::pair<kv::KvType, kv::KvSize>> kv_sizes;
+    for (kv::KvType t : kv::all_kv_types())
+        if (c.head_dim % kv::kv_block_elems(t) == 0) kv_sizes.emplace_back(t, kv::kv_size(c, plan, t));
+    const kv::KvSize kv_default = kv::kv_size(c, plan, kv::kDefaultKvType);
 
     if (opt.json) {
         nlohmann::json j;
@@ -65,8 +71,14 @@ void run_info(const InfoOptions& opt) {
         j["n_dense_layers"] = plan.n_dense();
         j["n_params_text"] = size.n_params_text;
         j["n_params_active"] = size.n_params_active;
-        j["kv_bytes_per_token"] = size.kv_bytes_per_token;
-        j["kv_chunk_ring_bytes"] = size.kv_chunk_ring_bytes;
+        j["kv_type_default"] = std::string(kv::kv_type_name(kv::kDefaultKvType));
+        j["kv_bytes_per_token"] = kv_default.bytes_per_token;
+        j["kv_chunk_ring_bytes"] = kv_default.chunk_ring_bytes;
+        nlohmann::json kvj = nlohmann::json::object();
+        for (const auto& [t, ks] : kv_sizes)
+            kvj[std::string(kv::kv_type_name(t))] = {{"bytes_per_token", ks.bytes_per_token},
+                                                     {"chunk_ring_bytes", ks.chunk_ring_bytes}};
+        j["kv"] = kvj;
         j["attention_chunk_size"] = plan.chunk_size;
         j["dtype"] = std::string(dtype_name(c.dtype));
         j["has_weights"] = wi.present;
@@ -105,10 +117,12 @@ void run_info(const InfoOptions& opt) {
               << "parameters   " << group_thousands(size.n_params_text) << " text ("
               << human_bytes(static_cast<double>(size.n_params_text) * size.dtype_bytes) << " at "
               << dtype_name(c.dtype) << "), " << group_thousands(size.n_params_active) << " active per token\n"
-              << "kv memory    " << group_thousands(size.kv_bytes_per_token) << " bytes per token (global layers, "
-              << dtype_name(c.dtype) << ") + " << human_bytes(static_cast<double>(size.kv_chunk_ring_bytes))
-              << " fixed for the chunk rings\n"
-              << "weights      "
+              << "kv memory    per token of the global layers + fixed for the chunk rings, by --kv-type:\n";
+    for (const auto& [t, ks] : kv_sizes)
+        std::cout << "  " << kv::kv_type_name(t) << (t == kv::kDefaultKvType ? " (default)" : "") << std::string(t == kv::kDefaultKvType ? 1 : 11, ' ')
+                  << group_thousands(ks.bytes_per_token) << " bytes per token + "
+                  << human_bytes(static_cast<double>(ks.chunk_ring_bytes)) << "\n";
+    std::cout << "weights      "
               << (wi.present ? human_bytes(static_cast<double>(wi.bytes)) + " in " + std::to_string(wi.files) + " " +
                                    wi.format + " file(s)"
                              : std::string("none (config only)"));

@@ -4,14 +4,13 @@
 #include <algorithm>
 #include <iostream>
 
+#include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "backend/cpu/forward_cpu.hpp"
+#include "backend/factory.hpp"
 #include "base/error.hpp"
 #include "base/npy.hpp"
-#include "base/thread_pool.hpp"
 #include "engine/model.hpp"
-#include "kv/kv_cache.hpp"
 
 namespace scout::apps {
 
@@ -23,7 +22,7 @@ struct LogitsOptions {
     std::string output;
     int64_t prefill = -1;  // -1: all tokens in one batch
     int64_t step = 1;
-    int threads = 0;
+    BackendFlags backend;
 };
 
 void run_logits(const LogitsOptions& opt) {
@@ -35,16 +34,15 @@ void run_logits(const LogitsOptions& opt) {
 
     const auto model = engine::load_model(opt.model_dir);
     const int64_t V = model->config.text.vocab_size;
-    ThreadPool pool(opt.threads);
-    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
-    kv::SequenceKv kv(model->plan, model->config.text.num_key_value_heads, model->config.text.head_dim);
+    const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, backend_options(opt.backend));
+    const auto kv = fwd->make_kv();
 
     std::vector<float> all(static_cast<std::size_t>(n * V));
     std::vector<float> logits;
     int64_t done = 0;
     while (done < n) {
         const int64_t len = done == 0 && prefill > 0 ? prefill : std::min(opt.step, n - done);
-        fwd.forward(kv, std::span<const int32_t>(ids).subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)),
+        fwd->forward(*kv, std::span<const int32_t>(ids).subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)),
                     /*all_logits=*/true, logits);
         std::copy(logits.begin(), logits.end(), all.begin() + done * V);
         done += len;
@@ -64,7 +62,7 @@ void register_logits(CLI::App& app) {
     cmd->add_option("-o,--output", opt->output, "Output .npy file: float32 [n_tokens, vocab]")->required();
     cmd->add_option("--prefill", opt->prefill, "Tokens in the first batch (default: all)");
     cmd->add_option("--step", opt->step, "Tokens per later batch, through the KV cache (default 1)");
-    cmd->add_option("-t,--threads", opt->threads, "Worker threads (default: all cores)");
+    add_backend_flags(cmd, opt->backend);
     cmd->footer("Example:\n  scout logits -m tests/data/models/tiny_text_f32 --tokens 5,17,99,3 --prefill 2 --step 1 -o out.npy");
     cmd->callback([opt] { run_logits(*opt); });
 }

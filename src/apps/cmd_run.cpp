@@ -51,7 +51,7 @@ void run(const RunOptions& o) {
               ") or shorten the prompt"));
 
     std::atomic<bool>& interrupted = install_interrupt_handler();
-    engine::Session session(*r->model, *r->forward, {.context_length = r->context_length});
+    engine::Session session(*r->forward, {.context_length = r->context_length});
     Sampler sampler(r->sampling);
     engine::GenerateOptions opt = r->generate_options;
     opt.cancel = &interrupted;

@@ -40,7 +40,8 @@ void serve(const ServeOptions& o) {
     so.context_length = r->context_length;
     so.prefill_chunk = o.prefill_chunk;
     so.max_queue = o.max_queue;
-    engine::Scheduler scheduler(*r->model, *r->forward, r->tokenizer.get(), so);
+    so.sample_threads = o.gen.backend.threads;
+    engine::Scheduler scheduler(*r->forward, r->tokenizer.get(), so);
 
     server::ServerOptions sv;
     sv.model_name = !o.model_name.empty() ? o.model_name

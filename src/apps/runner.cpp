@@ -27,7 +27,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max
     cmd->add_option("--presence-penalty", f.presence_penalty, "OpenAI-style presence penalty; 0 = off");
     cmd->add_option("--seed", f.seed, "Random seed (default: random); the same seed gives the same output");
     cmd->add_option("--stop", f.stop, "Stop when this text appears (repeatable); the text is not printed");
-    cmd->add_option("-t,--threads", f.threads, "Worker threads (default: all cores)");
+    add_backend_flags(cmd, f.backend);
     cmd->add_option("-c,--ctx", f.ctx, "Context length in tokens (default: min(8192, the model's maximum))");
     cmd->add_flag("--no-prefault", f.no_prefault, "Do not page the weights in before starting");
     cmd->add_flag("-q,--quiet", f.quiet, "No loading progress and no speed report");
@@ -56,8 +56,7 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
         else r->model->prefault();
         if (!f.quiet) bar.finish();
     }
-    r->pool = std::make_unique<ThreadPool>(f.threads);
-    r->forward = std::make_unique<cpu::CpuForward>(c, r->model->plan, r->model->weights, *r->pool);
+    r->forward = backend::make_forward(c, r->model->plan, r->model->weights, backend_options(f.backend));
 
     const engine::GenerationDefaults d =
         engine::read_generation_defaults(r->model->generation_config, r->model->config);

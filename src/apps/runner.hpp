@@ -9,8 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "backend/cpu/forward_cpu.hpp"
-#include "base/thread_pool.hpp"
+#include "apps/backend_flags.hpp"
+#include "backend/forward.hpp"
 #include "engine/generate.hpp"
 #include "engine/generation_defaults.hpp"
 #include "engine/model.hpp"
@@ -22,7 +22,7 @@ namespace scout::apps {
 struct GenerationFlags {
     std::string model_dir;
     std::string tokenizer;  // default: the one in the model directory
-    int threads = 0;
+    BackendFlags backend;
     int64_t ctx = 0;        // 0: min(8192, the model's max_position_embeddings)
     int64_t max_tokens = -1;
     std::optional<float> temperature, top_p, min_p, repeat_penalty, frequency_penalty, presence_penalty;
@@ -38,8 +38,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& flags, int64_t default
 struct Runner {
     std::unique_ptr<engine::Model> model;
     std::unique_ptr<text::Tokenizer> tokenizer;
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<cpu::CpuForward> forward;
+    std::unique_ptr<backend::Forward> forward;
     SamplingParams sampling;
     engine::GenerateOptions generate_options;
     int64_t context_length = 0;

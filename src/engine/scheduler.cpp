@@ -3,9 +3,10 @@
 #include <algorithm>
 
 #include "base/error.hpp"
-#include "kv/kv_cache.hpp"
+#include "base/thread_pool.hpp"
 #include "sample/sampler.hpp"
 #include "text/stream_decoder.hpp"
+#include "text/tokenizer.hpp"
 
 namespace scout::engine {
 
@@ -84,7 +85,7 @@ std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32
 }  // namespace
 
 struct Scheduler::Slot {
-    kv::SequenceKv kv;
+    std::unique_ptr<kv::KvMemory> kv;
     std::vector<int32_t> tokens;  // the tokens whose KV `kv` holds (size == kv.n_past())
     bool busy = false;
     uint64_t last_used = 0;
@@ -106,16 +107,14 @@ struct Scheduler::Active {
     int64_t fed_this_step = 0;     // tokens of the current batch
 };
 
-Scheduler::Scheduler(const Model& model, cpu::CpuForward& forward, const text::Tokenizer* tokenizer,
-                     SchedulerOptions options)
-    : model_(model), forward_(forward), tokenizer_(tokenizer), options_(options) {
+Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer, SchedulerOptions options)
+    : forward_(forward), sample_pool_(std::make_unique<ThreadPool>(options.sample_threads)), tokenizer_(tokenizer),
+      options_(options) {
     check(options_.n_slots >= 1, "the number of parallel sequences must be at least 1");
     check(options_.context_length >= 2, "the context must hold at least 2 tokens");
     check(options_.prefill_chunk >= 1, "the prefill piece must be at least 1 token");
     check(options_.max_queue >= 0, "the queue limit must not be negative");
-    const auto& c = model.config.text;
-    for (int i = 0; i < options_.n_slots; ++i)
-        slots_.push_back(std::make_unique<Slot>(Slot{kv::SequenceKv(model.plan, c.num_key_value_heads, c.head_dim), {}, false, 0}));
+    for (int i = 0; i < options_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(Slot{forward_.make_kv(), {}, false, 0}));
     thread_ = std::thread([this] { run(); });
 }
 
@@ -213,8 +212,8 @@ void Scheduler::admit_locked() {
         // At least the last prompt token is fed again: its logits start the generation.
         const auto keep = static_cast<int64_t>(std::min(best_lcp, a->req.prompt.size() - 1));
         int64_t resume = 0;
-        if (keep == 0) best->kv.clear();
-        else resume = best->kv.rewind(keep);
+        if (keep == 0) best->kv->clear();
+        else resume = best->kv->rewind(keep);
         best->tokens.resize(static_cast<std::size_t>(resume));
         a->feed_pos = static_cast<std::size_t>(resume);
         a->n_reused = resume;
@@ -254,7 +253,7 @@ void Scheduler::finish(Active& a, FinishReason reason, const std::string& error)
     }
     if (reason == FinishReason::cancelled || reason == FinishReason::error) {
         // Nobody will continue this conversation soon: give its memory back now.
-        a.slot->kv.clear();
+        a.slot->kv->clear();
         a.slot->tokens.clear();
     }
     a.stream->push(std::move(e));
@@ -266,13 +265,13 @@ void Scheduler::step() {
         if (a->stream->cancelled()) finish(*a, FinishReason::cancelled);
     std::erase_if(active_, [](const auto& a) { return a->done; });
 
-    std::vector<cpu::SequenceStep> steps;
+    std::vector<backend::SequenceStep> steps;
     std::vector<Active*> owners;
     // Decode tokens of every running sequence first, then prompt pieces within the budget.
     for (auto& a : active_)
         if (a->pending >= 0) {
             a->fed_this_step = 1;
-            steps.push_back({&a->slot->kv, std::span<const int32_t>(&a->pending, 1), false});
+            steps.push_back({a->slot->kv.get(), std::span<const int32_t>(&a->pending, 1), {}, {}, false});
             owners.push_back(a.get());
         }
     int64_t budget = options_.prefill_chunk;
@@ -282,7 +281,7 @@ void Scheduler::step() {
         const int64_t n = std::min(left, budget);
         budget -= n;
         a->fed_this_step = n;
-        steps.push_back({&a->slot->kv, std::span<const int32_t>(a->req.prompt).subspan(a->feed_pos, static_cast<std::size_t>(n)), false});
+        steps.push_back({a->slot->kv.get(), std::span<const int32_t>(a->req.prompt).subspan(a->feed_pos, static_cast<std::size_t>(n)), {}, {}, false});
         owners.push_back(a.get());
     }
 
@@ -290,16 +289,16 @@ void Scheduler::step() {
     std::string error;
     if (!steps.empty()) {
         try {
-            forward_.forward_batch(steps, logits_);
+            forward_.forward(steps, logits_);
         } catch (const std::exception& e) {
             error = e.what();
         }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const auto vocab = static_cast<std::size_t>(model_.config.text.vocab_size);
-    // Sample every sequence that gets a token this step, in parallel on the forward pass's
-    // (now idle) threads: each sequence has its own sampler and history, so the results are the
+    const auto vocab = static_cast<std::size_t>(forward_.config().vocab_size);
+    // Sample every sequence that gets a token this step, in parallel on the scheduler's own
+    // threads (the forward pass is idle meanwhile): each sequence has its own sampler and history, so the results are the
     // same as in order, and the logit check + greedy argmax over a 202k vocabulary, one sequence
     // after another, were ~10 % of an 8-stream decode step on the demo model.
     struct Sampled {
@@ -314,7 +313,7 @@ void Scheduler::step() {
             const Active& a = *owners[i];
             sampled[i].wanted = a.pending >= 0 || a.feed_pos + static_cast<std::size_t>(a.fed_this_step) >= a.req.prompt.size();
         }
-        forward_.pool().parallel_for(static_cast<int64_t>(owners.size()), [&](int64_t i0, int64_t i1, int) {
+        sample_pool_->parallel_for(static_cast<int64_t>(owners.size()), [&](int64_t i0, int64_t i1, int) {
             for (auto i = static_cast<std::size_t>(i0); i < static_cast<std::size_t>(i1); ++i) {
                 if (!sampled[i].wanted) continue;
                 Active& a = *owners[i];
@@ -371,7 +370,7 @@ void Scheduler::step() {
             if (hit) reason = FinishReason::stop;
         }
         if (reason == FinishReason::none && a.n_generated >= a.req.max_tokens) reason = FinishReason::length;
-        if (reason == FinishReason::none && s.kv.n_past() + 1 > options_.context_length) reason = FinishReason::length;
+        if (reason == FinishReason::none && s.kv->n_past() + 1 > options_.context_length) reason = FinishReason::length;
         a.pending = id;
         a.stream->push(std::move(e));  // one event per token, so clients can count them
         if (reason != FinishReason::none) {
@@ -387,7 +386,7 @@ void Scheduler::step() {
     stats_.n_generated_tokens += n_new_tokens;
     stats_.n_running = static_cast<int64_t>(active_.size());
     int64_t in_use = 0, cached = 0;
-    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv.bytes_allocated());
+    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
     stats_.kv_bytes_in_use = in_use;
     stats_.kv_bytes_cached = cached;
 }

@@ -28,10 +28,15 @@
 #include <utility>
 #include <vector>
 
-#include "backend/cpu/forward_cpu.hpp"
-#include "engine/model.hpp"
+#include "backend/forward.hpp"
 #include "sample/sampling_params.hpp"
-#include "text/tokenizer.hpp"
+
+namespace scout {
+class ThreadPool;
+namespace text {
+class Tokenizer;
+}
+}  // namespace scout
 
 namespace scout::engine {
 
@@ -40,6 +45,7 @@ struct SchedulerOptions {
     int64_t context_length = 8192;  // positions per sequence (prompt + generated)
     int64_t prefill_chunk = 128;    // prompt tokens per step, shared by all prefilling sequences
     int64_t max_queue = 64;         // waiting requests beyond this are refused (QueueFull)
+    int sample_threads = 0;         // threads the scheduler samples its sequences on; <= 0: all cores
 };
 
 struct GenRequest {
@@ -113,11 +119,11 @@ struct ShuttingDown : std::runtime_error {
 
 class Scheduler {
 public:
-    // model, forward and tokenizer must outlive the scheduler. Starts the scheduler thread.
+    // forward and tokenizer must outlive the scheduler. Starts the scheduler thread, which owns
+    // the forward pass while it runs, and a pool of sample_threads to sample on.
     // tokenizer may be null (tests on tiny models): events then carry ids only, no text, and
     // stop strings are not checked.
-    Scheduler(const Model& model, cpu::CpuForward& forward, const text::Tokenizer* tokenizer,
-              SchedulerOptions options);
+    Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer, SchedulerOptions options);
     ~Scheduler();  // stop()
     // Stops the scheduler thread; every unfinished request ends with FinishReason::cancelled and
     // later submissions throw ShuttingDown. Idempotent.
@@ -140,8 +146,8 @@ private:
     void step();
     void finish(Active& a, FinishReason reason, const std::string& error = {});
 
-    const Model& model_;
-    cpu::CpuForward& forward_;
+    backend::Forward& forward_;
+    std::unique_ptr<ThreadPool> sample_pool_;
     const text::Tokenizer* tokenizer_;
     SchedulerOptions options_;
 

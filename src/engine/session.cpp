@@ -6,9 +6,8 @@
 
 namespace scout::engine {
 
-Session::Session(const Model& model, cpu::CpuForward& forward, SessionOptions options)
-    : model_(model), forward_(forward), options_(options),
-      kv_(model.plan, model.config.text.num_key_value_heads, model.config.text.head_dim) {
+Session::Session(backend::Forward& forward, SessionOptions options)
+    : forward_(forward), options_(options), kv_(forward.make_kv()) {
     check(options_.context_length > 0, "context length must be positive");
     check(options_.prefill_batch > 0, "prefill batch must be positive");
 }
@@ -19,11 +18,11 @@ std::span<const float> Session::feed(std::span<const int32_t> tokens) {
     if (n > remaining())
         throw Error(cat("the context is full: ", n_past(), " positions used + ", n, " new tokens exceed the context of ",
                         options_.context_length, " (raise it with --ctx, up to the model's ",
-                        model_.config.text.max_position_embeddings, ")"));
+                        forward_.config().max_position_embeddings, ")"));
     std::size_t done = 0;
     while (done < tokens.size()) {
         const std::size_t len = std::min<std::size_t>(static_cast<std::size_t>(options_.prefill_batch), tokens.size() - done);
-        forward_.forward(kv_, tokens.subspan(done, len), /*all_logits=*/false, logits_);
+        forward_.forward(*kv_, tokens.subspan(done, len), /*all_logits=*/false, logits_);
         tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(done),
                        tokens.begin() + static_cast<std::ptrdiff_t>(done + len));
         done += len;
@@ -32,7 +31,7 @@ std::span<const float> Session::feed(std::span<const int32_t> tokens) {
 }
 
 void Session::reset() {
-    kv_.clear();
+    kv_->clear();
     tokens_.clear();
 }
 

@@ -6,9 +6,10 @@
 #include <span>
 #include <vector>
 
-#include "backend/cpu/forward_cpu.hpp"
-#include "engine/model.hpp"
-#include "kv/kv_cache.hpp"
+#include <memory>
+
+#include "backend/forward.hpp"
+#include "kv/kv_memory.hpp"
 
 namespace scout::engine {
 
@@ -19,24 +20,24 @@ struct SessionOptions {
 
 class Session {
 public:
-    Session(const Model& model, cpu::CpuForward& forward, SessionOptions options = {});
+    // forward must outlive the session; the session's KV memory is made by it.
+    Session(backend::Forward& forward, SessionOptions options = {});
 
     // Runs tokens through the model (in batches of prefill_batch) and returns the logits
     // [vocab] of the last one. Throws scout::Error when the context would overflow.
     std::span<const float> feed(std::span<const int32_t> tokens);
 
     const std::vector<int32_t>& tokens() const { return tokens_; }
-    int64_t n_past() const { return kv_.n_past(); }
+    int64_t n_past() const { return kv_->n_past(); }
     int64_t context_length() const { return options_.context_length; }
     int64_t remaining() const { return options_.context_length - n_past(); }
-    const Model& model() const { return model_; }
+    const kv::KvMemory& kv() const { return *kv_; }
     void reset();
 
 private:
-    const Model& model_;
-    cpu::CpuForward& forward_;
+    backend::Forward& forward_;
     SessionOptions options_;
-    kv::SequenceKv kv_;
+    std::unique_ptr<kv::KvMemory> kv_;
     std::vector<int32_t> tokens_;
     std::vector<float> logits_;
 };

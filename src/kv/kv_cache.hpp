@@ -1,80 +1,72 @@
-// KV memory of one sequence, shaped for long context:
-//  - global (full-attention) layers keep every position, in pages of `page_size`
-//    positions allocated as the sequence grows (no reallocation, no copy);
-//  - chunked layers keep only the current chunk: a ring of `chunk_size` slots, slot
-//    = pos % chunk_size. Positions of earlier chunks are never visible again.
-// Rows are float32 [n_kv_heads * head_dim], stored after RoPE and QK norm.
-// Addressing is the same for both: slot s (= pos, or pos % C) lives in page s / page_size.
+// KV memory of one sequence in host memory (the storage the CPU backend makes): typed rows in
+// pages, addressed by the shared layout (kv_layout.hpp). A row is [n_kv_heads * head_dim]
+// values of one position, stored after RoPE and QK norm, encoded as the KvType says
+// (kv_type.hpp); a head's values are a contiguous piece of the row.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "model/layer_plan.hpp"
+#include "kv/kv_memory.hpp"
 
 namespace scout::kv {
 
 class LayerKv {
 public:
-    LayerKv(bool chunked, int64_t chunk_size, int64_t row_size, int64_t page_size);
+    LayerKv(KvType type, int64_t row_size, int64_t head_dim, int64_t page_slots);
 
-    bool chunked() const { return chunked_; }
+    KvType type() const { return type_; }
     int64_t row_size() const { return row_size_; }
+    int64_t row_bytes() const { return row_bytes_; }
 
-    // Pointers to the K / V rows of absolute position pos (allocating pages as needed).
-    float* k_row(int64_t pos) { return row(k_pages_, pos); }
-    float* v_row(int64_t pos) { return row(v_pages_, pos); }
-    // Read access to an already written position.
-    const float* k_at(int64_t pos) const { return at(k_pages_, pos); }
-    const float* v_at(int64_t pos) const { return at(v_pages_, pos); }
+    // Encodes the float32 rows k, v [row_size] into slot `slot` (allocating pages as needed).
+    void write(int64_t slot, const float* k, const float* v);
+    // Raw rows of an already written slot (row_bytes() bytes each).
+    const uint8_t* k_raw(int64_t slot) const { return at(k_pages_, slot); }
+    const uint8_t* v_raw(int64_t slot) const { return at(v_pages_, slot); }
+    // Float32 rows, only for KvType::F32 (no conversion needed).
+    const float* k_f32(int64_t slot) const { return reinterpret_cast<const float*>(k_raw(slot)); }
+    const float* v_f32(int64_t slot) const { return reinterpret_cast<const float*>(v_raw(slot)); }
+    // Decodes head g of a slot's K / V row into dst [head_dim].
+    void k_head(int64_t slot, int64_t g, float* dst) const;
+    void v_head(int64_t slot, int64_t g, float* dst) const;
 
     std::size_t bytes_allocated() const;
     void clear();
 
 private:
-    int64_t slot(int64_t pos) const { return chunked_ ? pos % chunk_size_ : pos; }
-    float* row(std::vector<std::unique_ptr<float[]>>& pages, int64_t pos);
-    const float* at(const std::vector<std::unique_ptr<float[]>>& pages, int64_t pos) const {
-        const int64_t s = slot(pos);
-        return pages[static_cast<std::size_t>(s / page_size_)].get() + (s % page_size_) * row_size_;
+    const uint8_t* at(const std::vector<std::unique_ptr<uint8_t[]>>& pages, int64_t slot) const {
+        return pages[static_cast<std::size_t>(slot / page_slots_)].get() + (slot % page_slots_) * row_bytes_;
     }
+    uint8_t* row(std::vector<std::unique_ptr<uint8_t[]>>& pages, int64_t slot);
 
-    bool chunked_;
-    int64_t chunk_size_;
-    int64_t row_size_;
-    int64_t page_size_;
-    std::vector<std::unique_ptr<float[]>> k_pages_, v_pages_;
+    KvType type_;
+    int64_t row_size_;   // values per row
+    int64_t head_dim_;
+    int64_t head_bytes_;
+    int64_t row_bytes_;
+    int64_t page_slots_;
+    std::vector<std::unique_ptr<uint8_t[]>> k_pages_, v_pages_;
 };
 
 struct KvOptions {
+    KvType type = kDefaultKvType;
     int64_t page_size = 256;  // positions per page (global layers; chunk rings use min(C, page_size))
 };
 
-// All layers of one sequence, plus how many positions have been processed.
-class SequenceKv {
+// All layers of one sequence.
+class SequenceKv final : public KvMemory {
 public:
     SequenceKv(const model::LayerPlan& plan, int64_t n_kv_heads, int64_t head_dim, KvOptions options = {});
 
     LayerKv& layer(int64_t il) { return layers_[static_cast<std::size_t>(il)]; }
     const LayerKv& layer(int64_t il) const { return layers_[static_cast<std::size_t>(il)]; }
-    int64_t n_past() const { return n_past_; }
-    void advance(int64_t n) { n_past_ += n; }
-
-    // Prefix reuse: keep positions [0, n) and forget the rest. Global layers keep every position,
-    // but a chunk ring holds only the chunk of position n_past-1; if position n-1 lies in an
-    // earlier chunk, the chunked layers lack its chunk and the positions [start of that chunk, n)
-    // must be fed again. Returns where the caller must resume feeding tokens: n itself, or the
-    // start of n-1's chunk — at most one chunk of recomputation (none when n is a chunk edge,
-    // since a new chunk never looks back).
-    int64_t rewind(int64_t n);
-    void clear();
-    std::size_t bytes_allocated() const;
+    std::size_t bytes_allocated() const override;
 
 private:
+    void release() override;
     std::vector<LayerKv> layers_;
-    int64_t n_past_ = 0;
-    int64_t chunk_size_ = 0;  // 0 when no layer is chunked
 };
 
 }  // namespace scout::kv

@@ -27,9 +27,9 @@ TextWeights bind_gguf_text_weights(const io::GgufFile& file, const TextConfig& c
         L.ffn_norm = bind(b + "ffn_norm.weight");
         if (plan.layers[il].moe) {
             L.router = bind(b + "ffn_gate_inp.weight");
-            L.experts_gate = bind(b + "ffn_gate_exps.weight");
-            L.experts_up = bind(b + "ffn_up_exps.weight");
-            L.experts_down_t = bind(b + "ffn_down_exps.weight");
+            const TensorView* gate = bind(b + "ffn_gate_exps.weight");
+            const TensorView* up = bind(b + "ffn_up_exps.weight");
+            L.experts = gguf_expert_weights(*gate, *up, *bind(b + "ffn_down_exps.weight"));
             L.shared_gate = bind(b + "ffn_gate_shexp.weight");
             L.shared_up = bind(b + "ffn_up_shexp.weight");
             L.shared_down = bind(b + "ffn_down_shexp.weight");

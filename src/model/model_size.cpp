@@ -28,9 +28,6 @@ ModelSize compute_model_size(const TextConfig& c, const LayerPlan& plan) {
     s.n_params_text = total + embed + head + D;
     s.n_params_active = active + D + V * D + D;  // one embedding row + lm_head (V*D) + final norm
     s.n_params_embedding = embed;
-    const int64_t kv_row = 2 * Hkv * d * s.dtype_bytes;
-    s.kv_bytes_per_token = plan.n_global() * kv_row;
-    s.kv_chunk_ring_bytes = plan.n_chunked() * kv_row * plan.chunk_size;
     return s;
 }
 

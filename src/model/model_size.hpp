@@ -1,5 +1,5 @@
 // Parameter counts and memory arithmetic derived from the config alone
-// (so `scout info` works on a directory holding only config.json).
+// (so `scout info` works on a directory holding only config.json). KV memory: kv/kv_size.hpp.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +13,6 @@ struct ModelSize {
     int64_t n_params_text = 0;         // every text weight (embedding, layers, norm, lm_head)
     int64_t n_params_active = 0;       // weights read per token: k routed experts + shared + the rest
     int64_t n_params_embedding = 0;    // embedding rows (one row is read per token, not the whole table)
-    int64_t kv_bytes_per_token = 0;    // K+V of the global (full-attention) layers per position
-    int64_t kv_chunk_ring_bytes = 0;   // fixed K+V of the chunked layers (chunk_size positions each)
     int64_t dtype_bytes = 2;
 };
 

@@ -11,8 +11,10 @@ double weight_bytes_per_token(const TextWeights& w, const TextConfig& c, const L
         total += bytes(L.attn_norm) + bytes(L.ffn_norm) + bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo);
         if (plan.layers[il].moe) {
             total += bytes(L.router) + bytes(L.shared_gate) + bytes(L.shared_up) + bytes(L.shared_down);
-            total += k_of_e * (bytes(L.experts_gate_up) + bytes(L.experts_down) + bytes(L.experts_gate) +
-                               bytes(L.experts_up) + bytes(L.experts_down_t));
+            // Each distinct tensor once (HF's gate and up views share gate_up_proj).
+            const TensorView* gu = L.experts.gate.tensor;
+            total += k_of_e * (bytes(gu) + (L.experts.up.tensor != gu ? bytes(L.experts.up.tensor) : 0.0) +
+                               bytes(L.experts.down.tensor));
         } else {
             total += bytes(L.mlp_gate) + bytes(L.mlp_up) + bytes(L.mlp_down);
         }

@@ -49,6 +49,22 @@ private:
 
 }  // namespace
 
+ExpertWeights hf_expert_weights(const TensorView& gate_up, const TensorView& down) {
+    check(gate_up.shape.size() == 3 && down.shape.size() == 3 && gate_up.shape[2] % 2 == 0,
+          cat("expert tensors ", gate_up.name, " ", shape_str(gate_up.shape), " and ", down.name, " ",
+              shape_str(down.shape), " are not [E, D, 2F] and [E, F, D]"));
+    const int64_t D = gate_up.shape[1], F = gate_up.shape[2] / 2;
+    return {{&gate_up, false, 0, D, F}, {&gate_up, false, F, D, F}, {&down, false, 0, F, D}};
+}
+
+ExpertWeights gguf_expert_weights(const TensorView& gate, const TensorView& up, const TensorView& down) {
+    check(gate.shape.size() == 3 && up.shape == gate.shape && down.shape.size() == 3,
+          cat("expert tensors ", gate.name, " ", shape_str(gate.shape), ", ", up.name, " ", shape_str(up.shape), ", ",
+              down.name, " ", shape_str(down.shape), " are not [E, F, D], [E, F, D], [E, D, F]"));
+    const int64_t F = gate.shape[1], D = gate.shape[2];
+    return {{&gate, true, 0, D, F}, {&up, true, 0, D, F}, {&down, true, 0, F, D}};
+}
+
 TextWeights bind_text_weights(const io::HfCheckpoint& ckpt, const TextConfig& c, const LayerPlan& plan) {
     check(ckpt.has_weights(), cat("no weights in ", ckpt.dir(),
                                   ": expected model.safetensors or model.safetensors.index.json with its shards"));
@@ -86,8 +102,8 @@ TextWeights bind_text_weights(const io::HfCheckpoint& ckpt, const TextConfig& c,
         const std::string fp = lp + "feed_forward.";
         if (plan.layers[il].moe) {
             L.router = b.bind(fp + "router.weight", {E, D});
-            L.experts_gate_up = b.bind(fp + "experts.gate_up_proj", {E, D, 2 * F});
-            L.experts_down = b.bind(fp + "experts.down_proj", {E, F, D});
+            L.experts = hf_expert_weights(*b.bind(fp + "experts.gate_up_proj", {E, D, 2 * F}),
+                                          *b.bind(fp + "experts.down_proj", {E, F, D}));
             L.shared_gate = b.bind(fp + "shared_expert.gate_proj.weight", {F, D});
             L.shared_up = b.bind(fp + "shared_expert.up_proj.weight", {F, D});
             L.shared_down = b.bind(fp + "shared_expert.down_proj.weight", {D, F});

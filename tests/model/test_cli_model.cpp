@@ -75,17 +75,28 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
     std::string ids;
     for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
     const auto out = std::filesystem::temp_directory_path() / "scout_cli_logits.npy";
-    const auto r = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens " + ids +
-                                     " --prefill 6 --step 5 -t 2 -o " + q(out));
-    ASSERT_EQ(r.status, 0) << r.output;
-    const NpyArray ours = read_npy_f32(out), ref = fx.load_logits(c);
-    ASSERT_EQ(ours.shape, ref.shape);
-    double err = 0, scale = 1;
-    for (std::size_t i = 0; i < ref.data.size(); ++i) {
-        err = std::max(err, static_cast<double>(std::abs(ours.data[i] - ref.data[i])));
-        scale = std::max(scale, static_cast<double>(std::abs(ref.data[i])));
+    // f32 KV is the exact reference; the default (f16) KV rounds K and V to f16 when it stores them.
+    for (const auto& [kv_flag, tol] : {std::pair{" --kv-type f32", 1e-4}, std::pair{"", 3e-3}}) {
+        SCOPED_TRACE(kv_flag);
+        const auto r = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens " + ids +
+                                         " --prefill 6 --step 5 -t 2" + kv_flag + " -o " + q(out));
+        ASSERT_EQ(r.status, 0) << r.output;
+        const NpyArray ours = read_npy_f32(out), ref = fx.load_logits(c);
+        ASSERT_EQ(ours.shape, ref.shape);
+        double err = 0, scale = 1;
+        for (std::size_t i = 0; i < ref.data.size(); ++i) {
+            err = std::max(err, static_cast<double>(std::abs(ours.data[i] - ref.data[i])));
+            scale = std::max(scale, static_cast<double>(std::abs(ref.data[i])));
+        }
+        EXPECT_LE(err, tol * scale);
+        if (tol > 1e-4) EXPECT_GT(err, 0.0);  // the default really is not f32
     }
-    EXPECT_LE(err, 1e-4 * scale);
+    const auto bad = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 1 --kv-type q4 -o " + q(out));
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("unknown KV type \"q4\" (choose one of: f32, f16, bf16, q8_0)"), std::string::npos) << bad.output;
+    const auto q8 = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 1 --kv-type q8_0 -o " + q(out));
+    EXPECT_EQ(q8.status, 1);
+    EXPECT_NE(q8.output.find("head_dim is 24"), std::string::npos) << q8.output;
     std::filesystem::remove(out);
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend/cpu/forward_cpu.hpp"
+#include "kv/kv_type.hpp"
 #include "base/error.hpp"
 #include "engine/model.hpp"
 #include "fixture.hpp"
@@ -69,9 +70,9 @@ Agreement compare(const std::vector<float>& ours, const std::vector<float>& ref,
 }
 
 std::vector<float> run_all(const engine::Model& m, const std::vector<int32_t>& tokens) {
-    ThreadPool pool(2);
-    cpu::CpuForward fwd(m.config.text, m.plan, m.weights, pool);
-    kv::SequenceKv kv(m.plan, m.config.text.num_key_value_heads, m.config.text.head_dim);
+        cpu::CpuForward fwd(m.config.text, m.plan, m.weights, backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
+    const auto kv_mem = fwd.make_kv();
+    kv::KvMemory& kv = *kv_mem;
     std::vector<float> logits;
     fwd.forward(kv, tokens, true, logits);
     return logits;

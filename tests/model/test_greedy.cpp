@@ -3,6 +3,7 @@
 // continuation crosses about ten chunk boundaries).
 #include <gtest/gtest.h>
 
+#include "backend/factory.hpp"
 #include "engine/generate.hpp"
 #include "engine/model.hpp"
 #include "base/error.hpp"
@@ -20,10 +21,10 @@ TEST_P(GreedyGoldens, MatchesTransformersGenerate) {
     if (fx.greedy.empty()) GTEST_SKIP() << "fixture has no greedy goldens";
     const auto model = engine::load_model(fx.dir);
     for (int64_t prefill_batch : {512, 3}) {
-        ThreadPool pool(2);
-        cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+                const std::unique_ptr<backend::Forward> fwd_ptr = backend::make_forward(model->config.text, model->plan, model->weights, backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
+        backend::Forward& fwd = *fwd_ptr;
         for (const auto& g : fx.greedy) {
-            engine::Session session(*model, fwd, {.context_length = 256, .prefill_batch = prefill_batch});
+            engine::Session session(fwd, {.context_length = 256, .prefill_batch = prefill_batch});
             SamplingParams params;
             params.temperature = 0.0f;
             Sampler sampler(params);
@@ -45,13 +46,13 @@ TEST(Generate, StopTokenAndContextLimit) {
     const auto model = engine::load_model(test::data_dir() / "models" / "tiny_text_f32");
     const test::Fixture fx = test::load_fixture("tiny_text_f32");
     const auto& g = fx.greedy.front();
-    ThreadPool pool(1);
-    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+        const std::unique_ptr<backend::Forward> fwd_ptr = backend::make_forward(model->config.text, model->plan, model->weights, backend::BackendOptions{.device = "cpu", .threads = 1, .kv_type = kv::KvType::F32});
+        backend::Forward& fwd = *fwd_ptr;
     SamplingParams params;
     params.temperature = 0.0f;
     {
         // The 4th greedy token declared a stop token: generation ends right there, including it.
-        engine::Session session(*model, fwd);
+        engine::Session session(fwd);
         Sampler sampler(params);
         engine::GenerateOptions opt;
         opt.max_new_tokens = 40;
@@ -64,7 +65,7 @@ TEST(Generate, StopTokenAndContextLimit) {
     {
         // A context of prompt + 6 positions: 7 tokens come out (the last needs no position), then it stops.
         const auto ctx = static_cast<int64_t>(g.prompt.size()) + 6;
-        engine::Session session(*model, fwd, {.context_length = ctx});
+        engine::Session session(fwd, {.context_length = ctx});
         Sampler sampler(params);
         engine::GenerateOptions opt;
         opt.max_new_tokens = 40;
@@ -73,7 +74,7 @@ TEST(Generate, StopTokenAndContextLimit) {
         EXPECT_EQ(r.tokens, std::vector<int32_t>(g.output.begin(), g.output.begin() + 7));
     }
     {
-        engine::Session session(*model, fwd, {.context_length = 3});
+        engine::Session session(fwd, {.context_length = 3});
         Sampler sampler(params);
         EXPECT_THROW(engine::generate(session, sampler, nullptr, g.prompt, {}), Error);
     }

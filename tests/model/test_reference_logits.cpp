@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "backend/cpu/forward_cpu.hpp"
+#include "kv/kv_type.hpp"
 #include "engine/model.hpp"
 #include "fixture.hpp"
 #include "kv/kv_cache.hpp"
@@ -30,9 +31,9 @@ double max_abs(const std::vector<float>& a) {
 // Runs `tokens` with the first K in one batch and the rest in pieces of N.
 std::vector<float> run_split(const engine::Model& m, const std::vector<int32_t>& tokens, int64_t K, int64_t N,
                              int threads) {
-    ThreadPool pool(threads);
-    cpu::CpuForward fwd(m.config.text, m.plan, m.weights, pool);
-    kv::SequenceKv kv(m.plan, m.config.text.num_key_value_heads, m.config.text.head_dim);
+        cpu::CpuForward fwd(m.config.text, m.plan, m.weights, backend::BackendOptions{.device = "cpu", .threads = threads, .kv_type = kv::KvType::F32});
+    const auto kv_mem = fwd.make_kv();
+    kv::KvMemory& kv = *kv_mem;
     std::vector<float> all, part;
     std::size_t done = 0;
     while (done < tokens.size()) {
@@ -108,24 +109,23 @@ TEST_P(ReferenceLogits, BatchedSequencesEqualSeparateRuns) {
     for (const auto& c : fx.logits)
         if (!c.has_pixels && c.compute_dtype == "float32") cases.push_back(&c);
     ASSERT_GE(cases.size(), 3u);
-    ThreadPool pool(2);
-    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+        cpu::CpuForward fwd(model->config.text, model->plan, model->weights, backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
     const auto& cfg = model->config.text;
     // Each sequence is first prefilled alone with a different prefix length, then all continue together.
-    std::vector<std::unique_ptr<kv::SequenceKv>> kvs;
+    std::vector<std::unique_ptr<kv::KvMemory>> kvs;
     std::vector<float> scratch;
-    std::vector<cpu::SequenceStep> steps;
+    std::vector<backend::SequenceStep> steps;
     std::vector<std::size_t> prefix;
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const auto& toks = cases[i]->tokens;
-        kvs.push_back(std::make_unique<kv::SequenceKv>(model->plan, cfg.num_key_value_heads, cfg.head_dim));
+        kvs.push_back(fwd.make_kv());
         const std::size_t p = std::min(toks.size() - 1, 2 * i);
         if (p > 0) fwd.forward(*kvs.back(), std::span<const int32_t>(toks).first(p), false, scratch);
         prefix.push_back(p);
-        steps.push_back({kvs.back().get(), std::span<const int32_t>(toks).subspan(p), i % 2 == 0});
+        steps.push_back({kvs.back().get(), std::span<const int32_t>(toks).subspan(p), {}, {}, i % 2 == 0});
     }
     std::vector<float> batched;
-    fwd.forward_batch(steps, batched);
+    fwd.forward(steps, batched);
     std::size_t row = 0;
     const auto V = static_cast<std::size_t>(cfg.vocab_size);
     for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -153,11 +153,11 @@ TEST_P(ReferenceLogits, RewindRecomputesAtMostOneChunk) {
     const int64_t C = model->plan.chunk_size;
     const std::vector<float> full = run_split(*model, toks, n, 1, 1);
     const auto V = model->config.text.vocab_size;
-    ThreadPool pool(2);
-    cpu::CpuForward fwd(model->config.text, model->plan, model->weights, pool);
+        cpu::CpuForward fwd(model->config.text, model->plan, model->weights, backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
     std::vector<float> out;
     for (int64_t keep = 0; keep < n; ++keep) {
-        kv::SequenceKv kv(model->plan, model->config.text.num_key_value_heads, model->config.text.head_dim);
+        const auto kv_mem = fwd.make_kv();
+    kv::KvMemory& kv = *kv_mem;
         fwd.forward(kv, toks, false, out);
         const int64_t resume = kv.rewind(keep);
         EXPECT_LE(keep - resume, C - 1) << "keep " << keep;

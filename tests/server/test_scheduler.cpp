@@ -8,7 +8,9 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "backend/factory.hpp"
 #include "engine/generate.hpp"
+#include "engine/model.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/session.hpp"
 #include "test_util.hpp"
@@ -20,8 +22,10 @@ using namespace std::chrono_literals;
 
 struct Tiny {
     std::unique_ptr<Model> model = load_model(test::data_dir() / "models" / "tiny_text_f32");
-    ThreadPool pool{2};
-    cpu::CpuForward forward{model->config.text, model->plan, model->weights, pool};
+    std::unique_ptr<backend::Forward> forward_ptr = backend::make_forward(
+        model->config.text, model->plan, model->weights,
+        backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
+    backend::Forward& forward = *forward_ptr;
 };
 
 SamplingParams greedy() {
@@ -39,7 +43,7 @@ std::vector<int32_t> make_prompt(int n, int salt) {
 
 // What a single Session produces for the prompt (the reference).
 std::vector<int32_t> alone(Tiny& t, const std::vector<int32_t>& prompt, int64_t n, SamplingParams sp = greedy()) {
-    Session s(*t.model, t.forward, {.context_length = 256});
+    Session s(t.forward, {.context_length = 256});
     Sampler sampler(sp);
     GenerateOptions o;
     o.max_new_tokens = n;
@@ -80,7 +84,7 @@ TEST(Scheduler, OneRequestEqualsSession) {
     Tiny t;
     const auto prompt = make_prompt(13, 1);
     const auto want = alone(t, prompt, 12);
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 2, .context_length = 256, .prefill_chunk = 5});
+    Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256, .prefill_chunk = 5});
     auto c = collect(*s.submit(request(prompt, 12)));
     EXPECT_EQ(c.tokens, want);
     EXPECT_EQ(c.end.finish, FinishReason::length);
@@ -96,7 +100,7 @@ TEST(Scheduler, ConcurrentRequestsEachEqualAlone) {
         want.push_back(alone(t, prompts.back(), 10 + i));
     }
     // Fewer slots than requests: some wait in the queue; prompt pieces interleave with decodes.
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 3, .context_length = 256, .prefill_chunk = 6});
+    Scheduler s(t.forward, nullptr, {.n_slots = 3, .context_length = 256, .prefill_chunk = 6});
     std::vector<std::shared_ptr<RequestStream>> streams;
     for (int i = 0; i < 7; ++i) streams.push_back(s.submit(request(prompts[i], 10 + i)));
     for (int i = 0; i < 7; ++i) {
@@ -116,7 +120,7 @@ TEST(Scheduler, SeededSamplingIsReproducible) {
     sp.seed = 1234;
     const auto prompt = make_prompt(9, 5);
     const auto want = alone(t, prompt, 16, sp);
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 2, .context_length = 256});
+    Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256});
     auto a = s.submit(request(prompt, 16, sp));
     auto b = s.submit(request(prompt, 16, sp));
     EXPECT_EQ(collect(*a).tokens, want);
@@ -127,7 +131,7 @@ TEST(Scheduler, PrefixReuseRecomputesAtMostOneChunk) {
     Tiny t;
     const int64_t chunk = t.model->plan.chunk_size;
     ASSERT_GT(chunk, 0);
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256});
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
     const auto p1 = make_prompt(21, 3);
     auto first = collect(*s.submit(request(p1, 8)));
     // The next turn: the whole first exchange plus new tokens, as a chat client resends it.
@@ -151,7 +155,7 @@ TEST(Scheduler, PrefixReuseRecomputesAtMostOneChunk) {
 
 TEST(Scheduler, PrefixReuseAtEveryDivergencePoint) {
     Tiny t;
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256});
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
     const auto base = make_prompt(19, 4);
     collect(*s.submit(request(base, 3)));
     for (int cut = 1; cut < 19; cut += 2) {
@@ -166,7 +170,7 @@ TEST(Scheduler, PrefixReuseAtEveryDivergencePoint) {
 
 TEST(Scheduler, CancelFreesKvMemory) {
     Tiny t;
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 2, .context_length = 256});
+    Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256});
     auto long_req = s.submit(request(make_prompt(20, 1), 230));
     std::vector<StreamEvent> ev;
     while (ev.empty()) long_req->next(ev, 100ms);  // it is running
@@ -188,7 +192,7 @@ TEST(Scheduler, StopTokensAndContextLimit) {
     Tiny t;
     const auto prompt = make_prompt(10, 6);
     const auto free_run = alone(t, prompt, 8);
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 14});
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 14});
     GenRequest r = request(prompt, 8);
     r.stop_tokens = {free_run[2]};
     auto c = collect(*s.submit(r));
@@ -204,7 +208,7 @@ TEST(Scheduler, StopTokensAndContextLimit) {
 
 TEST(Scheduler, QueueLimit) {
     Tiny t;
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256, .max_queue = 0});
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256, .max_queue = 0});
     EXPECT_THROW(s.submit(request(make_prompt(5, 1), 2)), QueueFull);
 }
 
@@ -212,7 +216,7 @@ TEST(Scheduler, ShutdownEndsOpenRequests) {
     Tiny t;
     std::shared_ptr<RequestStream> a, b;
     {
-        Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256});
+        Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
         a = s.submit(request(make_prompt(20, 1), 200));
         b = s.submit(request(make_prompt(20, 2), 200));
     }
@@ -224,7 +228,7 @@ TEST(Scheduler, ShutdownEndsOpenRequests) {
 
 TEST(Scheduler, StopThenSubmitThrows) {
     Tiny t;
-    Scheduler s(*t.model, t.forward, nullptr, {.n_slots = 1, .context_length = 256});
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
     auto a = s.submit(request(make_prompt(20, 1), 230));
     s.stop();
     const auto f = collect(*a).end.finish;

@@ -8,6 +8,7 @@
 #include "io/hf_checkpoint.hpp"
 #include "model/config.hpp"
 #include "model/layer_plan.hpp"
+#include "kv/kv_size.hpp"
 #include "model/model_size.hpp"
 #include "model/rope.hpp"
 #include "test_util.hpp"
@@ -57,8 +58,13 @@ TEST(Config, ScoutParameterCountAndKv) {
     const model::LayerPlan plan = model::make_layer_plan(m.text);
     const model::ModelSize s = model::compute_model_size(m.text, plan);
     EXPECT_EQ(s.n_params_text, 107'769'861'120);
-    EXPECT_EQ(s.kv_bytes_per_token, 12 * 2 * 8 * 128 * 2);  // 48 KiB: 12 global layers, bf16
-    EXPECT_EQ(s.kv_chunk_ring_bytes, int64_t{36} * 2 * 8 * 128 * 2 * 8192);
+    // KV per type, as allocated: 12 global layers x (K + V) x 8 heads x 128 values per position.
+    const int64_t values = 12 * 2 * 8 * 128;
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F32).bytes_per_token, values * 4);
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F16).bytes_per_token, values * 2);  // 48 KiB
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::BF16).bytes_per_token, values * 2);
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::Q8_0).bytes_per_token, values / 32 * 34);
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F16).chunk_ring_bytes, int64_t{36} * 2 * 8 * 128 * 2 * 8192);
 }
 
 TEST(Config, MaverickParameterCount) {

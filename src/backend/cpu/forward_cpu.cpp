@@ -1,35 +1,25 @@
 #include "backend/cpu/forward_cpu.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <string>
 
 #include "backend/cpu/ops/attention.hpp"
 #include "backend/cpu/ops/ffn.hpp"
 #include "backend/cpu/ops/matmul.hpp"
 #include "backend/cpu/ops/norm.hpp"
 #include "backend/cpu/ops/rope.hpp"
+#include "base/cpu_features.hpp"
 #include "base/error.hpp"
 #include "model/rope.hpp"
 
 namespace scout::cpu {
 
-std::string_view StageProfile::name(Stage s) {
-    switch (s) {
-        case Stage::Embed: return "embed";
-        case Stage::Norms: return "norms + residuals";
-        case Stage::AttnQkv: return "attn q/k/v proj";
-        case Stage::RopeScale: return "rope, qk-norm, temp";
-        case Stage::Attention: return "attention (kv)";
-        case Stage::AttnOut: return "attn out proj";
-        case Stage::Moe: return "moe (router+experts)";
-        case Stage::DenseFfn: return "dense ffn";
-        case Stage::LmHead: return "final norm + lm_head";
-        case Stage::Count: break;
-    }
-    return "?";
-}
-
 namespace {
+
+using backend::Stage;
+using backend::StageProfile;
 
 // Adds the time until the next mark (or destruction) to the stage given; free when profile is null.
 class StageClock {
@@ -43,7 +33,6 @@ public:
         profile_->seconds[static_cast<std::size_t>(finished)] += std::chrono::duration<double>(now - last_).count();
         last_ = now;
     }
-
     // Forgets the time since the last mark (a callee timed it itself).
     void restart() {
         if (profile_) last_ = std::chrono::steady_clock::now();
@@ -54,40 +43,82 @@ private:
     std::chrono::steady_clock::time_point last_;
 };
 
+const kv::SequenceKv& host_kv(const kv::KvMemory* m) {
+    const auto* s = dynamic_cast<const kv::SequenceKv*>(m);
+    check(s != nullptr, "forward: this KV memory was not made by the CPU backend");
+    return *s;
+}
+
 }  // namespace
 
 CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& plan,
-                       const model::TextWeights& weights, ThreadPool& pool)
-    : config_(config), plan_(plan), weights_(weights), pool_(pool), inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {}
+                       const model::TextWeights& weights, const backend::BackendOptions& options)
+    : config_(config), plan_(plan), weights_(weights), options_(options), pool_(options.threads),
+      inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {
+    check(options_.max_batch_rows >= 1, "the batch size (rows per forward pass) must be at least 1");
+    kv::check_kv_type_fits(options_.kv_type, config_.head_dim);
+    ws_.reserve(config_, options_.max_batch_rows);
+}
 
-void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps, std::span<const int64_t> row_begin,
-                                 std::span<const int64_t> positions, const float* x, float* out) {
+std::unique_ptr<kv::KvMemory> CpuForward::make_kv() {
+    return std::make_unique<kv::SequenceKv>(plan_, config_.num_key_value_heads, config_.head_dim,
+                                            kv::KvOptions{options_.kv_type, options_.kv_page_size});
+}
+
+backend::Capabilities CpuForward::capabilities() const {
+    backend::Capabilities c;
+    c.device = "cpu";
+    c.description = cat(pool_.n_threads(), " threads, ", simd_level_name(default_simd_level()));
+    c.max_batch_rows = options_.max_batch_rows;
+    c.kv_types = kv::all_kv_types();
+    c.embedding_rows = true;
+    return c;
+}
+
+backend::MemoryUse CpuForward::memory() const {
+    return {0, ws_.bytes()};  // weights are read in place from the mapped file
+}
+
+void CpuForward::report(const char* name, int64_t il, const float* data, int64_t rows, int64_t cols) {
+    if (!observer_) return;
+    // Hugging Face module names (docs/dumps.md): "model.embed_tokens", "model.layers.3" (a layer's
+    // output), "model.layers.3.self_attn.q_proj", ..., "model.norm", "lm_head".
+    const std::string full = il < 0 ? std::string(name) : *name ? cat("model.layers.", il, ".", name) : cat("model.layers.", il);
+    const int64_t shape[2] = {rows, cols};
+    observer_->on_tensor(full, std::span<const float>(data, static_cast<std::size_t>(rows * cols)), shape);
+}
+
+void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* x, float* out) {
     const model::LayerRule& rule = plan_.layers[static_cast<std::size_t>(il)];
     const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
-    const int64_t S = static_cast<int64_t>(positions.size());
+    const int64_t S = static_cast<int64_t>(ws_.row_begin[steps.size()]);
     const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
+    const std::span<const int64_t> positions(ws_.positions.data(), static_cast<std::size_t>(S));
+    float* q = ws_.q.data();  // [S, H, d]
+    float* k = ws_.k.data();  // [S, Hkv, d]
+    float* v = ws_.v.data();  // [S, Hkv, d]
 
     StageClock clock(profile_);
-    // Projections of all rows: q [S, H, d], k/v [S, Hkv, d].
-    std::vector<float> q(static_cast<std::size_t>(S * H * d)), k(static_cast<std::size_t>(S * Hkv * d)),
-        v(static_cast<std::size_t>(S * Hkv * d));
-    const MatmulOut qkv[] = {{as_matrix(*w.wq), q.data()}, {as_matrix(*w.wk), k.data()}, {as_matrix(*w.wv), v.data()}};
+    const MatmulOut qkv[] = {{as_matrix(*w.wq), q}, {as_matrix(*w.wk), k}, {as_matrix(*w.wv), v}};
     matmul_nt_group(x, S, qkv, pool_);
+    report("self_attn.q_proj", il, q, S, H * d);
+    report("self_attn.k_proj", il, k, S, Hkv * d);
+    report("self_attn.v_proj", il, v, S, Hkv * d);
     clock.mark(Stage::AttnQkv);
 
     if (rule.rope) {
-        const RopeTable table = make_rope_table(positions, inv_freq_);
-        apply_rope(q.data(), S, H, d, table);
-        apply_rope(k.data(), S, Hkv, d, table);
+        fill_rope_table(positions, inv_freq_, ws_.rope);
+        apply_rope(q, S, H, d, ws_.rope);
+        apply_rope(k, S, Hkv, d, ws_.rope);
         if (rule.qk_norm) {  // after RoPE, per head, no weight
-            rms_norm_noweight(q.data(), S * H, d, config_.rms_norm_eps);
-            rms_norm_noweight(k.data(), S * Hkv, d, config_.rms_norm_eps);
+            rms_norm_noweight(q, S * H, d, config_.rms_norm_eps);
+            rms_norm_noweight(k, S * Hkv, d, config_.rms_norm_eps);
         }
     }
     if (rule.temperature) {  // NoPE layers: scale q by the position's temperature
         for (int64_t i = 0; i < S; ++i) {
             const float s = model::attn_temperature(config_, positions[static_cast<std::size_t>(i)]);
-            for (int64_t c = 0; c < H * d; ++c) q[static_cast<std::size_t>(i * H * d + c)] *= s;
+            for (int64_t c = 0; c < H * d; ++c) q[i * H * d + c] *= s;
         }
     }
     clock.mark(Stage::RopeScale);
@@ -95,12 +126,14 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
     // Per sequence: write keys and attend. A chunk ring holds one chunk, so rows crossing chunk
     // edges are processed segment by segment: each segment's keys are written, then its queries
     // attend (they only see their own chunk).
-    AttentionShape shape{H, Hkv, d, rule.chunked, plan_.chunk_size, 1.0f / std::sqrt(static_cast<float>(d))};
-    std::vector<float> attn(static_cast<std::size_t>(S * H * d));
+    const AttentionShape shape{H, Hkv, d, rule.chunked, plan_.chunk_size, 1.0f / std::sqrt(static_cast<float>(d))};
+    float* attn = ws_.attn.data();  // [S, H, d]
     for (std::size_t si = 0; si < steps.size(); ++si) {
-        kv::LayerKv& lkv = steps[si].kv->layer(il);
-        const int64_t end = row_begin[si + 1];
-        int64_t seg_begin = row_begin[si];
+        kv::SequenceKv& seq = const_cast<kv::SequenceKv&>(host_kv(steps[si].kv));
+        kv::LayerKv& lkv = seq.layer(il);
+        const kv::KvLayout& layout = seq.layout();
+        const int64_t end = ws_.row_begin[si + 1];
+        int64_t seg_begin = ws_.row_begin[si];
         while (seg_begin < end) {
             int64_t seg_end = end;
             if (rule.chunked) {
@@ -108,89 +141,157 @@ void CpuForward::attention_block(int64_t il, std::span<const SequenceStep> steps
                 const int64_t chunk_end = (pos0 / plan_.chunk_size + 1) * plan_.chunk_size;
                 seg_end = std::min(end, seg_begin + (chunk_end - pos0));
             }
-            for (int64_t i = seg_begin; i < seg_end; ++i) {
-                const int64_t pos = positions[static_cast<std::size_t>(i)];
-                std::copy_n(k.data() + i * Hkv * d, Hkv * d, lkv.k_row(pos));
-                std::copy_n(v.data() + i * Hkv * d, Hkv * d, lkv.v_row(pos));
-            }
-            attention(q.data() + seg_begin * H * d,
+            for (int64_t i = seg_begin; i < seg_end; ++i)
+                lkv.write(layout.slot(il, positions[static_cast<std::size_t>(i)]), k + i * Hkv * d, v + i * Hkv * d);
+            attention(q + seg_begin * H * d,
                       positions.subspan(static_cast<std::size_t>(seg_begin), static_cast<std::size_t>(seg_end - seg_begin)),
-                      lkv, shape, attn.data() + seg_begin * H * d, pool_);
+                      lkv, shape, attn + seg_begin * H * d, pool_);
             seg_begin = seg_end;
         }
     }
     clock.mark(Stage::Attention);
-    matmul_nt(attn.data(), S, as_matrix(*w.wo), out, pool_);
+    matmul_nt(attn, S, as_matrix(*w.wo), out, pool_);
+    report("self_attn.o_proj", il, out, S, config_.hidden_size);
     clock.mark(Stage::AttnOut);
 }
 
-void CpuForward::forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits,
-                         std::vector<float>& logits) {
-    const SequenceStep step{&kv, tokens, all_logits};
-    forward_batch(std::span<const SequenceStep>(&step, 1), logits);
+void CpuForward::forward(backend::Batch batch, std::vector<float>& logits) {
+    check(!batch.empty(), "forward: no sequences");
+    const int64_t V = config_.vocab_size, R = options_.max_batch_rows;
+    logits.resize(static_cast<std::size_t>(backend::batch_logit_rows(batch) * V));
+    if (backend::batch_rows(batch) <= R && static_cast<int64_t>(batch.size()) <= R) {
+        forward_pass(batch, logits);
+        return;
+    }
+    // Longer than the workspace: passes of at most R rows; a long sequence is cut into pieces in
+    // successive passes (results do not depend on the cut). A piece that does not end its
+    // sequence still yields its last row's logits (one row of lm_head), which are dropped.
+    std::vector<backend::SequenceStep> pass;
+    std::vector<bool> keep;                           // per piece of the pass: its logits are wanted
+    std::vector<std::vector<int64_t>> shifted_rows;   // embedding_rows relative to each piece
+    std::vector<float> piece_logits;
+    int64_t rows = 0, out = 0;
+    const auto run = [&]() {
+        piece_logits.resize(static_cast<std::size_t>(backend::batch_logit_rows(pass) * V));
+        forward_pass(pass, piece_logits);
+        int64_t src = 0;
+        for (std::size_t i = 0; i < pass.size(); ++i) {
+            const int64_t n = pass[i].all_logits ? static_cast<int64_t>(pass[i].tokens.size()) : 1;
+            if (keep[i]) {
+                std::copy_n(piece_logits.begin() + src * V, n * V, logits.begin() + out * V);
+                out += n;
+            }
+            src += n;
+        }
+        pass.clear();
+        keep.clear();
+        shifted_rows.clear();
+        rows = 0;
+    };
+    for (const backend::SequenceStep& st : batch) {
+        const auto n = static_cast<int64_t>(st.tokens.size());
+        const int64_t D = config_.hidden_size;
+        std::size_t e = 0;  // next embedding row of st
+        for (int64_t a = 0; a < n;) {
+            if (rows == R || static_cast<int64_t>(pass.size()) == R) run();
+            const int64_t len = std::min(n - a, R - rows);
+            backend::SequenceStep p = st;
+            p.tokens = st.tokens.subspan(static_cast<std::size_t>(a), static_cast<std::size_t>(len));
+            std::vector<int64_t>& sr = shifted_rows.emplace_back();
+            const std::size_t e0 = e;
+            while (e < st.embedding_rows.size() && st.embedding_rows[e] < a + len) sr.push_back(st.embedding_rows[e++] - a);
+            p.embedding_rows = sr;
+            p.embeddings = st.embeddings.empty() ? st.embeddings : st.embeddings.subspan(e0 * static_cast<std::size_t>(D), (e - e0) * static_cast<std::size_t>(D));
+            pass.push_back(p);
+            keep.push_back(st.all_logits || a + len == n);
+            rows += len;
+            a += len;
+        }
+    }
+    if (!pass.empty()) run();
 }
 
-void CpuForward::forward_batch(std::span<const SequenceStep> steps, std::vector<float>& logits) {
-    check(!steps.empty(), "forward: no sequences");
+void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
-    std::vector<int64_t> row_begin{0};
-    std::vector<int64_t> positions;
-    std::vector<int32_t> tokens;
-    for (const SequenceStep& st : steps) {
-        check(st.kv != nullptr && !st.tokens.empty(), "forward: every sequence needs a KV cache and tokens");
-        for (std::size_t i = 0; i < st.tokens.size(); ++i) {
+    Workspace& ws = ws_;
+    int64_t S = 0;
+    ws.row_begin[0] = 0;
+    for (std::size_t si = 0; si < steps.size(); ++si) {
+        const backend::SequenceStep& st = steps[si];
+        check(st.kv != nullptr && !st.tokens.empty(), "forward: every sequence needs a KV memory and tokens");
+        check(st.embedding_rows.size() * static_cast<std::size_t>(D) == st.embeddings.size(),
+              cat("forward: ", st.embedding_rows.size(), " embedding rows need ", st.embedding_rows.size() * D,
+                  " values, got ", st.embeddings.size()));
+        const int64_t n_past = host_kv(st.kv).n_past();
+        for (std::size_t i = 0; i < st.tokens.size(); ++i, ++S) {
             const int32_t t = st.tokens[i];
             check(t >= 0 && t < V, cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
-            tokens.push_back(t);
-            positions.push_back(st.kv->n_past() + static_cast<int64_t>(i));
+            ws.tokens[static_cast<std::size_t>(S)] = t;
+            ws.positions[static_cast<std::size_t>(S)] = n_past + static_cast<int64_t>(i);
         }
-        row_begin.push_back(static_cast<int64_t>(tokens.size()));
+        ws.row_begin[si + 1] = S;
     }
-    const auto S = static_cast<int64_t>(tokens.size());
     StageClock clock(profile_);
 
-    // h [S, D]: token embeddings (no scaling).
-    std::vector<float> h(static_cast<std::size_t>(S * D)), xn(static_cast<std::size_t>(S * D)),
-        branch(static_cast<std::size_t>(S * D));
+    // h [S, D]: token embeddings (no scaling), or the given rows.
+    float* h = ws.h.data();
+    float* xn = ws.xn.data();
+    float* branch = ws.branch.data();
     const WeightMatrix embed = as_matrix(*weights_.embed);
-    for (int64_t i = 0; i < S; ++i) embed.row_to_f32(tokens[static_cast<std::size_t>(i)], 0, D, h.data() + i * D);
+    for (std::size_t si = 0; si < steps.size(); ++si) {
+        const backend::SequenceStep& st = steps[si];
+        const int64_t r0 = ws.row_begin[si];
+        std::size_t e = 0;
+        for (int64_t i = 0; i < static_cast<int64_t>(st.tokens.size()); ++i) {
+            float* row = h + (r0 + i) * D;
+            if (e < st.embedding_rows.size() && st.embedding_rows[e] == i) {
+                std::copy_n(st.embeddings.data() + e * static_cast<std::size_t>(D), D, row);
+                ++e;
+            } else {
+                embed.row_to_f32(st.tokens[static_cast<std::size_t>(i)], 0, D, row);
+            }
+        }
+        check(e == st.embedding_rows.size(), "forward: embedding_rows must be increasing indices of the step's tokens");
+    }
+    report("model.embed_tokens", -1, h, S, D);
     clock.mark(Stage::Embed);
 
     for (int64_t il = 0; il < plan_.n_layers(); ++il) {
         const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
         // h = h + Attn(RMSNorm_in(h))
-        rms_norm(h.data(), S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn.data());
+        rms_norm(h, S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn);
+        report("input_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
-        attention_block(il, steps, row_begin, positions, xn.data(), branch.data());
+        attention_block(il, steps, xn, branch);
         clock.restart();  // attention_block timed its own steps
-        for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
+        for (int64_t i = 0; i < S * D; ++i) h[i] += branch[i];
         // h = h + FFN(RMSNorm_post(h))
-        rms_norm(h.data(), S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn.data());
+        rms_norm(h, S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn);
+        report("post_attention_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
         if (plan_.layers[static_cast<std::size_t>(il)].moe) {
-            moe_ffn(xn.data(), S, w, config_.num_experts_per_tok, branch.data(), pool_);
+            moe_ffn(xn, S, w, config_.num_experts_per_tok, branch, pool_);
             clock.mark(Stage::Moe);
         } else {
-            swiglu_ffn(xn.data(), S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down),
-                       branch.data(), pool_);
+            swiglu_ffn(xn, S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down), branch, pool_);
             clock.mark(Stage::DenseFfn);
         }
-        for (std::size_t i = 0; i < h.size(); ++i) h[i] += branch[i];
+        report("feed_forward", il, branch, S, D);
+        for (int64_t i = 0; i < S * D; ++i) h[i] += branch[i];
+        report("", il, h, S, D);
     }
-    for (const SequenceStep& st : steps) st.kv->advance(static_cast<int64_t>(st.tokens.size()));
+    for (const backend::SequenceStep& st : steps) st.kv->advance(static_cast<int64_t>(st.tokens.size()));
 
-    // Final norm and lm_head on the rows whose logits are wanted.
-    std::vector<int64_t> out_rows;
+    // Final norm and lm_head on the rows whose logits are wanted (gathered into branch).
+    int64_t n_out = 0;
     for (std::size_t si = 0; si < steps.size(); ++si)
-        for (int64_t r = steps[si].all_logits ? row_begin[si] : row_begin[si + 1] - 1; r < row_begin[si + 1]; ++r)
-            out_rows.push_back(r);
-    const auto n_out = static_cast<int64_t>(out_rows.size());
-    std::vector<float> sel(static_cast<std::size_t>(n_out * D));
-    for (int64_t i = 0; i < n_out; ++i)
-        std::copy_n(h.data() + out_rows[static_cast<std::size_t>(i)] * D, D, sel.data() + i * D);
-    rms_norm(sel.data(), n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn.data());
-    logits.resize(static_cast<std::size_t>(n_out * V));
-    matmul_nt(xn.data(), n_out, as_matrix(*weights_.lm_head), logits.data(), pool_);
+        for (int64_t r = steps[si].all_logits ? ws.row_begin[si] : ws.row_begin[si + 1] - 1; r < ws.row_begin[si + 1]; ++r)
+            std::copy_n(h + r * D, D, branch + (n_out++) * D);
+    rms_norm(branch, n_out, D, as_matrix(*weights_.norm), config_.rms_norm_eps, xn);
+    report("model.norm", -1, xn, n_out, D);
+    check(static_cast<int64_t>(logits.size()) >= n_out * V, "forward: logits buffer too small");
+    matmul_nt(xn, n_out, as_matrix(*weights_.lm_head), logits.data(), pool_);
+    report("lm_head", -1, logits.data(), n_out, V);
     clock.mark(Stage::LmHead);
 }
 

@@ -1,15 +1,16 @@
 // The Llama 4 text forward pass on the CPU, step by step as transformers computes it
 // (docs/llama4.md maps each step to the spec). Float32 activations; weights are read
-// in their stored dtype from the mapped checkpoint.
+// in their stored dtype from the mapped checkpoint; KV rows in the configured KvType.
 #pragma once
 
-#include <array>
-#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <string_view>
 #include <vector>
 
+#include "backend/cpu/workspace.hpp"
+#include "backend/factory.hpp"
+#include "backend/forward.hpp"
 #include "base/thread_pool.hpp"
 #include "kv/kv_cache.hpp"
 #include "model/config.hpp"
@@ -18,58 +19,46 @@
 
 namespace scout::cpu {
 
-// One sequence's share of a batched forward call.
-struct SequenceStep {
-    kv::SequenceKv* kv = nullptr;      // that sequence's KV memory (advanced by the call)
-    std::span<const int32_t> tokens;  // new tokens, at positions kv->n_past() ...
-    bool all_logits = false;          // logits for every token, else only for the last
-};
-
-// Wall-clock seconds spent in each step of the forward pass, summed over calls: the per-stage
-// breakdown `scout bench --profile` prints to show what limits a speed.
-enum class Stage : int { Embed, Norms, AttnQkv, RopeScale, Attention, AttnOut, Moe, DenseFfn, LmHead, Count };
-struct StageProfile {
-    std::array<double, static_cast<std::size_t>(Stage::Count)> seconds{};
-    static std::string_view name(Stage s);
-};
-
-class CpuForward {
+class CpuForward final : public backend::Forward {
 public:
     // The model objects must outlive this object (they are owned by the caller, e.g. engine::Model).
+    // Owns its thread pool (options.threads) and its activation workspace (options.max_batch_rows).
     CpuForward(const model::TextConfig& config, const model::LayerPlan& plan, const model::TextWeights& weights,
-               ThreadPool& pool);
+               const backend::BackendOptions& options = {});
 
-    // Processes `tokens` of one sequence at positions kv.n_past() ... and advances kv.
-    // Writes logits [n_out, vocab] to `logits`: every token's row when all_logits, else
-    // only the last token's. Any batch size works, including batches that cross chunk edges.
-    void forward(kv::SequenceKv& kv, std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits);
-
+    using backend::Forward::forward;
     // Several sequences in one pass (continuous batching): the matrix products and the experts
     // run over all their tokens together; attention runs per sequence on its own KV memory.
-    // logits: the rows of each step in order ([n_tokens or 1, vocab] per step).
-    void forward_batch(std::span<const SequenceStep> steps, std::vector<float>& logits);
+    // Batches over max_batch_rows run as several passes (results do not depend on the split).
+    void forward(backend::Batch batch, std::vector<float>& logits) override;
 
-    // Starts (or, with nullptr, stops) accumulating step times into *profile.
-    void set_profile(StageProfile* profile) { profile_ = profile; }
+    std::unique_ptr<kv::KvMemory> make_kv() override;
+    backend::Capabilities capabilities() const override;
+    backend::MemoryUse memory() const override;
+    const model::TextConfig& config() const override { return config_; }
+    const model::LayerPlan& plan() const override { return plan_; }
+    kv::KvType kv_type() const override { return options_.kv_type; }
+    void set_profile(backend::StageProfile* profile) override { profile_ = profile; }
+    void set_observer(backend::ActivationObserver* observer) override { observer_ = observer; }
 
-    const model::TextConfig& config() const { return config_; }
-    const model::LayerPlan& plan() const { return plan_; }
-    // The pool the forward pass runs on; idle between passes, so callers may use it then
-    // (the scheduler samples its sequences on it).
-    ThreadPool& pool() const { return pool_; }
+    ThreadPool& pool() { return pool_; }
 
 private:
-    // Attention of layer il for all rows x [T, D] -> out [T, D]; rows of step s are
-    // [row_begin[s], row_begin[s+1]).
-    void attention_block(int64_t il, std::span<const SequenceStep> steps, std::span<const int64_t> row_begin,
-                         std::span<const int64_t> positions, const float* x, float* out);
+    // One pass over at most max_batch_rows rows; appends the logit rows to logits at `out_row`.
+    void forward_pass(backend::Batch steps, std::span<float> logits);
+    // Attention of layer il for all rows x [S, D] -> out [S, D].
+    void attention_block(int64_t il, backend::Batch steps, const float* x, float* out);
+    void report(const char* name, int64_t il, const float* data, int64_t rows, int64_t cols);
 
     const model::TextConfig& config_;
     const model::LayerPlan& plan_;
     const model::TextWeights& weights_;
-    ThreadPool& pool_;
+    backend::BackendOptions options_;
+    ThreadPool pool_;
     std::vector<float> inv_freq_;
-    StageProfile* profile_ = nullptr;
+    Workspace ws_;
+    backend::StageProfile* profile_ = nullptr;
+    backend::ActivationObserver* observer_ = nullptr;
 };
 
 }  // namespace scout::cpu

@@ -54,6 +54,7 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
         thread_local std::vector<float> fs;
         thread_local std::vector<int64_t> is;
         thread_local std::vector<const float*> ps;
+        thread_local std::vector<float> kvs;
         const int64_t block_q = std::min(S, kBlock), rows = block_q * heads_per;
         const auto grow = [](auto& v, int64_t n) {
             if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
@@ -61,6 +62,7 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
         grow(fs, attn::scratch_floats(sh.head_dim, rows));
         grow(is, attn::scratch_ints(block_q, rows));
         grow(ps, 2 * attn::kTile);
+        if (kv.type() != kv::KvType::F32) grow(kvs, attn::kv_scratch_floats(sh.head_dim));
         for (int64_t task = begin; task < end; ++task) {
             const int64_t zb = task / (Hkv * n_split), gs = task % (Hkv * n_split);
             const int64_t b = (zb % 2 == 0) ? zb / 2 : n_blocks - 1 - zb / 2;
@@ -78,6 +80,7 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
             a.fscratch = fs.data();
             a.iscratch = is.data();
             a.pscratch = ps.data();
+            a.kvscratch = kvs.data();
             fn(a);
         }
     });
@@ -93,21 +96,25 @@ void attention_ref(const float* q, std::span<const int64_t> positions, const kv:
             const float* qh = q + (static_cast<int64_t>(i) * H + h) * d;
             std::vector<double> w;
             std::vector<int64_t> keys;
+            std::vector<float> row(static_cast<std::size_t>(d));
+            const auto slot = [&](int64_t t) { return sh.chunked ? t % sh.chunk_size : t; };
             for (int64_t t = 0; t <= a; ++t) {
                 if (!kv::key_visible(a, t, sh.chunked, sh.chunk_size)) continue;
+                kv.k_head(slot(t), g, row.data());
                 double s = 0.0;
-                for (int64_t c = 0; c < d; ++c) s += static_cast<double>(qh[c]) * kv.k_at(t)[g * d + c];
+                for (int64_t c = 0; c < d; ++c) s += static_cast<double>(qh[c]) * row[static_cast<std::size_t>(c)];
                 w.push_back(s * sh.scale);
                 keys.push_back(t);
             }
             const double m = *std::max_element(w.begin(), w.end());
             double z = 0.0;
             for (double& x : w) z += (x = std::exp(x - m));
-            for (int64_t c = 0; c < d; ++c) {
-                double o = 0.0;
-                for (std::size_t j = 0; j < keys.size(); ++j) o += w[j] / z * kv.v_at(keys[j])[g * d + c];
-                out[(static_cast<int64_t>(i) * H + h) * d + c] = static_cast<float>(o);
+            std::vector<double> o(static_cast<std::size_t>(d), 0.0);
+            for (std::size_t j = 0; j < keys.size(); ++j) {
+                kv.v_head(slot(keys[j]), g, row.data());
+                for (int64_t c = 0; c < d; ++c) o[static_cast<std::size_t>(c)] += w[j] / z * row[static_cast<std::size_t>(c)];
             }
+            for (int64_t c = 0; c < d; ++c) out[(static_cast<int64_t>(i) * H + h) * d + c] = static_cast<float>(o[static_cast<std::size_t>(c)]);
         }
     }
 }

@@ -39,9 +39,11 @@ struct TaskArgs {
     float* fscratch = nullptr;         // scratch_floats(d, rows) floats
     int64_t* iscratch = nullptr;       // scratch_ints(queries, rows)
     const float** pscratch = nullptr;  // 2 * kTile pointers
+    float* kvscratch = nullptr;        // kv_scratch_floats(d): a tile's K and V rows decoded to float32
 };
 
 inline int64_t scratch_floats(int64_t d, int64_t rows) { return d * kTile + rows * (kTile + 3); }
+inline int64_t kv_scratch_floats(int64_t d) { return 2 * kTile * d; }
 inline int64_t scratch_ints(int64_t queries, int64_t rows) { return queries + rows; }
 
 using TaskFn = void (*)(const TaskArgs&);
@@ -167,9 +169,22 @@ struct Kernel {
             if (n_active == 0) continue;
             // Transposed K tile (rows ka..kb only; the other lanes hold whatever the scratch held
             // before, and their scores are replaced by -inf / 0 before any use).
+            // K/V rows of the tile: read in place when stored as float32, else decoded (exactly:
+            // the rounding happened when they were written) into the task's scratch.
+            const bool in_place = a.kv->type() == kv::KvType::F32;
             for (int64_t t = ka; t <= kb; ++t) {
-                krows_buf[t - t0] = a.kv->k_at(t) + a.g * d;
-                vrows_buf[t - t0] = a.kv->v_at(t) + a.g * d;
+                const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
+                if (in_place) {
+                    krows_buf[t - t0] = a.kv->k_f32(slot) + a.g * d;
+                    vrows_buf[t - t0] = a.kv->v_f32(slot) + a.g * d;
+                } else {
+                    float* kd = a.kvscratch + (t - t0) * d;
+                    float* vd = a.kvscratch + (kTile + t - t0) * d;
+                    a.kv->k_head(slot, a.g, kd);
+                    a.kv->v_head(slot, a.g, vd);
+                    krows_buf[t - t0] = kd;
+                    vrows_buf[t - t0] = vd;
+                }
             }
             Vt::transpose_k(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
             // Scores.

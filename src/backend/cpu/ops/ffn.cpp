@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "backend/cpu/ops/matmul.hpp"
+#include "base/error.hpp"
 
 namespace scout::cpu {
 
@@ -32,34 +33,51 @@ Route route_token(const float* logits, int64_t n_experts, int64_t k) {
 
 namespace {
 
-// One expert on its gathered tokens: xe [n, D] -> ye [n, D]. Two weight layouts hold the same
-// expert: HF's fused gate_up [D, 2F] / down [F, D] (x·W), or GGUF's gate [F, D], up [F, D],
-// down [D, F] (x·Wᵀ).
+// Expert e's matrix of a bound ExpertMatrix (model/weights.hpp) as a WeightMatrix view: the
+// expert's slice, narrowed to the view's columns when it is stored [in, cols] (HF gate/up halves).
+WeightMatrix expert_matrix(const model::ExpertMatrix& m, int64_t e) {
+    WeightMatrix w = slice_matrix(*m.tensor, e);
+    if (!m.transposed && (m.col0 != 0 || m.out != w.cols)) {
+        const int64_t blk = dtype_block_elems(w.dtype);
+        check(m.col0 % blk == 0 && m.out % blk == 0, cat(m.tensor->name, ": expert column view not block-aligned"));
+        w.data = static_cast<const uint8_t*>(w.data) + static_cast<std::size_t>(m.col0 / blk) * dtype_size(w.dtype);
+        w.cols = m.out;
+    }
+    return w;
+}
+
+// One expert on its gathered tokens: xe [n, D] -> ye [n, D]:  ye = down(silu(xe·gate) ⊙ (xe·up)).
+// Each product runs as x·Wᵀ (matmul_t / matmul_group) or x·W (matmul_n) as the bound view says.
 // MatNT(x, T, w, y), MatGroup(x, T, span<const MatmulOut>) (products sharing x), MatNN(x, T, w, y).
 template <typename MatNT, typename MatGroup, typename MatNN>
-void run_expert(const float* xe, int64_t n, const model::LayerWeights& w, int64_t e, float* ye, MatNT&& matmul_t,
+void run_expert(const float* xe, int64_t n, const model::ExpertWeights& ew, int64_t e, float* ye, MatNT&& matmul_t,
                 MatGroup&& matmul_group, MatNN&& matmul_n) {
-    if (w.experts_gate) {
-        const WeightMatrix gate = slice_matrix(*w.experts_gate, e), up = slice_matrix(*w.experts_up, e),
-                           down = slice_matrix(*w.experts_down_t, e);
-        const int64_t F = gate.rows;
-        std::vector<float> g(static_cast<std::size_t>(n * F)), u(static_cast<std::size_t>(n * F));
-        const MatmulOut gate_up[] = {{gate, g.data()}, {up, u.data()}};
+    const auto product = [&](const model::ExpertMatrix& m, const WeightMatrix& w, const float* x, float* y) {
+        if (m.transposed) matmul_t(x, n, w, y);
+        else matmul_n(x, n, w, y);
+    };
+    const int64_t F = ew.gate.out;
+    std::vector<float> g(static_cast<std::size_t>(n * F)), u(static_cast<std::size_t>(n * F));
+    if (ew.gate.transposed && ew.up.transposed) {
+        // Both x·Wᵀ: one pass over the rows of both.
+        const MatmulOut gate_up[] = {{expert_matrix(ew.gate, e), g.data()}, {expert_matrix(ew.up, e), u.data()}};
         matmul_group(xe, n, std::span<const MatmulOut>(gate_up));
-        for (std::size_t i = 0; i < g.size(); ++i) g[i] = u[i] * silu(g[i]);
-        matmul_t(g.data(), n, down, ye);
-        return;
+    } else if (!ew.gate.transposed && !ew.up.transposed && ew.gate.tensor == ew.up.tensor && ew.gate.col0 == 0 &&
+               ew.up.col0 == F) {
+        // The two halves of one [in, 2F] matrix: one product over the whole rows (each weight row
+        // is one contiguous read), then split.
+        std::vector<float> gu(static_cast<std::size_t>(n * 2 * F));
+        matmul_n(xe, n, slice_matrix(*ew.gate.tensor, e), gu.data());
+        for (int64_t t = 0; t < n; ++t) {
+            std::copy_n(gu.data() + t * 2 * F, F, g.data() + t * F);
+            std::copy_n(gu.data() + t * 2 * F + F, F, u.data() + t * F);
+        }
+    } else {
+        product(ew.gate, expert_matrix(ew.gate, e), xe, g.data());
+        product(ew.up, expert_matrix(ew.up, e), xe, u.data());
     }
-    const WeightMatrix gate_up = slice_matrix(*w.experts_gate_up, e);  // [D, 2F]
-    const WeightMatrix down = slice_matrix(*w.experts_down, e);        // [F, D]
-    const int64_t F = down.rows;
-    std::vector<float> gu(static_cast<std::size_t>(n * 2 * F)), h(static_cast<std::size_t>(n * F));
-    matmul_n(xe, n, gate_up, gu.data());
-    for (int64_t t = 0; t < n; ++t)
-        for (int64_t j = 0; j < F; ++j)
-            h[static_cast<std::size_t>(t * F + j)] =
-                gu[static_cast<std::size_t>(t * 2 * F + F + j)] * silu(gu[static_cast<std::size_t>(t * 2 * F + j)]);
-    matmul_n(h.data(), n, down, ye);
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = u[i] * silu(g[i]);
+    product(ew.down, expert_matrix(ew.down, e), g.data(), ye);
 }
 
 template <typename MatNT, typename MatGroup, typename MatNN>
@@ -97,7 +115,7 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
             const auto [t, score] = list[static_cast<std::size_t>(i)];
             for (int64_t c = 0; c < D; ++c) xe[static_cast<std::size_t>(i * D + c)] = x[t * D + c] * score;
         }
-        run_expert(xe.data(), n, w, e, ye.data(), matmul_t, matmul_group, matmul_n);
+        run_expert(xe.data(), n, w.experts, e, ye.data(), matmul_t, matmul_group, matmul_n);
         for (int64_t i = 0; i < n; ++i) {
             const int64_t t = list[static_cast<std::size_t>(i)].first;
             for (int64_t c = 0; c < D; ++c) routed[static_cast<std::size_t>(t * D + c)] += ye[static_cast<std::size_t>(i * D + c)];

@@ -6,6 +6,11 @@ namespace scout::cpu {
 
 RopeTable make_rope_table(std::span<const int64_t> positions, std::span<const float> inv_freq) {
     RopeTable t;
+    fill_rope_table(positions, inv_freq, t);
+    return t;
+}
+
+void fill_rope_table(std::span<const int64_t> positions, std::span<const float> inv_freq, RopeTable& t) {
     t.n_pairs = static_cast<int64_t>(inv_freq.size());
     t.cos.resize(positions.size() * inv_freq.size());
     t.sin.resize(positions.size() * inv_freq.size());
@@ -15,7 +20,6 @@ RopeTable make_rope_table(std::span<const int64_t> positions, std::span<const fl
             t.cos[i * inv_freq.size() + j] = static_cast<float>(std::cos(static_cast<double>(angle)));
             t.sin[i * inv_freq.size() + j] = static_cast<float>(std::sin(static_cast<double>(angle)));
         }
-    return t;
 }
 
 void apply_rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table) {

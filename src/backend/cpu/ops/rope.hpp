@@ -14,6 +14,8 @@ struct RopeTable {
     std::vector<float> cos, sin;
 };
 RopeTable make_rope_table(std::span<const int64_t> positions, std::span<const float> inv_freq);
+// The same into an existing table (no allocation once its vectors have the capacity).
+void fill_rope_table(std::span<const int64_t> positions, std::span<const float> inv_freq, RopeTable& table);
 
 // x: [T, n_heads, head_dim] rotated in place with row t using table row t.
 void apply_rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table);

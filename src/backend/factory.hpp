@@ -1,0 +1,31 @@
+// Builds the forward pass a command asked for: the one place that names backends.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/forward.hpp"
+#include "kv/kv_type.hpp"
+#include "model/config.hpp"
+#include "model/layer_plan.hpp"
+#include "model/weights.hpp"
+
+namespace scout::backend {
+
+struct BackendOptions {
+    std::string device = "cpu";          // "cpu" ("cuda" once the CUDA backend is built)
+    int threads = 0;                     // CPU worker threads; <= 0: all cores
+    kv::KvType kv_type = kv::kDefaultKvType;
+    int64_t max_batch_rows = 512;        // workspace size: rows per forward pass
+    int64_t kv_page_size = 256;          // positions per KV page (global layers)
+};
+
+// Devices compiled into this binary ("cpu", and "cuda" when built with SCOUT_CUDA).
+std::vector<std::string> compiled_devices();
+
+// The model objects must outlive the returned object. Throws scout::Error for an unknown
+// device or a KV type the model's head size cannot store.
+std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const model::LayerPlan& plan,
+                                      const model::TextWeights& weights, const BackendOptions& options);
+
+}  // namespace scout::backend

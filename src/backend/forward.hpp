@@ -1,0 +1,80 @@
+// The backend seam: what the engine, the scheduler and the apps see of a forward pass.
+// A backend (backend/cpu, backend/cuda) implements Forward; backend/factory.hpp builds one from
+// options. Nothing above this layer names a backend (tests/unit/test_layering checks it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/batch.hpp"
+#include "kv/kv_memory.hpp"
+#include "model/config.hpp"
+#include "model/layer_plan.hpp"
+
+namespace scout::backend {
+
+// Wall-clock seconds spent in each step of the forward pass, summed over calls: the per-stage
+// breakdown `scout bench --profile` prints to show what limits a speed.
+enum class Stage : int { Embed, Norms, AttnQkv, RopeScale, Attention, AttnOut, Moe, DenseFfn, LmHead, Count };
+struct StageProfile {
+    std::array<double, static_cast<std::size_t>(Stage::Count)> seconds{};
+    static std::string_view name(Stage s);
+};
+
+// Receives named intermediate tensors (named like the Hugging Face modules whose output they
+// are: "model.layers.3.self_attn.q_proj", "model.layers.3.feed_forward.router", ...; see
+// docs/dumps.md). Float32, row-major; rows are the batch's rows in order.
+class ActivationObserver {
+public:
+    virtual ~ActivationObserver() = default;
+    virtual void on_tensor(std::string_view name, std::span<const float> data, std::span<const int64_t> shape) = 0;
+};
+
+struct Capabilities {
+    std::string device;                // "cpu", "cuda:0"
+    std::string description;           // e.g. "2 threads, AVX-512", "NVIDIA H200, 139 GiB"
+    int64_t max_batch_rows = 0;        // rows one forward call takes (longer batches: several calls)
+    std::vector<kv::KvType> kv_types;  // types make_kv accepts
+    bool embedding_rows = false;       // SequenceStep::embeddings supported
+};
+
+struct MemoryUse {
+    uint64_t weight_bytes = 0;     // weights held by the backend (0 when read in place from the mapped file)
+    uint64_t workspace_bytes = 0;  // activations, sized once for max_batch_rows
+};
+
+class Forward {
+public:
+    virtual ~Forward() = default;
+
+    // Runs the batch, advances every step's KV memory and writes the logit rows [rows, vocab]
+    // (batch_logit_rows) to `logits` (resized). Any batch size works: batches over
+    // max_batch_rows run as several passes.
+    virtual void forward(Batch batch, std::vector<float>& logits) = 0;
+
+    // One sequence: tokens at kv.n_past() ...; logits of every token or of the last.
+    void forward(kv::KvMemory& kv, std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) {
+        const SequenceStep step{&kv, tokens, {}, {}, all_logits};
+        forward(Batch(&step, 1), logits);
+    }
+
+    // A new, empty KV memory for one sequence, of the backend's KV type.
+    virtual std::unique_ptr<kv::KvMemory> make_kv() = 0;
+
+    virtual Capabilities capabilities() const = 0;
+    virtual MemoryUse memory() const = 0;
+    virtual const model::TextConfig& config() const = 0;
+    virtual const model::LayerPlan& plan() const = 0;
+    virtual kv::KvType kv_type() const = 0;
+
+    // Start (or with nullptr stop) accumulating per-stage times / reporting named tensors.
+    virtual void set_profile(StageProfile* profile) = 0;
+    virtual void set_observer(ActivationObserver* observer) = 0;
+};
+
+}  // namespace scout::backend
