@@ -1,9 +1,12 @@
 // `scout logits`: run token ids through the model and write float32 logits [n_tokens, vocab]
 // as .npy. The first K tokens go in one batch, the rest in pieces of N through the KV cache,
 // so the same command checks batched prefill and cached decode against the reference.
+// --dump DIR also writes every named intermediate tensor (docs/dumps.md).
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
+#include "apps/activation_dump.hpp"
 #include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
@@ -20,6 +23,8 @@ struct LogitsOptions {
     std::string model_dir;
     std::string tokens;
     std::string output;
+    std::string dump_dir;
+    int64_t dump_max_mib = 2048;
     int64_t prefill = -1;  // -1: all tokens in one batch
     int64_t step = 1;
     BackendFlags backend;
@@ -29,6 +34,8 @@ void run_logits(const LogitsOptions& opt) {
     const std::vector<int32_t> ids = parse_id_list(opt.tokens, "--tokens");
     check(!ids.empty(), "--tokens: give at least one token id");
     check(opt.step >= 1, "--step must be at least 1");
+    check(!opt.output.empty() || !opt.dump_dir.empty(), "give -o FILE.npy, --dump DIR, or both");
+    check(opt.dump_max_mib >= 0, "--dump-max-mib must not be negative");
     const auto n = static_cast<int64_t>(ids.size());
     const int64_t prefill = opt.prefill < 0 ? n : std::min(opt.prefill, n);
 
@@ -36,6 +43,11 @@ void run_logits(const LogitsOptions& opt) {
     const int64_t V = model->config.text.vocab_size;
     const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, backend_options(opt.backend));
     const auto kv = fwd->make_kv();
+    std::optional<ActivationDump> dump;
+    if (!opt.dump_dir.empty()) {
+        dump.emplace(static_cast<uint64_t>(opt.dump_max_mib) << 20);
+        fwd->set_observer(&*dump);
+    }
 
     std::vector<float> all(static_cast<std::size_t>(n * V));
     std::vector<float> logits;
@@ -47,23 +59,41 @@ void run_logits(const LogitsOptions& opt) {
         std::copy(logits.begin(), logits.end(), all.begin() + done * V);
         done += len;
     }
-    const int64_t shape[2] = {n, V};
-    write_npy_f32(opt.output, all, shape);
-    std::cerr << "wrote logits [" << n << ", " << V << "] to " << opt.output << "\n";
+    if (dump) {
+        fwd->set_observer(nullptr);
+        dump->write(opt.dump_dir, "scout", ids);
+        std::cerr << "wrote " << dump->size() << " tensors (" << human_bytes(static_cast<double>(dump->bytes())) << ") to "
+                  << opt.dump_dir << "\n";
+    }
+    if (!opt.output.empty()) {
+        const int64_t shape[2] = {n, V};
+        write_npy_f32(opt.output, all, shape);
+        std::cerr << "wrote logits [" << n << ", " << V << "] to " << opt.output << "\n";
+    }
 }
 
 }  // namespace
 
 void register_logits(CLI::App& app) {
     auto opt = std::make_shared<LogitsOptions>();
-    CLI::App* cmd = app.add_subcommand("logits", "Write the logits of a token sequence to a .npy file");
+    CLI::App* cmd = app.add_subcommand("logits", "Write the logits of a token sequence to a .npy file (and with --dump, every named activation)");
     cmd->add_option("-m,--model", opt->model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("--tokens", opt->tokens, "Comma-separated token ids, e.g. 200000,1556,19873")->required();
-    cmd->add_option("-o,--output", opt->output, "Output .npy file: float32 [n_tokens, vocab]")->required();
+    cmd->add_option("-o,--output", opt->output, "Output .npy file: float32 [n_tokens, vocab]");
     cmd->add_option("--prefill", opt->prefill, "Tokens in the first batch (default: all)");
     cmd->add_option("--step", opt->step, "Tokens per later batch, through the KV cache (default 1)");
+    cmd->add_option("--dump", opt->dump_dir,
+                    "Also write every named intermediate tensor as DIR/<name>.npy, float32 [n_tokens, ...], "
+                    "plus DIR/index.json (names like the Hugging Face modules; see docs/dumps.md)")
+        ->type_name("DIR");
+    cmd->add_option("--dump-max-mib", opt->dump_max_mib, "Refuse a --dump larger than this many MiB (default 2048)");
     add_backend_flags(cmd, opt->backend);
-    cmd->footer("Example:\n  scout logits -m tests/data/models/tiny_text_f32 --tokens 5,17,99,3 --prefill 2 --step 1 -o out.npy");
+    cmd->footer(
+        "Examples:\n"
+        "  scout logits -m tests/data/models/tiny_text_f32 --tokens 5,17,99,3 --prefill 2 --step 1 -o out.npy\n"
+        "  scout logits -m tests/data/models/tiny_text_f32 --tokens 5,17,99,3 --kv-type f32 --dump dump_scout\n"
+        "  python tools/reference/dump_activations.py -m tests/data/models/tiny_text_f32 --tokens 5,17,99,3 --out dump_hf\n"
+        "  python tools/reference/diff_dumps.py dump_scout dump_hf   # the first tensor that differs");
     cmd->callback([opt] { run_logits(*opt); });
 }
 

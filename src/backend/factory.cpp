@@ -20,7 +20,8 @@ std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const mod
                                       const model::TextWeights& weights, const BackendOptions& options) {
     if (options.device == "cpu") return std::make_unique<cpu::CpuForward>(config, plan, weights, options);
 #ifdef SCOUT_HAVE_CUDA
-    if (options.device == "cuda") return cuda::make_cuda_forward(config, plan, weights, options);
+    if (options.device == "cuda" || options.device.rfind("cuda:", 0) == 0)
+        return cuda::make_cuda_forward(config, plan, weights, options);
 #else
     if (options.device == "cuda")
         throw Error("this scout was built without CUDA (configure with -DSCOUT_CUDA=ON on a machine with nvcc); "

@@ -14,6 +14,12 @@ public:
 };
 
 // Throws scout::Error(message) when cond is false. Usage: check(n > 0, "n must be positive");
+// A literal message costs nothing unless it is thrown. A cat(...) message is built before the
+// call: in code that runs per token (the forward pass, kernels) write
+// `if (!cond) throw Error(cat(...))` instead, so that nothing is allocated when all is well.
+inline void check(bool cond, const char* message) {
+    if (!cond) throw Error(message);
+}
 inline void check(bool cond, const std::string& message) {
     if (!cond) throw Error(message);
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace scout {
@@ -26,9 +27,24 @@ public:
 
     int n_threads() const { return n_threads_; }
 
+    // A non-owning reference to any callable fn(begin, end, thread): unlike std::function it never
+    // allocates (a decode step hands the pool a few hundred lambdas; none may reach the heap).
+    // Valid only during the call it is passed to, which blocks until every range is done.
+    class RangeFn {
+    public:
+        template <typename F>
+        RangeFn(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert at the call site
+            : obj_(const_cast<void*>(static_cast<const void*>(&f))),
+              call_([](void* o, int64_t b, int64_t e, int t) { (*static_cast<std::remove_reference_t<F>*>(o))(b, e, t); }) {}
+        void operator()(int64_t b, int64_t e, int t) const { call_(obj_, b, e, t); }
+
+    private:
+        void* obj_;
+        void (*call_)(void*, int64_t, int64_t, int);
+    };
+
     // Calls fn(begin, end, thread_index) on disjoint ranges covering [0, n).
     // Blocks until all ranges are done; rethrows the first exception thrown by fn.
-    using RangeFn = std::function<void(int64_t begin, int64_t end, int thread)>;
     void parallel_for(int64_t n, const RangeFn& fn);
 
     // Like parallel_for, but ranges are aligned to multiples of `grain` (except the last).

@@ -49,7 +49,7 @@ int64_t kv_block_bytes(KvType t) {
 }
 
 int64_t kv_row_bytes(KvType t, int64_t n) {
-    check(n % kv_block_elems(t) == 0, cat("a KV row of ", n, " values cannot be stored as ", kv_type_name(t),
+    if (!(n % kv_block_elems(t) == 0)) throw Error(cat("a KV row of ", n, " values cannot be stored as ", kv_type_name(t),
                                           " (blocks of ", kv_block_elems(t), ")"));
     return n / kv_block_elems(t) * kv_block_bytes(t);
 }

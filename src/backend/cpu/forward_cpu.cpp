@@ -219,13 +219,12 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
     for (std::size_t si = 0; si < steps.size(); ++si) {
         const backend::SequenceStep& st = steps[si];
         check(st.kv != nullptr && !st.tokens.empty(), "forward: every sequence needs a KV memory and tokens");
-        check(st.embedding_rows.size() * static_cast<std::size_t>(D) == st.embeddings.size(),
-              cat("forward: ", st.embedding_rows.size(), " embedding rows need ", st.embedding_rows.size() * D,
+        if (!(st.embedding_rows.size() * static_cast<std::size_t>(D) == st.embeddings.size())) throw Error(cat("forward: ", st.embedding_rows.size(), " embedding rows need ", st.embedding_rows.size() * D,
                   " values, got ", st.embeddings.size()));
         const int64_t n_past = host_kv(st.kv).n_past();
         for (std::size_t i = 0; i < st.tokens.size(); ++i, ++S) {
             const int32_t t = st.tokens[i];
-            check(t >= 0 && t < V, cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
+            if (!(t >= 0 && t < V)) throw Error(cat("token id ", t, " is outside the vocabulary [0, ", V, ")"));
             ws.tokens[static_cast<std::size_t>(S)] = t;
             ws.positions[static_cast<std::size_t>(S)] = n_past + static_cast<int64_t>(i);
         }
@@ -270,7 +269,8 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
         report("post_attention_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
         if (plan_.layers[static_cast<std::size_t>(il)].moe) {
-            moe_ffn(xn, S, w, config_.num_experts_per_tok, branch, pool_);
+            moe_ffn(xn, S, w, config_.num_experts_per_tok, branch, pool_, observer_ ? ws.router.data() : nullptr);
+            report("feed_forward.router", il, ws.router.data(), S, config_.num_local_experts);
             clock.mark(Stage::Moe);
         } else {
             swiglu_ffn(xn, S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down), branch, pool_);

@@ -24,13 +24,28 @@ struct Route {
     std::vector<float> scores;     // sigmoid(logit), k entries
 };
 Route route_token(const float* router_logits, int64_t n_experts, int64_t k);
+// The same into experts[k], scores[k] (no allocation).
+void route_token_into(const float* router_logits, int64_t n_experts, int64_t k, int32_t* experts, float* scores);
+
+// Buffers of the feed-forward blocks, grown on first use and kept, so that a forward pass in
+// steady state allocates nothing.
+struct FfnScratch {
+    std::vector<float> g, u, gu;
+};
+struct MoeScratch {
+    std::vector<float> logits, shared_g, shared_u, score_of, routed, xe, ye;
+    std::vector<int32_t> expert_of;
+    std::vector<int64_t> order, start, fill;
+    FfnScratch expert;
+};
 
 // Llama 4 MoE over T tokens x: [T, D] -> y: [T, D]
 //   y = shared(x) + Σ_{e ∈ topk} expert_e(sigmoid(logit_e) · x)   (the score scales the expert INPUT)
 // Only routed experts are computed; tokens are grouped per expert so each expert's
 // weights are read once per call.
+// router_logits: when given, receives the router's logits [T, E] (for named activation dumps).
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y,
-             ThreadPool& pool);
+             ThreadPool& pool, float* router_logits = nullptr);
 
 // Plain twin: every token, every selected expert, computed one by one with the *_ref matmuls.
 void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y);

@@ -1,6 +1,7 @@
 #include "backend/cpu/ops/matmul.hpp"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "backend/cpu/ops/matmul_float.hpp"
@@ -34,8 +35,7 @@ SliceFn nn_kernel(SimdLevel level) {
 bool float_kernels_cover(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16; }
 
 void check_level(SimdLevel level) {
-    check(simd_level_supported(level),
-          cat("this processor lacks the ", simd_level_name(level), " instructions the kernel was asked to use"));
+    if (!(simd_level_supported(level))) throw Error(cat("this processor lacks the ", simd_level_name(level), " instructions the kernel was asked to use"));
 }
 
 }  // namespace
@@ -50,7 +50,7 @@ void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
         matmul_nt_quant(x, T, w, y, pool, level);
         return;
     }
-    check(float_kernels_cover(w.dtype), cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
+    if (!(float_kernels_cover(w.dtype))) throw Error(cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
     check_level(level);
     const SliceFn kernel = nt_kernel(level);
     pool.parallel_for_grain(w.rows, 8, [&](int64_t n0, int64_t n1, int) { kernel(x, T, w, y, n0, n1); });
@@ -62,29 +62,31 @@ void matmul_nt(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
 
 void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool, SimdLevel level) {
     check_level(level);
-    // Per product: its first row in the combined row space and, if quantized, its input.
-    std::vector<int64_t> first_row{0};
-    std::vector<const QuantizedInput*> inputs(outs.size(), nullptr);
-    std::vector<QuantizedInput> quantized;
-    quantized.reserve(outs.size());
+    // Per product: its first row in the combined row space and, if quantized, its input. Fixed
+    // arrays and per-thread input buffers kept between calls: a forward pass allocates nothing.
+    constexpr std::size_t kMaxGroup = 8;
+    if (outs.size() > kMaxGroup) throw Error("matmul_nt_group: at most 8 products per group");
+    std::array<int64_t, kMaxGroup + 1> first_row{};
+    std::array<const QuantizedInput*, kMaxGroup> inputs{};
+    thread_local std::array<QuantizedInput, kMaxGroup> quantized;
+    std::size_t n_quantized = 0;
     for (std::size_t i = 0; i < outs.size(); ++i) {
         const WeightMatrix& w = outs[i].w;
-        check(i == 0 || w.cols == outs[0].w.cols, "matmul_nt_group: all weights must take the same input width");
-        first_row.push_back(first_row.back() + w.rows);
+        if (i > 0 && w.cols != outs[0].w.cols) throw Error("matmul_nt_group: all weights must take the same input width");
+        first_row[i + 1] = first_row[i] + w.rows;
         if (dtype_is_quantized(w.dtype)) {
             for (std::size_t j = 0; j < i && !inputs[i]; ++j)
                 if (inputs[j] && same_input_format(outs[j].w.dtype, w.dtype)) inputs[i] = inputs[j];
             if (!inputs[i]) {
-                quantized.push_back(quantize_input(x, T, w.cols, w.dtype, pool));
-                inputs[i] = &quantized.back();
+                quantize_input_into(x, T, w.cols, w.dtype, pool, quantized[n_quantized]);
+                inputs[i] = &quantized[n_quantized++];
             }
-        } else {
-            check(float_kernels_cover(w.dtype),
-                  cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
+        } else if (!float_kernels_cover(w.dtype)) {
+            throw Error(cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
         }
     }
     const SliceFn float_kernel = nt_kernel(level);
-    pool.parallel_for_grain(first_row.back(), 16, [&](int64_t r0, int64_t r1, int) {
+    pool.parallel_for_grain(first_row[outs.size()], 16, [&](int64_t r0, int64_t r1, int) {
         for (std::size_t i = 0; i < outs.size(); ++i) {
             const int64_t n0 = std::max(r0, first_row[i]) - first_row[i];
             const int64_t n1 = std::min(r1, first_row[i + 1]) - first_row[i];
@@ -106,9 +108,8 @@ void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, Threa
         // Block formats are packed along rows; the [in, out] layout only occurs in HF
         // checkpoints (never quantized), so the portable kernel's row conversion suffices.
         level = SimdLevel::Portable;
-    } else {
-        check(float_kernels_cover(w.dtype),
-              cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
+    } else if (!float_kernels_cover(w.dtype)) {
+        throw Error(cat("weight dtype ", dtype_name(w.dtype), " is not supported by the CPU kernels"));
     }
     check_level(level);
     const SliceFn kernel = nn_kernel(level);

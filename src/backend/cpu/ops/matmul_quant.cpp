@@ -30,6 +30,11 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
 
 QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool) {
     QuantizedInput q;
+    quantize_input_into(x, T, K, weight, pool, q);
+    return q;
+}
+
+void quantize_input_into(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool, QuantizedInput& q) {
     q.row_bytes = quant::activation_row_bytes(weight, K);
     q.bytes.resize(static_cast<std::size_t>(T) * q.row_bytes);
     // Rows are independent: any split gives the same bytes.
@@ -41,7 +46,6 @@ QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight
         pool.parallel_for(T, quantize_rows);
     else
         quantize_rows(0, T, 0);
-    return q;
 }
 
 bool same_input_format(DType a, DType b) { return quant::block_size(a) == quant::block_size(b); }
@@ -62,7 +66,10 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
         // every token. Below min_tokens the repacking would cost more than it saves; the row
         // tiles of the same level follow the panel's operation order, so results do not
         // depend on which ran.
-        std::vector<uint8_t> scratch_bytes(static_cast<std::size_t>(nb) * panel->scratch_per_block + 64);
+        // Per-thread repacking buffer, grown once and kept (a forward pass allocates nothing).
+        thread_local std::vector<uint8_t> scratch_bytes;
+        if (scratch_bytes.size() < static_cast<std::size_t>(nb) * panel->scratch_per_block + 64)
+            scratch_bytes.resize(static_cast<std::size_t>(nb) * panel->scratch_per_block + 64);
         uint8_t* scratch = scratch_bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch_bytes.data()) % 64) % 64;
         for (int64_t n = n0; n < n1; n += quant::kPanelRows) {
             const int rows = static_cast<int>(std::min<int64_t>(quant::kPanelRows, n1 - n));
@@ -110,8 +117,12 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
     quant::vec_dot_kernels(w.dtype, level);  // refuses a type or level without kernels before any work
     if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
         throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
-    // 1. Each activation row quantized once. 2. Weight rows split over threads.
-    const QuantizedInput xq = quantize_input(x, T, K, w.dtype, pool);
+    // 1. Each activation row quantized once (into the calling thread's buffer, kept between
+    // calls so that a forward pass allocates nothing). 2. Weight rows split over threads.
+    // (A reference: the workers must read the caller's buffer, not their own thread_local one.)
+    thread_local QuantizedInput buffer;
+    QuantizedInput& xq = buffer;
+    quantize_input_into(x, T, K, w.dtype, pool, xq);
     pool.parallel_for_grain(N, kRowGrain,
                             [&](int64_t n0, int64_t n1, int) { matmul_nt_quant_rows(xq, T, w, y, n0, n1, level); });
 }

@@ -38,6 +38,8 @@ struct QuantizedInput {
 };
 // x [T, K] quantized for weights of type `weight` (one format serves Q8_0/Q4_0, one the K-quants).
 QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool);
+// The same into q, reusing its storage (no allocation once it has held T rows of this size).
+void quantize_input_into(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool, QuantizedInput& q);
 // Whether weights of types a and b take the same quantized input.
 bool same_input_format(DType a, DType b);
 // Rows [n0, n1) of y [T, w.rows] from an input quantized for w.dtype (single-threaded).

@@ -15,7 +15,8 @@ float inv_rms(const float* x, int64_t n, float eps) {
 }  // namespace
 
 void rms_norm(const float* x, int64_t T, int64_t n, const WeightMatrix& weight, float eps, float* y) {
-    std::vector<float> w(static_cast<std::size_t>(n));
+    thread_local std::vector<float> w;  // the weight in float32; kept, so a forward pass allocates nothing
+    if (w.size() < static_cast<std::size_t>(n)) w.resize(static_cast<std::size_t>(n));
     weight.row_to_f32(0, 0, n, w.data());
     for (int64_t t = 0; t < T; ++t) {
         const float* xt = x + t * n;

@@ -29,8 +29,7 @@ void WeightMatrix::row_to_f32(int64_t r, int64_t c0, int64_t c1, float* out) con
     }
     if (dtype_is_quantized(dtype)) {
         const int64_t block = dtype_block_elems(dtype);
-        check(off % block == 0 && n % block == 0,
-              cat("unaligned read of a ", dtype_name(dtype), " weight row"));
+        if (!(off % block == 0 && n % block == 0)) throw Error(cat("unaligned read of a ", dtype_name(dtype), " weight row"));
         const auto* base = static_cast<const uint8_t*>(data) + static_cast<std::size_t>(off / block) * dtype_size(dtype);
         quant::dequantize_row(dtype, base, out, n);
         return;
@@ -52,7 +51,7 @@ float WeightMatrix::at(int64_t r, int64_t c) const {
 }
 
 WeightMatrix as_matrix(const TensorView& t) {
-    check(!t.shape.empty(), cat("tensor ", t.name, " is a scalar, expected a matrix"));
+    if (!(!t.shape.empty())) throw Error(cat("tensor ", t.name, " is a scalar, expected a matrix"));
     WeightMatrix m;
     m.data = t.data;
     m.dtype = t.dtype;
@@ -63,7 +62,7 @@ WeightMatrix as_matrix(const TensorView& t) {
 }
 
 WeightMatrix slice_matrix(const TensorView& t, int64_t index) {
-    check(t.shape.size() == 3 && index >= 0 && index < t.shape[0], cat("bad slice ", index, " of ", t.name));
+    if (!(t.shape.size() == 3 && index >= 0 && index < t.shape[0])) throw Error(cat("bad slice ", index, " of ", t.name));
     WeightMatrix m;
     m.dtype = t.dtype;
     m.rows = t.shape[1];

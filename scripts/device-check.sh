@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The one script to run on a GPU machine (docs/cuda.md): builds scout with the CUDA backend, runs
+# the CUDA tests and the GPU benchmarks, and writes what it measured to $OUT:
+#   $OUT/device-check.json  summary: steps (status, seconds), probe, benchmarks
+#   $OUT/log.txt            every command's output, with elapsed seconds per step
+#   $OUT/probe.json, $OUT/bench-scout.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json, $OUT/ctest-cuda.xml
+# Every step has a time limit and a failed step does not stop the others; the whole script stays
+# under BUDGET seconds (default 470, for an 8-minute slot).
+#
+#   bash scripts/device-check.sh [--budget SECONDS] [--build-dir DIR] [--jobs N]
+set -u
+
+BUDGET=470
+BUILD=build-cuda
+JOBS=16
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --budget) BUDGET=$2; shift 2 ;;
+    --build-dir) BUILD=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+OUT=${OUT:-$ROOT/device-check-out}
+mkdir -p "$OUT"
+LOG=$OUT/log.txt
+: > "$LOG"
+START=$(date +%s)
+STEPS=""
+
+elapsed() { echo $(( $(date +%s) - START )); }
+log() { echo "[$(elapsed)s] $*" | tee -a "$LOG" >&2; }
+
+# step NAME LIMIT_SECONDS COMMAND...: runs with a timeout cut to the time left; records status.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local left=$(( BUDGET - $(elapsed) - 5 ))
+  if [ "$left" -lt 10 ]; then
+    log "SKIP $name (out of time)"
+    STEPS="$STEPS{\"step\":\"$name\",\"status\":\"skipped\",\"seconds\":0},"
+    return 1
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  log "START $name (limit ${limit}s): $*"
+  local t0 rc
+  t0=$(date +%s)
+  timeout --kill-after=5 "$limit" "$@" >> "$LOG" 2>&1
+  rc=$?
+  local secs=$(( $(date +%s) - t0 ))
+  local status=ok
+  [ $rc -ne 0 ] && status="failed"
+  [ $rc -eq 124 ] || [ $rc -eq 137 ] && status="timeout"
+  log "END $name: $status (rc $rc, ${secs}s)"
+  STEPS="$STEPS{\"step\":\"$name\",\"status\":\"$status\",\"rc\":$rc,\"seconds\":$secs},"
+  return $rc
+}
+
+# step_to FILE NAME LIMIT COMMAND...: as step, stdout to FILE (stderr to the log).
+step_to() {
+  local file=$1
+  shift
+  local name=$1 limit=$2
+  shift 2
+  step "$name" "$limit" bash -c '"$@" > "'"$file"'"' _ "$@"
+}
+
+json_or_null() { if [ -s "$1" ]; then cat "$1"; else echo null; fi; }
+
+log "scout device check in $ROOT, output in $OUT, budget ${BUDGET}s"
+step nvidia-smi 20 nvidia-smi
+GPU=$(nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit,driver_version --format=csv,noheader 2>/dev/null | head -1)
+
+step configure 90 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCOUT_CUDA=ON -DSCOUT_BENCH=OFF \
+  -DSCOUT_CUDA_ARCHITECTURES=90a-real
+step build 260 cmake --build "$BUILD" -j "$JOBS" --target scout test_cuda_ops test_cuda_model scout_cuda_bench scout_device_probe
+
+BIN=$BUILD/tests/cuda
+step_to "$OUT/probe.json" probe 60 "$BIN/scout_device_probe"
+step ctest-cuda 120 ctest --test-dir "$BUILD" -L cuda --output-on-failure -j 8 --timeout 100 --output-junit "$OUT/ctest-cuda.xml"
+# The real Scout dimensions (48 layers, 16 experts, vocab 202,048) at Q4_K_M, weights made on the GPU.
+step_to "$OUT/bench-scout.json" bench-scout 150 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
+  --type Q4_K_M -p 512 -n 64 -r 1 --batches 1,8,32,128 --agg-steps 8
+# The 1.3 B demo model's dimensions (scout demo-model --size 1b), Q4_K_M, weights made on the GPU.
+step_to "$OUT/bench-1b.json" bench-1b 60 "$BIN/scout_cuda_bench" --demo-1b --type Q4_K_M -p 512 -n 128 -r 2 \
+  --batches 1,8,32,128 --agg-steps 16
+
+# The same 1.3 B model as a file (demo-model + scout quantize), when a tokenizer is at hand and time remains.
+TOK=""
+for t in ../shared/data/llama4/tokenizer.model shared/data/llama4/tokenizer.model "$HOME/.cache/scout/tokenizer.model"; do
+  [ -s "$t" ] && TOK=$t && break
+done
+if [ -n "$TOK" ] && [ $(( BUDGET - $(elapsed) )) -gt 150 ]; then
+  DEMO=$BUILD/demo-1b
+  step demo-model 60 "$BUILD/src/apps/scout" demo-model "$DEMO" --size 1b --tokenizer "$TOK" --force &&
+  step quantize 60 "$BUILD/src/apps/scout" quantize -m "$DEMO" --type Q4_K_M -o "$DEMO/model-q4_k_m.gguf" &&
+  step_to "$OUT/bench-1b-file.json" bench-1b-file 40 "$BIN/scout_cuda_bench" --model "$DEMO/model-q4_k_m.gguf" \
+    -p 512 -n 128 -r 2 --batches 1,8,32 --agg-steps 16
+else
+  log "SKIP demo-model file benchmark (tokenizer: ${TOK:-none}, $(( BUDGET - $(elapsed) ))s left)"
+fi
+
+cat > "$OUT/device-check.json" <<JSON
+{
+  "gpu": "$GPU",
+  "total_seconds": $(elapsed),
+  "steps": [${STEPS%,}],
+  "probe": $(json_or_null "$OUT/probe.json"),
+  "bench_scout_q4_k_m": $(json_or_null "$OUT/bench-scout.json"),
+  "bench_1b_q4_k_m": $(json_or_null "$OUT/bench-1b.json"),
+  "bench_1b_file": $(json_or_null "$OUT/bench-1b-file.json")
+}
+JSON
+log "done in $(elapsed)s: $OUT/device-check.json"

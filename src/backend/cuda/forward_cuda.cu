@@ -1,0 +1,505 @@
+// The Llama 4 text forward pass on the GPU, step by step as forward_cpu.cpp computes it:
+// embedding; per layer RMSNorm -> q/k/v -> RoPE + QK norm (RoPE layers) or temperature (NoPE
+// layers) -> KV write -> attention -> o_proj -> residual -> RMSNorm -> MoE (router, top-k,
+// scaled expert inputs, routed experts + shared expert, summed in expert order) or dense SwiGLU
+// -> residual; final RMSNorm and lm_head on the rows that need logits.
+#include "backend/cuda/forward_cuda_impl.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "backend/cuda/cuda_check.hpp"
+#include "base/error.hpp"
+#include "model/rope.hpp"
+
+namespace scout::cuda {
+
+namespace {
+
+constexpr int64_t kLogitChunk = 128;  // lm_head rows per product (bounds the logits buffers; graphs up to this many sequences)
+
+// Byte offsets of the per-pass metadata arrays in Workspace::meta (R = max_batch_rows).
+struct MetaLayout {
+    std::size_t tables, caps, tokens, positions, row_seq, phase_rows, logit_rows, temps, total;
+};
+MetaLayout meta_layout(int64_t R) {
+    MetaLayout m{};
+    const auto r = static_cast<std::size_t>(R);
+    std::size_t off = 0;
+    const auto take = [&](std::size_t bytes) {
+        const std::size_t at = off;
+        off += (bytes + 255) / 256 * 256;
+        return at;
+    };
+    m.tables = take(r * sizeof(void*));
+    m.caps = take(r * 4);
+    m.tokens = take(r * 4);
+    m.positions = take(r * 4);
+    m.row_seq = take(r * 4);
+    m.phase_rows = take(r * 4);
+    m.logit_rows = take(r * 4);
+    m.temps = take(r * 4);
+    m.total = off;
+    return m;
+}
+
+double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+DeviceKv& device_kv(kv::KvMemory* m) {
+    auto* d = dynamic_cast<DeviceKv*>(m);
+    check(d != nullptr, "forward: this KV memory was not made by the CUDA backend (use the backend's make_kv)");
+    return *d;
+}
+
+}  // namespace
+
+CudaForward::CudaForward(const model::TextConfig& config, const model::LayerPlan& plan,
+                         const model::TextWeights& weights, const backend::BackendOptions& options,
+                         const UploadProgress& progress)
+    : config_(config), plan_(plan), weights_(weights), options_(options) {
+    device_ = parse_device_index(options_.device);
+    SCOUT_CUDA_CHECK(cudaSetDevice(device_));
+    SCOUT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    try {
+        arena_ = upload_weights(weights_, progress, stream_);
+        weight_bytes_ = arena_.memory.bytes();
+        model_ = bind_device_model(weights_, plan_, [this](const TensorView& t) { return arena_.resolve(t); });
+        init_common();
+    } catch (...) {
+        cudaStreamDestroy(stream_);
+        throw;
+    }
+}
+
+CudaForward::CudaForward(const model::TextConfig& config, const model::LayerPlan& plan,
+                         const model::TextWeights& weights, const backend::BackendOptions& options,
+                         std::shared_ptr<void> owner, uint64_t weight_bytes)
+    : owner_(std::move(owner)), config_(config), plan_(plan), weights_(weights), options_(options),
+      weight_bytes_(weight_bytes) {
+    device_ = parse_device_index(options_.device);
+    SCOUT_CUDA_CHECK(cudaSetDevice(device_));
+    SCOUT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    try {
+        model_ = bind_device_model(weights_, plan_, [](const TensorView& t) { return t.data; });
+        init_common();
+    } catch (...) {
+        cudaStreamDestroy(stream_);
+        throw;
+    }
+}
+
+CudaForward::~CudaForward() {
+    cudaSetDevice(device_);
+    release_graphs();
+    if (stream_) {
+        cudaStreamSynchronize(stream_);
+        cudaStreamDestroy(stream_);
+    }
+}
+
+void CudaForward::release_graphs() {
+    for (auto& [rows, exec] : graphs_) cudaGraphExecDestroy(exec);
+    graphs_.clear();
+}
+
+void CudaForward::init_common() {
+    const auto& c = config_;
+    const int64_t R = options_.max_batch_rows;
+    check(R >= 1 && R <= (int64_t{1} << 20), "the batch size (rows per forward pass) must be in [1, 2^20]");
+    kv::check_kv_type_fits(options_.kv_type, c.head_dim);
+    check(c.head_dim % 2 == 0 && c.head_dim <= 256, cat("the CUDA backend needs an even head_dim <= 256, not ", c.head_dim));
+    check(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
+          "attention heads must be a multiple of the KV heads");
+
+    const std::vector<float> inv = weights_.rope_inv_freq.empty() ? model::rope_inv_freq(c) : weights_.rope_inv_freq;
+    check(static_cast<int64_t>(inv.size()) == c.head_dim / 2, "RoPE frequencies: expected head_dim / 2 of them");
+    inv_freq_.resize(inv.size() * sizeof(float));
+    SCOUT_CUDA_CHECK(cudaMemcpy(inv_freq_.get(), inv.data(), inv.size() * sizeof(float), cudaMemcpyHostToDevice));
+
+    const int64_t D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, d = c.head_dim;
+    const int64_t E = std::max<int64_t>(1, c.num_local_experts), k = std::max<int64_t>(1, c.num_experts_per_tok);
+    const int64_t F = c.intermediate_size, Fm = plan_.n_dense() > 0 ? c.intermediate_size_mlp : 0;
+    const auto f32 = [](int64_t n) { return static_cast<std::size_t>(std::max<int64_t>(n, 1)) * sizeof(float); };
+    Workspace& w = ws_;
+    w.h.resize(f32(R * D));
+    w.xn.resize(f32(R * D));
+    w.branch.resize(f32(R * D));
+    w.q.resize(f32(R * H * d));
+    w.attn.resize(f32(R * H * d));
+    w.k.resize(f32(R * Hkv * d));
+    w.v.resize(f32(R * Hkv * d));
+    w.router_logits.resize(f32(R * E));
+    w.xs.resize(f32(R * k * D));
+    w.ye.resize(f32(R * k * D));
+    w.fa.resize(f32(R * std::max(k * F, Fm)));
+    w.fb.resize(f32(R * std::max(k * F, Fm)));
+    w.route_i32.resize(static_cast<std::size_t>(3 * R * k + 2 * E + 1) * sizeof(int32_t));
+    w.route_f32.resize(f32(2 * R * k));
+    w.logits.resize(f32(kLogitChunk * c.vocab_size));
+    w.logits_host.resize(f32(kLogitChunk * c.vocab_size));
+    const MetaLayout ml = meta_layout(R);
+    w.meta.resize(ml.total);
+    w.meta_host.resize(ml.total);
+    auto* ri = w.route_i32.as<int32_t>();
+    auto* rf = w.route_f32.as<float>();
+    w.route = {ri, rf, ri + 3 * R * k, ri + 3 * R * k + E, ri + R * k, rf + R * k, ri + 2 * R * k};
+    w.bytes = 0;
+    for (const DeviceBuffer* b : {&w.h, &w.xn, &w.branch, &w.q, &w.attn, &w.k, &w.v, &w.router_logits, &w.xs, &w.ye,
+                                  &w.fa, &w.fb, &w.route_i32, &w.route_f32, &w.logits, &w.meta})
+        w.bytes += b->bytes();
+    auto* base = w.meta.as<uint8_t>();
+    d_tokens_ = reinterpret_cast<const int32_t*>(base + ml.tokens);
+    d_positions_ = reinterpret_cast<const int32_t*>(base + ml.positions);
+    d_row_seq_ = reinterpret_cast<const int32_t*>(base + ml.row_seq);
+    d_phase_rows_ = reinterpret_cast<const int32_t*>(base + ml.phase_rows);
+    d_logit_rows_ = reinterpret_cast<const int32_t*>(base + ml.logit_rows);
+    d_temps_ = reinterpret_cast<const float*>(base + ml.temps);
+    pool_ = std::make_shared<PagePool>();
+}
+
+std::unique_ptr<kv::KvMemory> CudaForward::make_kv() {
+    return std::make_unique<DeviceKv>(plan_, config_.num_key_value_heads, config_.head_dim, options_.kv_type,
+                                      options_.kv_page_size, pool_);
+}
+
+backend::Capabilities CudaForward::capabilities() const {
+    const DeviceInfo info = device_info(device_);
+    backend::Capabilities c;
+    c.device = cat("cuda:", device_);
+    c.description = cat(info.name, ", ", (info.total_bytes + (1u << 29)) >> 30, " GiB, ", info.sm_count, " SMs");
+    c.max_batch_rows = options_.max_batch_rows;
+    for (kv::KvType t : kv::all_kv_types())
+        if (config_.head_dim % kv::kv_block_elems(t) == 0) c.kv_types.push_back(t);
+    c.embedding_rows = true;
+    return c;
+}
+
+backend::MemoryUse CudaForward::memory() const { return {weight_bytes_, ws_.bytes}; }
+
+void CudaForward::mark(backend::Stage stage) {
+    if (!profile_) return;
+    SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // GPU time of the stage: wait for its kernels
+    const double t = now_seconds();
+    profile_->seconds[static_cast<std::size_t>(stage)] += t - clock_;
+    clock_ = t;
+}
+
+void CudaForward::report(const char* name, int64_t il, const float* device_data, int64_t rows, int64_t cols) {
+    if (!observer_) return;
+    std::vector<float> host(static_cast<std::size_t>(rows * cols));
+    SCOUT_CUDA_CHECK(cudaMemcpyAsync(host.data(), device_data, host.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const std::string full = il < 0 ? std::string(name) : cat("model.layers.", il, ".", name);
+    const int64_t shape[2] = {rows, cols};
+    observer_->on_tensor(full, host, shape);
+}
+
+void CudaForward::forward(backend::Batch batch, std::vector<float>& logits) {
+    check(!batch.empty(), "forward: no sequences");
+    SCOUT_CUDA_CHECK(cudaSetDevice(device_));
+    const int64_t V = config_.vocab_size, R = options_.max_batch_rows;
+    int64_t n_logit_rows = 0;  // as backend::batch_logit_rows (computed here: no link to the CPU backend)
+    for (const backend::SequenceStep& st : batch) n_logit_rows += st.all_logits ? static_cast<int64_t>(st.tokens.size()) : 1;
+    logits.resize(static_cast<std::size_t>(n_logit_rows * V));
+    // Passes of at most R rows (and R sequences); a longer step is cut into pieces that run in
+    // successive passes, only the last piece producing the step's last-row logits.
+    std::vector<Piece> pass;
+    int64_t rows = 0;
+    float* out = logits.data();
+    const auto flush = [&]() {
+        if (pass.empty()) return;
+        forward_pass(pass, out);
+        for (const Piece& p : pass) out += (p.all_logits ? p.end - p.begin : (p.last_logit ? 1 : 0)) * V;
+        pass.clear();
+        rows = 0;
+    };
+    for (const backend::SequenceStep& st : batch) {
+        check(st.kv != nullptr && !st.tokens.empty(), "forward: every sequence needs a KV memory and tokens");
+        DeviceKv& kv = device_kv(st.kv);
+        const auto n = static_cast<int64_t>(st.tokens.size());
+        check(st.embeddings.size() == st.embedding_rows.size() * static_cast<std::size_t>(config_.hidden_size),
+              "forward: embeddings must hold hidden_size values per embedding row");
+        for (int64_t b = 0; b < n;) {
+            if (rows == R || static_cast<int64_t>(pass.size()) == R) flush();
+            const int64_t len = std::min(n - b, R - rows);
+            pass.push_back({&kv, &st, b, b + len, st.all_logits, b + len == n});
+            rows += len;
+            b += len;
+        }
+    }
+    flush();
+}
+
+void CudaForward::forward_pass(std::span<const Piece> pieces, float* logits_out) {
+    const auto& c = config_;
+    const int64_t V = c.vocab_size, R = options_.max_batch_rows;
+    const MetaLayout ml = meta_layout(R);
+    auto* mh = ws_.meta_host.as<uint8_t>();
+    auto* tables = reinterpret_cast<void* const**>(mh + ml.tables);
+    auto* caps = reinterpret_cast<int32_t*>(mh + ml.caps);
+    auto* tokens = reinterpret_cast<int32_t*>(mh + ml.tokens);
+    auto* positions = reinterpret_cast<int32_t*>(mh + ml.positions);
+    auto* row_seq = reinterpret_cast<int32_t*>(mh + ml.row_seq);
+    auto* phase_rows = reinterpret_cast<int32_t*>(mh + ml.phase_rows);
+    auto* logit_rows = reinterpret_cast<int32_t*>(mh + ml.logit_rows);
+    auto* temps = reinterpret_cast<float*>(mh + ml.temps);
+
+    if (profile_) {
+        SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        clock_ = now_seconds();
+    }
+    // Host metadata: rows in order, sequence after sequence; pages for the new positions.
+    int64_t S = 0, n_logits = 0, max_phase = 0;
+    std::vector<int32_t> phase_of;
+    for (std::size_t si = 0; si < pieces.size(); ++si) {
+        const Piece& p = pieces[si];
+        const int64_t n_past = p.kv->n_past(), len = p.end - p.begin;
+        check(n_past + len < std::numeric_limits<int32_t>::max(), "forward: position beyond 2^31");
+        p.kv->reserve(n_past + len, stream_);
+        tables[si] = p.kv->device_table();
+        caps[si] = p.kv->capacity();
+        const int64_t first_chunk = plan_.chunk_size > 0 ? n_past / plan_.chunk_size : 0;
+        for (int64_t i = 0; i < len; ++i, ++S) {
+            const int32_t tok = p.step->tokens[static_cast<std::size_t>(p.begin + i)];
+            check(tok >= 0 && tok < V, cat("token id ", tok, " is outside the vocabulary [0, ", V, ")"));
+            const int64_t pos = n_past + i;
+            tokens[S] = tok;
+            positions[S] = static_cast<int32_t>(pos);
+            row_seq[S] = static_cast<int32_t>(si);
+            temps[S] = model::attn_temperature(c, pos);
+            // Chunk phase: how many chunk edges this row lies past its piece's first row.
+            const int64_t ph = plan_.chunk_size > 0 ? pos / plan_.chunk_size - first_chunk : 0;
+            phase_of.push_back(static_cast<int32_t>(ph));
+            max_phase = std::max(max_phase, ph);
+            if (p.all_logits || (p.last_logit && i == len - 1)) logit_rows[n_logits++] = static_cast<int32_t>(S);
+        }
+    }
+    phase_offsets_.assign(1, 0);
+    for (int64_t ph = 0, n = 0; ph <= max_phase; ++ph) {
+        for (int64_t r = 0; r < S; ++r)
+            if (phase_of[static_cast<std::size_t>(r)] == ph) phase_rows[n++] = static_cast<int32_t>(r);
+        phase_offsets_.push_back(n);
+    }
+    bool embeddings = false;
+    for (const Piece& p : pieces)
+        for (int64_t r : p.step->embedding_rows) embeddings |= r >= p.begin && r < p.end;
+    const int64_t first_rows = std::min(n_logits, kLogitChunk);
+    // Decode steps replay a captured graph (same kernels, same arguments: the row metadata lives
+    // at fixed addresses and is copied from the pinned buffer by the graph's first node).
+    const bool graphable = S == static_cast<int64_t>(pieces.size()) && n_logits == S && S <= kLogitChunk &&
+                           !embeddings && max_phase == 0 && profile_ == nullptr && observer_ == nullptr;
+    if (graphable) {
+        auto it = graphs_.find(S);
+        if (it == graphs_.end()) {
+            cudaGraph_t graph = nullptr;
+            SCOUT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+            try {
+                enqueue_pass(pieces, S, n_logits, false);
+            } catch (...) {
+                cudaStreamEndCapture(stream_, &graph);
+                if (graph) cudaGraphDestroy(graph);
+                throw;
+            }
+            SCOUT_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+            cudaGraphExec_t exec = nullptr;
+            const cudaError_t st = cudaGraphInstantiate(&exec, graph, 0);
+            cudaGraphDestroy(graph);
+            check_cuda(st, "cudaGraphInstantiate (decode step)");
+            it = graphs_.emplace(S, exec).first;
+        }
+        SCOUT_CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
+    } else {
+        enqueue_pass(pieces, S, n_logits, embeddings);
+    }
+    SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    std::memcpy(logits_out, ws_.logits_host.get(), static_cast<std::size_t>(first_rows * V) * sizeof(float));
+    // More logit rows than one chunk (prefill with all_logits): the rest, a chunk at a time.
+    for (int64_t r0 = first_rows; r0 < n_logits; r0 += kLogitChunk) {
+        const int64_t n = std::min(kLogitChunk, n_logits - r0);
+        enqueue_lm_head(r0, n);
+        SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        std::memcpy(logits_out + r0 * V, ws_.logits_host.get(), static_cast<std::size_t>(n * V) * sizeof(float));
+    }
+    mark(backend::Stage::LmHead);
+    for (const Piece& p : pieces) p.kv->advance(p.end - p.begin);
+}
+
+void CudaForward::enqueue_lm_head(int64_t r0, int64_t n) {
+    const int64_t D = config_.hidden_size, V = config_.vocab_size;
+    matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_);
+    SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.logits_host.get(), ws_.logits.get(), static_cast<std::size_t>(n * V) * sizeof(float),
+                                     cudaMemcpyDeviceToHost, stream_));
+}
+
+void CudaForward::enqueue_pass(std::span<const Piece> pieces, int64_t S, int64_t n_logits, bool embeddings) {
+    const auto& c = config_;
+    const int64_t D = c.hidden_size;
+    const MetaLayout ml = meta_layout(options_.max_batch_rows);
+    const cudaStream_t s = stream_;
+    SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.meta.get(), ws_.meta_host.get(), ml.total, cudaMemcpyHostToDevice, s));
+    float* h = ws_.h.as<float>();
+    float* xn = ws_.xn.as<float>();
+    float* branch = ws_.branch.as<float>();
+
+    // h [S, D]: token embeddings (no scaling); rows given as embeddings replace their lookups.
+    embed_rows(model_.embed, d_tokens_, S, h, s);
+    if (embeddings) {
+        int64_t row0 = 0;
+        for (const Piece& p : pieces) {
+            const auto& er = p.step->embedding_rows;
+            for (std::size_t j = 0; j < er.size(); ++j)
+                if (er[j] >= p.begin && er[j] < p.end)
+                    SCOUT_CUDA_CHECK(cudaMemcpyAsync(h + (row0 + er[j] - p.begin) * D, p.step->embeddings.data() + j * D,
+                                                     static_cast<std::size_t>(D) * sizeof(float), cudaMemcpyHostToDevice, s));
+            row0 += p.end - p.begin;
+        }
+    }
+    mark(backend::Stage::Embed);
+
+    KvView view;
+    view.tables = reinterpret_cast<void* const* const*>(ws_.meta.as<uint8_t>() + ml.tables);
+    view.caps = reinterpret_cast<const int32_t*>(ws_.meta.as<uint8_t>() + ml.caps);
+    view.type = options_.kv_type;
+    view.n_kv_heads = c.num_key_value_heads;
+    view.head_dim = c.head_dim;
+    view.chunk_size = plan_.chunk_size;
+    const kv::KvLayout& layout = pieces.front().kv->layout();
+    for (int64_t il = 0; il < plan_.n_layers(); ++il) {
+        const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
+        // h = h + Attn(RMSNorm_in(h))
+        rms_norm(h, S, D, w.attn_norm, c.rms_norm_eps, xn, s);
+        mark(backend::Stage::Norms);
+        view.il = static_cast<int>(il);
+        view.chunked = layout.chunked(il);
+        view.page_slots = layout.page_slots(il);
+        attention_block(il, S, view);
+        add_inplace(h, branch, S * D, s);
+        // h = h + FFN(RMSNorm_post(h))
+        rms_norm(h, S, D, w.ffn_norm, c.rms_norm_eps, xn, s);
+        mark(backend::Stage::Norms);
+        if (plan_.layers[static_cast<std::size_t>(il)].moe) {
+            moe_block(il, S);
+            mark(backend::Stage::Moe);
+        } else {
+            dense_block(il, S);
+            mark(backend::Stage::DenseFfn);
+        }
+        add_inplace(h, branch, S * D, s);
+    }
+
+    // Final norm on the rows whose logits are wanted (xn [n_logits, D]), then the first lm_head chunk.
+    gather_rows(h, D, d_logit_rows_, n_logits, branch, s);
+    rms_norm(branch, n_logits, D, model_.norm, c.rms_norm_eps, xn, s);
+    enqueue_lm_head(0, std::min(n_logits, kLogitChunk));
+}
+
+void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
+    const auto& c = config_;
+    const model::LayerRule& rule = plan_.layers[static_cast<std::size_t>(il)];
+    const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
+    const int64_t H = c.num_attention_heads, Hkv = c.num_key_value_heads, d = c.head_dim;
+    const cudaStream_t s = stream_;
+    float* xn = ws_.xn.as<float>();
+    float* q = ws_.q.as<float>();  // [S, H, d]
+    float* k = ws_.k.as<float>();  // [S, Hkv, d]
+    float* v = ws_.v.as<float>();  // [S, Hkv, d]
+    float* attn = ws_.attn.as<float>();  // [S, H, d]
+    matmul(xn, S, w.wq, q, {}, s);
+    matmul(xn, S, w.wk, k, {}, s);
+    matmul(xn, S, w.wv, v, {}, s);
+    report("self_attn.q_proj", il, q, S, H * d);
+    report("self_attn.k_proj", il, k, S, Hkv * d);
+    report("self_attn.v_proj", il, v, S, Hkv * d);
+    mark(backend::Stage::AttnQkv);
+
+    if (rule.rope) {
+        rope(q, S, H, d, d_positions_, inv_freq_.as<float>(), s);
+        rope(k, S, Hkv, d, d_positions_, inv_freq_.as<float>(), s);
+        if (rule.qk_norm) {  // after RoPE, per head, no weight
+            rms_norm_noweight(q, S * H, d, c.rms_norm_eps, s);
+            rms_norm_noweight(k, S * Hkv, d, c.rms_norm_eps, s);
+        }
+    }
+    if (rule.temperature) scale_rows(q, S, H * d, d_temps_, s);  // NoPE layers
+    mark(backend::Stage::RopeScale);
+
+    // A chunk ring holds one chunk: rows past a chunk edge run in later phases, each phase's keys
+    // written before its queries attend (they see only their own chunk). Global layers: one phase.
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+    const int64_t n_phases = static_cast<int64_t>(phase_offsets_.size()) - 1;
+    if (!view.chunked || n_phases <= 1) {
+        kv_write(k, v, nullptr, S, d_positions_, d_row_seq_, view, s);
+        attention(q, attn, nullptr, S, d_positions_, d_row_seq_, view, H, scale, s);
+    } else {
+        for (int64_t ph = 0; ph < n_phases; ++ph) {
+            const int64_t b = phase_offsets_[static_cast<std::size_t>(ph)], n = phase_offsets_[static_cast<std::size_t>(ph) + 1] - b;
+            kv_write(k, v, d_phase_rows_ + b, n, d_positions_, d_row_seq_, view, s);
+            attention(q, attn, d_phase_rows_ + b, n, d_positions_, d_row_seq_, view, H, scale, s);
+        }
+    }
+    mark(backend::Stage::Attention);
+    matmul(attn, S, w.wo, ws_.branch.as<float>(), {}, s);
+    report("self_attn.o_proj", il, ws_.branch.as<float>(), S, c.hidden_size);
+    mark(backend::Stage::AttnOut);
+}
+
+void CudaForward::moe_block(int64_t il, int64_t S) {
+    const auto& c = config_;
+    const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
+    const int64_t D = c.hidden_size, E = w.router.out, k = c.num_experts_per_tok, F = w.sh_gate.out;
+    const cudaStream_t s = stream_;
+    float* xn = ws_.xn.as<float>();
+    float* fa = ws_.fa.as<float>();
+    float* fb = ws_.fb.as<float>();
+    float* ye = ws_.ye.as<float>();
+    float* branch = ws_.branch.as<float>();
+    const RouteBuffers& r = ws_.route;
+    // Router logits [S, E] and the routing, on the device.
+    matmul(xn, S, w.router, ws_.router_logits.as<float>(), {}, s);
+    route_tokens(ws_.router_logits.as<float>(), S, E, k, r, s);
+    // Routed experts on their grouped, score-scaled inputs xs [S*k, D]; empty experts are skipped.
+    const int64_t n_assign = S * k;
+    gather_scaled(xn, D, r, n_assign, ws_.xs.as<float>(), s);
+    const RowGroups groups{r.slot_expert, r.slot_offset, static_cast<int>(std::min(E, n_assign))};
+    const int64_t Fe = w.exp_gate.out;
+    matmul(ws_.xs.as<float>(), n_assign, w.exp_gate, fa, groups, s);  // [S*k, F]
+    matmul(ws_.xs.as<float>(), n_assign, w.exp_up, fb, groups, s);
+    silu_mul(fa, fb, n_assign * Fe, s);
+    matmul(fa, n_assign, w.exp_down, ye, groups, s);  // [S*k, D]
+    // Shared expert on the unscaled input, then y = shared + routed (expert-index order).
+    matmul(xn, S, w.sh_gate, fa, {}, s);  // [S, F]
+    matmul(xn, S, w.sh_up, fb, {}, s);
+    silu_mul(fa, fb, S * F, s);
+    matmul(fa, S, w.sh_down, branch, {}, s);  // [S, D]
+    moe_combine(branch, ye, r, S, k, D, branch, s);
+}
+
+void CudaForward::dense_block(int64_t il, int64_t S) {
+    const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
+    const cudaStream_t s = stream_;
+    float* fa = ws_.fa.as<float>();
+    float* fb = ws_.fb.as<float>();
+    matmul(ws_.xn.as<float>(), S, w.mlp_gate, fa, {}, s);  // [S, Fm]
+    matmul(ws_.xn.as<float>(), S, w.mlp_up, fb, {}, s);
+    silu_mul(fa, fb, S * w.mlp_gate.out, s);
+    matmul(fa, S, w.mlp_down, ws_.branch.as<float>(), {}, s);  // [S, D]
+}
+
+std::unique_ptr<backend::Forward> make_cuda_forward(const model::TextConfig& config, const model::LayerPlan& plan,
+                                                    const model::TextWeights& weights,
+                                                    const backend::BackendOptions& options,
+                                                    const UploadProgress& progress) {
+    std::string why;
+    check(device_available(&why), cat("--device cuda: ", why));
+    return std::make_unique<CudaForward>(config, plan, weights, options, progress);
+}
+
+uint64_t device_weight_bytes(const model::TextWeights& weights) { return arena_bytes(weight_tensors(weights)); }
+
+}  // namespace scout::cuda

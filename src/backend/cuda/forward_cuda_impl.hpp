@@ -1,0 +1,115 @@
+// The CUDA forward pass (the class behind make_cuda_forward). Mirrors cpu::CpuForward step by
+// step (docs/cuda.md lists the kernels per step); float32 activations, weights in their file
+// format on the device, KV in device pages. One CUDA stream; a forward call returns when its
+// logits are on the host.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backend/cuda/device_buffer.hpp"
+#include "backend/cuda/device_kv.hpp"
+#include "backend/cuda/device_weights.hpp"
+#include "backend/cuda/forward_cuda.hpp"
+#include "backend/cuda/ops.hpp"
+
+namespace scout::cuda {
+
+// Activations for max_batch_rows rows, allocated once (a decode step allocates nothing).
+struct Workspace {
+    DeviceBuffer h, xn, branch;  // [R, D] residual stream, normed input, block output
+    DeviceBuffer q, attn;        // [R, H*d]
+    DeviceBuffer k, v;           // [R, Hkv*d]
+    DeviceBuffer router_logits;  // [R, E]
+    DeviceBuffer xs, ye;         // [R*k, D] expert inputs (scaled, grouped) and outputs
+    DeviceBuffer fa, fb;         // [R * max(k*F, Fm)] gate / up activations
+    DeviceBuffer route_i32;      // selected, assign_token, token_assign [R*k each], slot_expert [E], slot_offset [E+1]
+    DeviceBuffer route_f32;      // selected_score, assign_score [R*k each]
+    DeviceBuffer logits;         // [kLogitChunk, V]
+    PinnedBuffer logits_host;    // [kLogitChunk, V]
+    DeviceBuffer meta;           // per-pass row metadata (see forward_cuda.cu: MetaLayout)
+    PinnedBuffer meta_host;
+    RouteBuffers route;          // views into route_i32 / route_f32
+    std::size_t bytes = 0;
+};
+
+class CudaForward final : public backend::Forward {
+public:
+    // Uploads the weights from the mapped file (their owners must outlive this object).
+    CudaForward(const model::TextConfig& config, const model::LayerPlan& plan, const model::TextWeights& weights,
+                const backend::BackendOptions& options, const UploadProgress& progress);
+    // Weights whose TensorView data already point to device memory (synthetic models); `owner`
+    // keeps config, plan, weights and their device memory alive as long as this object.
+    CudaForward(const model::TextConfig& config, const model::LayerPlan& plan, const model::TextWeights& weights,
+                const backend::BackendOptions& options, std::shared_ptr<void> owner, uint64_t weight_bytes);
+    ~CudaForward() override;
+
+    using backend::Forward::forward;
+    void forward(backend::Batch batch, std::vector<float>& logits) override;
+    std::unique_ptr<kv::KvMemory> make_kv() override;
+    backend::Capabilities capabilities() const override;
+    backend::MemoryUse memory() const override;
+    const model::TextConfig& config() const override { return config_; }
+    const model::LayerPlan& plan() const override { return plan_; }
+    kv::KvType kv_type() const override { return options_.kv_type; }
+    void set_profile(backend::StageProfile* profile) override { profile_ = profile; }
+    void set_observer(backend::ActivationObserver* observer) override { observer_ = observer; }
+
+private:
+    // A run of one sequence's rows inside a pass: tokens [begin, end) of its step.
+    struct Piece {
+        DeviceKv* kv = nullptr;
+        const backend::SequenceStep* step = nullptr;
+        int64_t begin = 0, end = 0;
+        bool all_logits = false;  // logits of every row
+        bool last_logit = false;  // else: of the last row (the step's last piece)
+    };
+
+    void init_common();
+    void forward_pass(std::span<const Piece> pieces, float* logits_out);
+    // The device work of a pass: metadata upload, embedding, the layers, final norm of the logit
+    // rows and the first lm_head chunk (logits of rows [0, min(n_logits, kLogitChunk)) copied to
+    // ws_.logits_host). Free of host synchronization, so that it can be captured as a graph.
+    void enqueue_pass(std::span<const Piece> pieces, int64_t S, int64_t n_logits, bool embeddings);
+    void enqueue_lm_head(int64_t r0, int64_t n);
+    void release_graphs();
+    void attention_block(int64_t il, int64_t S, const KvView& view);
+    void moe_block(int64_t il, int64_t S);
+    void dense_block(int64_t il, int64_t S);
+    void report(const char* name, int64_t il, const float* device_data, int64_t rows, int64_t cols);
+    void mark(backend::Stage stage);
+
+    std::shared_ptr<void> owner_;  // synthetic models: declared first, destroyed last
+    const model::TextConfig& config_;
+    const model::LayerPlan& plan_;
+    const model::TextWeights& weights_;
+    backend::BackendOptions options_;
+    int device_ = 0;
+    cudaStream_t stream_ = nullptr;
+    WeightArena arena_;            // uploaded weights (empty for synthetic models)
+    uint64_t weight_bytes_ = 0;
+    DeviceModel model_;
+    DeviceBuffer inv_freq_;        // [d/2]
+    std::shared_ptr<PagePool> pool_;
+    Workspace ws_;
+    // Pass state: device pointers into ws_.meta and the chunk phases (host).
+    const int32_t* d_tokens_ = nullptr;
+    const int32_t* d_positions_ = nullptr;
+    const int32_t* d_row_seq_ = nullptr;
+    const int32_t* d_phase_rows_ = nullptr;
+    const int32_t* d_logit_rows_ = nullptr;
+    const float* d_temps_ = nullptr;
+    std::vector<int64_t> phase_offsets_;  // rows of chunk phase p: phase_rows[offsets[p] .. offsets[p+1])
+    // Decode steps (one row per sequence, no embeddings) replay a CUDA graph captured once per
+    // number of sequences: ~25 kernels per layer launch as one graph instead of one by one.
+    std::map<int64_t, cudaGraphExec_t> graphs_;
+    backend::StageProfile* profile_ = nullptr;
+    backend::ActivationObserver* observer_ = nullptr;
+    double clock_ = 0.0;
+};
+
+}  // namespace scout::cuda

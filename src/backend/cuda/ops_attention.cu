@@ -1,0 +1,203 @@
+// KV writes and attention over the paged device KV memory (ops.hpp: kv_write, attention).
+// Encoders reproduce kv::kv_encode_row bit for bit; the attention kernel is a warp per
+// (query row, q head) walking its visible keys in tiles of 32 (one key per lane for the scores,
+// one head dimension per lane for P·V) with an online softmax in float32.
+#include <cmath>
+
+#include "backend/cuda/cuda_check.hpp"
+#include "backend/cuda/ops.hpp"
+#include "backend/cuda/quant_device.cuh"
+
+namespace scout::cuda {
+
+namespace {
+
+constexpr int kMaxHeadDim = 256;      // o[] registers per lane: kMaxHeadDim / 32
+constexpr int kHeadsPerBlock = 4;     // warps per attention block (q heads, usually of one kv head)
+
+struct KvArgs {
+    void* const* const* tables;
+    const int32_t* caps;
+    int64_t n_kv_heads, head_dim, page_slots, chunk_size;
+    std::size_t head_bytes;  // kv_row_bytes(type, head_dim)
+    bool chunked;
+    int il;
+};
+
+KvArgs kv_args(const KvView& kv) {
+    return {kv.tables, kv.caps, kv.n_kv_heads, kv.head_dim, kv.page_slots, kv.chunk_size,
+            static_cast<std::size_t>(kv::kv_row_bytes(kv.type, kv.head_dim)), kv.chunked, kv.il};
+}
+
+// First byte of (sequence seq, kind 0 = K / 1 = V, position pos, kv head g).
+__device__ __forceinline__ uint8_t* kv_head_row(const KvArgs& a, int seq, int kind, int64_t pos, int64_t g) {
+    const int64_t slot = a.chunked ? pos % a.chunk_size : pos;
+    const int64_t page = slot / a.page_slots, off = slot % a.page_slots;
+    void* const* table = a.tables[seq];
+    auto* base = static_cast<uint8_t*>(table[static_cast<int64_t>(a.il * 2 + kind) * a.caps[seq] + page]);
+    return base + static_cast<std::size_t>(off * a.n_kv_heads + g) * a.head_bytes;
+}
+
+template <kv::KvType KT>
+__device__ __forceinline__ float load_kv(const uint8_t* row, int64_t c) {
+    if constexpr (KT == kv::KvType::F32) return reinterpret_cast<const float*>(row)[c];
+    else if constexpr (KT == kv::KvType::F16) return f16_bits_to_f32(reinterpret_cast<const uint16_t*>(row)[c]);
+    else if constexpr (KT == kv::KvType::BF16) return bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(row)[c]);
+    else {
+        const uint8_t* b = row + (c >> 5) * 34;
+        return __fmul_rn(static_cast<float>(static_cast<int8_t>(b[2 + (c & 31)])), f16_bits_to_f32(load_u16(b)));
+    }
+}
+
+// grid (n_rows, 2: K then V); each block encodes one row's Hkv·d values.
+template <kv::KvType KT>
+__global__ void kv_write_kernel(const float* k, const float* v, const int32_t* rows, const int32_t* positions,
+                                const int32_t* row_seq, KvArgs a) {
+    const int row = rows ? rows[blockIdx.x] : static_cast<int>(blockIdx.x);
+    const int kind = static_cast<int>(blockIdx.y);
+    const int64_t width = a.n_kv_heads * a.head_dim;
+    const float* src = (kind == 0 ? k : v) + row * width;
+    const int64_t pos = positions[row];
+    const int seq = row_seq[row];
+    for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {  // q8_0: width % 32 == 0, so warp-uniform
+        const int64_t g = i / a.head_dim, c = i % a.head_dim;
+        uint8_t* dst = kv_head_row(a, seq, kind, pos, g);
+        const float x = src[i];
+        if constexpr (KT == kv::KvType::F32) {
+            reinterpret_cast<float*>(dst)[c] = x;
+        } else if constexpr (KT == kv::KvType::F16) {
+            // Clamped as kv_encode_row does: beyond f16's range would be inf and poison attention.
+            reinterpret_cast<__half*>(dst)[c] = __float2half_rn(fminf(fmaxf(x, -65504.0f), 65504.0f));
+        } else if constexpr (KT == kv::KvType::BF16) {
+            reinterpret_cast<__nv_bfloat16*>(dst)[c] = __float2bfloat16_rn(x);
+        } else {
+            // ggml's Q8_0 reference: d = amax / 127, q = round-half-away(x · (1/d)), d stored as f16.
+            float amax = fabsf(x);
+            for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+            const float d = __fdiv_rn(amax, 127.0f);
+            const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
+            uint8_t* b = dst + (c >> 5) * 34;
+            if ((c & 31) == 0) *reinterpret_cast<__half*>(b) = __float2half_rn(d);
+            b[2 + (c & 31)] = static_cast<uint8_t>(static_cast<int8_t>(roundf(__fmul_rn(x, id))));
+        }
+    }
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+struct AttnArgs {
+    const float* q;
+    float* out;
+    const int32_t* rows;
+    const int32_t* positions;
+    const int32_t* row_seq;
+    int64_t n_heads;
+    float scale;
+};
+
+template <kv::KvType KT>
+__global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs p, KvArgs a) {
+    __shared__ float qs[kHeadsPerBlock][kMaxHeadDim];
+    const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
+    const int64_t h = static_cast<int64_t>(blockIdx.y) * kHeadsPerBlock + warp;
+    if (h >= p.n_heads) return;  // whole warp; no block-wide barrier below
+    const int row = p.rows ? p.rows[blockIdx.x] : static_cast<int>(blockIdx.x);
+    const int64_t pos = p.positions[row];
+    const int seq = p.row_seq[row];
+    const int64_t d = a.head_dim, g = h / (p.n_heads / a.n_kv_heads);
+    const float* qrow = p.q + (static_cast<int64_t>(row) * p.n_heads + h) * d;
+    for (int64_t c = lane; c < d; c += 32) qs[warp][c] = qrow[c];
+    __syncwarp();
+
+    const int64_t lo = a.chunked ? pos / a.chunk_size * a.chunk_size : 0;  // kv::first_visible_key
+    float m = -INFINITY, l = 0.0f;
+    float o[kMaxHeadDim / 32];
+#pragma unroll
+    for (int j = 0; j < kMaxHeadDim / 32; ++j) o[j] = 0.0f;
+    for (int64_t t0 = lo; t0 <= pos; t0 += 32) {
+        // Scores: lane u takes key t0 + u.
+        const int64_t t = t0 + lane;
+        const bool valid = t <= pos;
+        float s = -INFINITY;
+        if (valid) {
+            const uint8_t* kr = kv_head_row(a, seq, 0, t, g);
+            float acc = 0.0f;
+            for (int64_t c = 0; c < d; ++c) acc = fmaf(qs[warp][c], load_kv<KT>(kr, c), acc);
+            s = acc * p.scale;
+        }
+        const float m_new = fmaxf(m, warp_max(s));  // finite: key t0 is always visible
+        const float alpha = expf(m - m_new);
+        const float pr = valid ? expf(s - m_new) : 0.0f;
+        l = l * alpha + warp_sum(pr);
+#pragma unroll
+        for (int j = 0; j < kMaxHeadDim / 32; ++j) o[j] *= alpha;
+        // P·V: lane owns dimensions lane, lane + 32, ...
+        const int nk = static_cast<int>(pos - t0 + 1 < 32 ? pos - t0 + 1 : 32);
+        for (int u = 0; u < nk; ++u) {
+            const float pu = __shfl_sync(0xffffffffu, pr, u);
+            const uint8_t* vr = kv_head_row(a, seq, 1, t0 + u, g);
+#pragma unroll
+            for (int j = 0; j < kMaxHeadDim / 32; ++j) {
+                const int64_t c = lane + 32 * j;
+                if (c < d) o[j] = fmaf(pu, load_kv<KT>(vr, c), o[j]);
+            }
+        }
+        m = m_new;
+    }
+    float* orow = p.out + (static_cast<int64_t>(row) * p.n_heads + h) * d;
+    const float inv_l = 1.0f / l;
+#pragma unroll
+    for (int j = 0; j < kMaxHeadDim / 32; ++j) {
+        const int64_t c = lane + 32 * j;
+        if (c < d) orow[c] = o[j] * inv_l;
+    }
+}
+
+template <class F>
+void dispatch_kv(kv::KvType t, F&& f) {
+    switch (t) {
+        case kv::KvType::F32: f(std::integral_constant<kv::KvType, kv::KvType::F32>{}); return;
+        case kv::KvType::F16: f(std::integral_constant<kv::KvType, kv::KvType::F16>{}); return;
+        case kv::KvType::BF16: f(std::integral_constant<kv::KvType, kv::KvType::BF16>{}); return;
+        case kv::KvType::Q8_0: f(std::integral_constant<kv::KvType, kv::KvType::Q8_0>{}); return;
+    }
+    throw Error("unknown KV type");
+}
+
+}  // namespace
+
+void kv_write(const float* k, const float* v, const int32_t* rows, int64_t n_rows, const int32_t* positions,
+              const int32_t* row_seq, const KvView& kv, cudaStream_t stream) {
+    if (n_rows <= 0) return;
+    kv::check_kv_type_fits(kv.type, kv.head_dim);
+    dispatch_kv(kv.type, [&](auto tag) {
+        constexpr kv::KvType KT = decltype(tag)::value;
+        kv_write_kernel<KT><<<dim3(static_cast<unsigned>(n_rows), 2), 256, 0, stream>>>(k, v, rows, positions, row_seq,
+                                                                                       kv_args(kv));
+        check_launch("kv_write_kernel");
+    });
+}
+
+void attention(const float* q, float* out, const int32_t* rows, int64_t n_rows, const int32_t* positions,
+               const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream) {
+    if (n_rows <= 0) return;
+    check(kv.head_dim <= kMaxHeadDim, cat("attention: head_dim ", kv.head_dim, " is over the GPU kernel's limit of ",
+                                          kMaxHeadDim));
+    check(kv.n_kv_heads > 0 && n_heads % kv.n_kv_heads == 0, "attention: heads must be a multiple of kv heads");
+    const AttnArgs p{q, out, rows, positions, row_seq, n_heads, scale};
+    const dim3 grid(static_cast<unsigned>(n_rows), static_cast<unsigned>((n_heads + kHeadsPerBlock - 1) / kHeadsPerBlock));
+    dispatch_kv(kv.type, [&](auto tag) {
+        constexpr kv::KvType KT = decltype(tag)::value;
+        attention_kernel<KT><<<grid, kHeadsPerBlock * 32, 0, stream>>>(p, kv_args(kv));
+        check_launch("attention_kernel");
+    });
+}
+
+}  // namespace scout::cuda

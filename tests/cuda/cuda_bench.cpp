@@ -1,0 +1,205 @@
+// scout_cuda_bench: decode / prefill speed of the CUDA backend, for scripts/device-check.sh
+// (until `scout bench --device cuda --synthetic` is wired in the CLI). Prints one JSON object.
+//
+//   scout_cuda_bench --synthetic CONFIG.json [--type Q4_K_M]   real dimensions, random weights on the GPU
+//   scout_cuda_bench --demo-1b [--type Q4_K_M]                 the `scout demo-model --size 1b` dimensions
+//   scout_cuda_bench --model PATH                              a checkpoint dir or GGUF file, uploaded
+//   options: -p N (prefill tokens, 512)  -n N (decode steps, 128)  --batches 1,8,32,128
+//            --agg-steps N (32)  --kv-type f16  -r N (reps, 2)  --context N (prompt before decode, 16)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "backend/cuda/forward_cuda.hpp"
+#include "base/error.hpp"
+#include "engine/model.hpp"
+#include "io/hf_checkpoint.hpp"
+#include "model/demo_model.hpp"
+#include "model/weight_traffic.hpp"
+
+using namespace scout;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+struct Args {
+    std::string model, synthetic, type = "Q4_K_M", kv_type = "f16";
+    bool demo_1b = false;
+    int64_t n_prompt = 512, n_gen = 128, agg_steps = 32, context = 16;
+    int reps = 2;
+    std::vector<int64_t> batches = {1, 8, 32, 128};
+};
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string s = argv[i];
+        const auto next = [&]() -> std::string {
+            check(i + 1 < argc, cat(s, " needs a value"));
+            return argv[++i];
+        };
+        if (s == "--model") a.model = next();
+        else if (s == "--synthetic") a.synthetic = next();
+        else if (s == "--demo-1b") a.demo_1b = true;
+        else if (s == "--type") a.type = next();
+        else if (s == "--kv-type") a.kv_type = next();
+        else if (s == "-p") a.n_prompt = std::stoll(next());
+        else if (s == "-n") a.n_gen = std::stoll(next());
+        else if (s == "-r") a.reps = std::stoi(next());
+        else if (s == "--agg-steps") a.agg_steps = std::stoll(next());
+        else if (s == "--context") a.context = std::stoll(next());
+        else if (s == "--batches") {
+            a.batches.clear();
+            std::string v = next();
+            for (std::size_t p = 0; p < v.size();) {
+                const std::size_t q = v.find(',', p);
+                a.batches.push_back(std::stoll(v.substr(p, q - p)));
+                p = q == std::string::npos ? v.size() : q + 1;
+            }
+        } else throw Error(cat("unknown argument ", s));
+    }
+    check(!a.model.empty() + !a.synthetic.empty() + a.demo_1b == 1, "give one of --model, --synthetic, --demo-1b");
+    return a;
+}
+
+std::vector<int32_t> random_tokens(std::mt19937& rng, int64_t n, int64_t vocab) {
+    std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(std::min<int64_t>(vocab, 200000) - 1));
+    std::vector<int32_t> t(static_cast<std::size_t>(n));
+    for (auto& x : t) x = d(rng);
+    return t;
+}
+
+int run(const Args& a) {
+    nlohmann::json out;
+    std::string why;
+    check(cuda::device_available(&why), why);
+    const cuda::DeviceInfo info = cuda::device_info(0);
+    out["device"] = {{"name", info.name}, {"memory_gib", static_cast<double>(info.total_bytes) / (1 << 30)},
+                     {"sms", info.sm_count}};
+    backend::BackendOptions opt;
+    opt.device = "cuda";
+    opt.kv_type = kv::parse_kv_type(a.kv_type);
+    opt.max_batch_rows = std::max<int64_t>(512, a.n_prompt);
+    const double t0 = now();
+    std::unique_ptr<engine::Model> model;  // --model only: must outlive the forward
+    std::unique_ptr<backend::Forward> fwd;
+    double bytes_per_token = 0;
+    if (!a.model.empty()) {
+        model = engine::load_model(a.model);
+        bytes_per_token = model::weight_bytes_per_token(model->weights, model->config.text, model->plan);
+        fwd = cuda::make_cuda_forward(model->config.text, model->plan, model->weights, opt);
+        out["model"] = a.model;
+    } else {
+        const model::TextConfig cfg =
+            a.demo_1b ? model::parse_model_config(model::demo_model_config(model::DemoSize::B1)).text
+                      : model::parse_model_config(io::read_json_file(a.synthetic)).text;
+        bytes_per_token = cuda::synthetic_bytes_per_token(cfg, a.type);
+        fwd = cuda::make_synthetic_forward(cfg, {a.type, 1}, opt);
+        out["model"] = a.demo_1b ? std::string("synthetic demo-1b") : "synthetic " + a.synthetic;
+        out["type"] = a.type;
+    }
+    const auto& c = fwd->config();
+    out["setup_s"] = now() - t0;
+    out["weight_bytes"] = fwd->memory().weight_bytes;
+    out["workspace_bytes"] = fwd->memory().workspace_bytes;
+    out["bytes_per_token"] = bytes_per_token;
+    out["kv_type"] = a.kv_type;
+    std::fprintf(stderr, "model ready in %.1f s: %.2f GB of weights, %.3f GB read per token\n", now() - t0,
+                 static_cast<double>(fwd->memory().weight_bytes) / 1e9, bytes_per_token / 1e9);
+    std::mt19937 rng(1234);
+    std::vector<float> logits;
+
+    if (a.n_prompt > 0) {  // prefill: one call of n_prompt tokens on a fresh sequence
+        std::vector<double> rates;
+        for (int rep = 0; rep <= a.reps; ++rep) {
+            auto kv = fwd->make_kv();
+            const auto ids = random_tokens(rng, a.n_prompt, c.vocab_size);
+            const double s = now();
+            fwd->forward(*kv, ids, false, logits);
+            if (rep > 0) rates.push_back(static_cast<double>(a.n_prompt) / (now() - s));  // rep 0 warms up
+        }
+        out["pp"] = {{"tokens", a.n_prompt}, {"tok_s", median(rates)}};
+        std::fprintf(stderr, "pp%lld: %.1f tok/s\n", static_cast<long long>(a.n_prompt), median(rates));
+    }
+    if (a.n_gen > 0) {  // batch-1 decode after a short context
+        std::vector<double> rates;
+        for (int rep = 0; rep <= a.reps; ++rep) {
+            auto kv = fwd->make_kv();
+            fwd->forward(*kv, random_tokens(rng, a.context, c.vocab_size), false, logits);
+            const int64_t steps = rep == 0 ? 8 : a.n_gen;
+            const auto ids = random_tokens(rng, steps, c.vocab_size);
+            const double s = now();
+            for (int64_t i = 0; i < steps; ++i) fwd->forward(*kv, std::span<const int32_t>(&ids[i], 1), false, logits);
+            if (rep > 0) rates.push_back(static_cast<double>(steps) / (now() - s));
+        }
+        const double tg = median(rates);
+        out["tg"] = {{"tokens", a.n_gen}, {"context", a.context}, {"tok_s", tg}, {"gb_s", tg * bytes_per_token / 1e9}};
+        std::fprintf(stderr, "tg%lld: %.1f tok/s, %.0f GB/s of weights\n", static_cast<long long>(a.n_gen), tg,
+                     tg * bytes_per_token / 1e9);
+        // Where a decode step's time goes (synchronizing after each stage: slightly slower than above).
+        backend::StageProfile prof;
+        auto kv = fwd->make_kv();
+        fwd->forward(*kv, random_tokens(rng, a.context, c.vocab_size), false, logits);
+        fwd->set_profile(&prof);
+        const int64_t steps = 16;
+        for (int64_t i = 0; i < steps; ++i) fwd->forward(*kv, random_tokens(rng, 1, c.vocab_size), false, logits);
+        fwd->set_profile(nullptr);
+        nlohmann::json p;
+        for (int i = 0; i < static_cast<int>(backend::Stage::Count); ++i)
+            p[std::string(backend::StageProfile::name(static_cast<backend::Stage>(i)))] =
+                prof.seconds[static_cast<std::size_t>(i)] * 1e3 / steps;
+        out["tg_profile_ms_per_token"] = p;
+    }
+    nlohmann::json agg = nlohmann::json::array();
+    for (int64_t B : a.batches) {  // B sequences decoding together (continuous batching's steady state)
+        if (B <= 1 || a.agg_steps <= 0) continue;
+        std::vector<std::unique_ptr<kv::KvMemory>> kvs;
+        std::vector<std::vector<int32_t>> prompts;
+        std::vector<backend::SequenceStep> steps;
+        for (int64_t i = 0; i < B; ++i) {
+            kvs.push_back(fwd->make_kv());
+            prompts.push_back(random_tokens(rng, a.context, c.vocab_size));
+            steps.push_back({kvs.back().get(), prompts.back(), {}, {}, false});
+        }
+        const double p0 = now();
+        fwd->forward(backend::Batch(steps), logits);
+        const double prefill_s = now() - p0;
+        std::vector<int32_t> next = random_tokens(rng, B, c.vocab_size);
+        for (int64_t i = 0; i < B; ++i) steps[static_cast<std::size_t>(i)].tokens = std::span<const int32_t>(&next[static_cast<std::size_t>(i)], 1);
+        fwd->forward(backend::Batch(steps), logits);  // warm-up step
+        const double s = now();
+        for (int64_t st = 0; st < a.agg_steps; ++st) fwd->forward(backend::Batch(steps), logits);
+        const double secs = now() - s;
+        const double rate = static_cast<double>(B * a.agg_steps) / secs;
+        agg.push_back({{"batch", B}, {"steps", a.agg_steps}, {"tok_s", rate}, {"step_ms", secs * 1e3 / a.agg_steps},
+                       {"prefill_tok_s", static_cast<double>(B * a.context) / prefill_s}});
+        std::fprintf(stderr, "decode x%lld: %.1f tok/s (%.2f ms per step)\n", static_cast<long long>(B), rate,
+                     secs * 1e3 / a.agg_steps);
+    }
+    out["aggregate"] = agg;
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse(argc, argv));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "scout_cuda_bench: %s\n", e.what());
+        return 1;
+    }
+}
