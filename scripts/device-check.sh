@@ -74,8 +74,12 @@ log "scout device check in $ROOT, output in $OUT, budget ${BUDGET}s"
 step nvidia-smi 20 nvidia-smi
 GPU=$(nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit,driver_version --format=csv,noheader 2>/dev/null | head -1)
 
+# The GPU machine has no cpp-httplib (so no `scout serve` there) and maybe no GoogleTest: the
+# runner may carry GoogleTest's headers and static libraries in .devdeps/ (include/, lib/...).
+PREFIX=""
+[ -d .devdeps ] && PREFIX="-DCMAKE_PREFIX_PATH=$ROOT/.devdeps"
 step configure 90 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCOUT_CUDA=ON -DSCOUT_BENCH=OFF \
-  -DSCOUT_CUDA_ARCHITECTURES=90a-real
+  -DSCOUT_SERVER=OFF -DSCOUT_CUDA_ARCHITECTURES=90a-real $PREFIX
 step build 260 cmake --build "$BUILD" -j "$JOBS" --target scout test_cuda_ops test_cuda_model scout_cuda_bench scout_device_probe
 
 BIN=$BUILD/tests/cuda

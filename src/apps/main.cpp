@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
     scout::apps::register_info(app);
     scout::apps::register_logits(app);
     scout::apps::register_tokenize(app);
+#ifdef SCOUT_HAVE_SERVER
     scout::apps::register_serve(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
