@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 
 namespace scout::test {
 
@@ -19,9 +20,14 @@ CommandResult run_command(const std::string& command, bool merge_stderr) {
     return r;
 }
 
-std::filesystem::path shared_tokenizer() {
-    const auto p = shared_dir() / "data" / "llama4" / "tokenizer.model";
+std::filesystem::path tokenizer_file() {
+    const std::filesystem::path p = SCOUT_TOKENIZER_PATH;
     return std::filesystem::exists(p) ? p : std::filesystem::path();
+}
+
+bool in_ci() {
+    const char* ci = std::getenv("CI");
+    return ci != nullptr && *ci != 0;
 }
 
 }  // namespace scout::test

@@ -10,7 +10,6 @@
 namespace scout::test {
 
 inline std::filesystem::path data_dir() { return SCOUT_TEST_DATA; }
-inline std::filesystem::path shared_dir() { return SCOUT_SHARED_DIR; }
 inline std::string scout_binary() { return SCOUT_BINARY; }
 // A scratch directory inside the build tree for files tests share (e.g. the demo model).
 inline std::filesystem::path work_dir() {
@@ -40,7 +39,19 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command, bool merge_stderr = true);
 
-// Path of the real Llama 4 tokenizer.model in ../shared, or empty when absent.
-std::filesystem::path shared_tokenizer();
+// The real Llama 4 tokenizer.model (CMake's SCOUT_TOKENIZER), or empty when it is absent.
+std::filesystem::path tokenizer_file();
+
+// True when the environment variable CI is set. CI has every test's data, so there a test that
+// cannot find its data fails instead of skipping (a skip would hide a broken setup).
+bool in_ci();
 
 }  // namespace scout::test
+
+// Skips the current test because `why` (its data is missing), or fails it under CI.
+#define SCOUT_SKIP_WITHOUT_DATA(why)                                                             \
+    do {                                                                                         \
+        const std::string scout_why_ = (why);                                                    \
+        if (::scout::test::in_ci()) GTEST_FAIL() << scout_why_ << " (CI is set: data must be present)"; \
+        GTEST_SKIP() << scout_why_;                                                              \
+    } while (0)

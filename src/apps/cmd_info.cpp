@@ -10,6 +10,7 @@
 #include "io/hf_checkpoint.hpp"
 #include "model/config.hpp"
 #include "model/gguf_config.hpp"
+#include "model/gguf_tokenizer_read.hpp"
 #include "model/layer_plan.hpp"
 #include "kv/kv_size.hpp"
 #include "model/model_size.hpp"
@@ -31,6 +32,7 @@ struct WeightsInfo {
     std::size_t files = 0;
     std::string format;                      // "safetensors" or "GGUF"
     std::map<std::string, int> tensor_types; // GGUF: type name -> tensor count
+    model::GgufTokenizerInfo tokenizer;      // GGUF: the vocabulary and chat template it carries
 };
 
 void run_info(const InfoOptions& opt) {
@@ -39,7 +41,7 @@ void run_info(const InfoOptions& opt) {
     if (std::filesystem::is_regular_file(opt.model_dir)) {
         const io::GgufFile f(opt.model_dir);  // the config comes from its metadata
         mc = model::gguf_model_config(f).config;
-        wi = {true, 0, f.n_files(), "GGUF", {}};
+        wi = {true, 0, f.n_files(), "GGUF", {}, model::gguf_tokenizer_info(f)};
         for (const auto& t : f.tensors()) {
             wi.bytes += t.nbytes;
             ++wi.tensor_types[std::string(t.type_name)];
@@ -47,7 +49,7 @@ void run_info(const InfoOptions& opt) {
     } else {
         const auto ckpt = io::HfCheckpoint::open(opt.model_dir);
         mc = model::parse_model_config(ckpt.config());
-        wi = {ckpt.has_weights(), ckpt.total_file_bytes(), ckpt.weight_files().size(), "safetensors", {}};
+        wi = {ckpt.has_weights(), ckpt.total_file_bytes(), ckpt.weight_files().size(), "safetensors", {}, {}};
     }
     const model::TextConfig& c = mc.text;
     const model::LayerPlan plan = model::make_layer_plan(c);
@@ -85,6 +87,10 @@ void run_info(const InfoOptions& opt) {
         j["weight_format"] = wi.format;
         j["weight_file_bytes"] = wi.bytes;
         if (!wi.tensor_types.empty()) j["tensor_types"] = wi.tensor_types;
+        if (wi.format == "GGUF") {
+            j["tokenizer_in_file"] = wi.tokenizer.has_vocab;
+            j["chat_template_in_file"] = wi.tokenizer.has_chat_template;  // not used: see the text output
+        }
         nlohmann::json layers = nlohmann::json::array();
         for (const auto& r : plan.layers)
             layers.push_back({{"rope", r.rope}, {"chunked", r.chunked}, {"qk_norm", r.qk_norm},
@@ -131,6 +137,19 @@ void run_info(const InfoOptions& opt) {
         for (const auto& [type, n] : wi.tensor_types) std::cout << " " << type << " x" << n;
     }
     std::cout << "\n";
+    if (wi.format == "GGUF") {
+        const model::GgufTokenizerInfo& t = wi.tokenizer;
+        std::cout << "tokenizer    "
+                  << (t.has_vocab ? "in the file (" + t.model + "/" + t.pre + ", " +
+                                        group_thousands(static_cast<int64_t>(t.n_tokens)) + " tokens), used unless a "
+                                        "tokenizer.model is beside it or --tokenizer is given"
+                                  : std::string("none in the file: put tokenizer.model beside it or pass --tokenizer"))
+                  << "\n";
+        // The file's Jinja template is what llama.cpp would render; scout renders Meta's format
+        // itself, token for token (docs/tokenizer.md), so the template is never run.
+        if (t.has_chat_template)
+            std::cout << "chat format  scout's own exact Llama 4 format; the file's tokenizer.chat_template is not used\n";
+    }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "base/error.hpp"
+#include "model/tokenizer_source.hpp"
 #include "text/chat_format.hpp"
 #include "text/chat_json.hpp"
 #include "text/tokenizer.hpp"
@@ -63,7 +64,7 @@ void print_ids(const std::vector<int32_t>& ids, bool json) {
 }
 
 void run_tokenize(const TokenizeOptions& o) {
-    const text::Tokenizer tok = text::Tokenizer::load(o.tokenizer);
+    const text::Tokenizer tok = model::load_tokenizer_path(o.tokenizer);
     if (!o.chat.empty()) {
         check(!o.bos && !o.eos && !o.allow_special,
               "--bos, --eos and --allow-special do not apply to --chat (the chat format adds its own special tokens)");
@@ -92,7 +93,7 @@ void run_tokenize(const TokenizeOptions& o) {
 
 void run_detokenize(const DetokenizeOptions& o) {
     const auto ids = parse_id_list(o.ids, "--ids");
-    const text::Tokenizer tok = text::Tokenizer::load(o.tokenizer);
+    const text::Tokenizer tok = model::load_tokenizer_path(o.tokenizer);
     const std::string s = tok.decode(ids);
     std::cout << s;
     // Exact text for pipes and scripts; a final newline only for a terminal.
@@ -105,7 +106,7 @@ void run_detokenize(const DetokenizeOptions& o) {
 void register_tokenize(CLI::App& app) {
     auto t = std::make_shared<TokenizeOptions>();
     auto* tc = app.add_subcommand("tokenize", "Text or a chat conversation -> Llama 4 token ids");
-    tc->add_option("--tokenizer", t->tokenizer, "tokenizer.model, tokenizer.json, or a model directory")->required();
+    tc->add_option("--tokenizer", t->tokenizer, "tokenizer.model, tokenizer.json, a model directory, or a GGUF file (its vocabulary)")->required();
     auto* text_opt = tc->add_option("--text", t->text, "text to encode");
     auto* file_opt = tc->add_option("--file", t->file, "file whose bytes to encode ('-' = stdin)");
     auto* chat_opt = tc->add_option("--chat", t->chat,
@@ -125,7 +126,7 @@ void register_tokenize(CLI::App& app) {
 
     auto d = std::make_shared<DetokenizeOptions>();
     auto* dc = app.add_subcommand("detokenize", "Llama 4 token ids -> text");
-    dc->add_option("--tokenizer", d->tokenizer, "tokenizer.model, tokenizer.json, or a model directory")->required();
+    dc->add_option("--tokenizer", d->tokenizer, "tokenizer.model, tokenizer.json, a model directory, or a GGUF file (its vocabulary)")->required();
     dc->add_option("--ids", d->ids, "comma-separated token ids, e.g. 19873,3817")->required();
     dc->callback([d] { run_detokenize(*d); });
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "apps/build_info.hpp"
 #include "apps/commands.hpp"
 #include "base/error.hpp"
 
@@ -10,7 +11,8 @@ int main(int argc, char** argv) {
     CLI::App app{"scout: Llama 4 inference engine (Scout / Maverick) for CPU and GPU.\n"
                  "Run `scout <command> --help` for the options of each command."};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "scout 0.1.0");
+    app.set_version_flag("--version", [] { return scout::apps::version_text(); },
+                         "Print the version, git commit, compiler, SIMD levels and backends, then exit");
     scout::apps::register_run(app);
     scout::apps::register_chat(app);
     scout::apps::register_demo_model(app);

@@ -8,6 +8,7 @@
 #include "apps/cli_util.hpp"
 #include "apps/progress.hpp"
 #include "base/error.hpp"
+#include "model/tokenizer_source.hpp"
 #include "model/weight_traffic.hpp"
 
 namespace scout::apps {
@@ -16,7 +17,8 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max
     f.max_tokens = default_max_tokens;
     cmd->add_option("-m,--model", f.model_dir, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
     cmd->add_option("--tokenizer", f.tokenizer,
-                    "tokenizer.model or tokenizer.json (default: the one in the model directory)");
+                    "tokenizer.model, tokenizer.json or a GGUF file (default: the one in the model directory or beside the "
+                    "GGUF file, else the GGUF's own vocabulary)");
     cmd->add_option("-n,--max-tokens", f.max_tokens, "Stop after this many new tokens")->capture_default_str();
     cmd->add_option("--temp", f.temperature, "Temperature; 0 = greedy (default: generation_config.json, else 0.6)");
     cmd->add_option("--top-k", f.top_k, "Keep the k most likely tokens; 0 = off");
@@ -37,18 +39,13 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     auto r = std::make_unique<Runner>();
     namespace fs = std::filesystem;
     // Tokenizer first: a missing tokenizer is the most common setup mistake, and cheap to detect.
-    fs::path tok_path = f.tokenizer.empty() ? fs::path() : fs::path(f.tokenizer);
-    if (tok_path.empty()) {
-        check(fs::exists(f.model_dir), cat("model path ", f.model_dir, " does not exist"));
-        // A checkpoint directory holds its tokenizer; for a GGUF file, look beside it.
-        const fs::path dir = fs::is_directory(f.model_dir) ? fs::path(f.model_dir) : fs::path(f.model_dir).parent_path();
-        tok_path = text::find_tokenizer_file(dir.empty() ? fs::path(".") : dir);  // its error says to pass --tokenizer
-    }
-    r->tokenizer = std::make_unique<text::Tokenizer>(text::Tokenizer::load(tok_path));
+    model::ModelTokenizer tok = model::load_model_tokenizer(f.model_dir, f.tokenizer);
+    if (!f.quiet) std::fprintf(stderr, "tokenizer: %s\n", tok.origin.c_str());
+    r->tokenizer = std::make_unique<text::Tokenizer>(std::move(tok.tokenizer));
     r->model = engine::load_model(f.model_dir);
     const model::TextConfig& c = r->model->config.text;
     check(r->tokenizer->n_vocab() <= c.vocab_size,
-          cat("tokenizer ", tok_path, " has ", r->tokenizer->n_vocab(), " tokens but the model's vocabulary is ",
+          cat("tokenizer ", tok.origin, " has ", r->tokenizer->n_vocab(), " tokens but the model's vocabulary is ",
               c.vocab_size, ": they do not belong together"));
     if (!f.no_prefault) {
         ProgressBar bar("loading " + fs::path(f.model_dir).filename().string(), r->model->file_bytes());

@@ -39,6 +39,11 @@ public:
     // The same from file contents; `source` names the origin in error messages.
     static Tokenizer from_tiktoken_model(std::string_view contents, const std::string& source);
     static Tokenizer from_hf_json(std::string_view contents, const std::string& source);
+    // From a vocabulary another container already decoded (a GGUF's tokenizer.ggml.*):
+    // regular[i] is the bytes of rank i, specials[j] the name of id regular.size() + j.
+    // Throws scout::Error when it is not Llama 4's shape (200,000 + 2,048 tokens).
+    static Tokenizer from_vocab(std::vector<std::string> regular, std::vector<std::string> specials,
+                                const std::string& source);
 
     // Text -> ids. Invalid UTF-8 is first replaced with U+FFFD like Python's errors="replace".
     std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options = {}) const;

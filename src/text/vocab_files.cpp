@@ -1,5 +1,4 @@
 // Loading the vocabulary from the two file forms users have (tokenizer.md §1.1 and §4).
-#include <array>
 #include <fstream>
 #include <sstream>
 
@@ -7,9 +6,9 @@
 
 #include "base/error.hpp"
 #include "text/base64.hpp"
+#include "text/byte_level.hpp"
 #include "text/special_tokens.hpp"
 #include "text/tokenizer.hpp"
-#include "text/utf8.hpp"
 
 namespace scout::text {
 namespace {
@@ -25,17 +24,6 @@ std::string read_file(const fs::path& path) {
     std::ostringstream ss;
     ss << f.rdbuf();
     return ss.str();
-}
-
-// GPT-2's bytes_to_unicode: the byte-level alphabet HF tokenizer.json uses for token strings.
-std::array<uint32_t, 256> byte_to_unicode() {
-    std::array<uint32_t, 256> m{};
-    uint32_t extra = 256;
-    for (uint32_t b = 0; b < 256; ++b) {
-        const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
-        m[b] = printable ? b : extra++;
-    }
-    return m;
 }
 
 // tokenizer_config.json carries nothing the ids depend on, but a checkpoint whose config names
@@ -121,33 +109,20 @@ Tokenizer Tokenizer::from_hf_json(std::string_view contents, const std::string& 
     if (model.value("type", std::string()) != "BPE") throw bad("model.type is not \"BPE\"");
     if (!model.contains("vocab") || !model["vocab"].is_object()) throw bad("no model.vocab object");
 
-    // Invert the byte-level alphabet: token strings are bytes written as code points.
-    const auto b2u = byte_to_unicode();
-    std::array<int, 512> u2b{};
-    u2b.fill(-1);
-    for (int b = 0; b < 256; ++b) u2b[b2u[b]] = b;
-
     std::vector<std::string> tokens(k_n_regular);
     std::vector<uint8_t> seen(k_n_regular, 0);
+    std::string bytes;
     for (const auto& [text, id_json] : model["vocab"].items()) {
         if (!id_json.is_number_integer()) throw bad(cat("vocab entry '", text, "' has no integer id"));
         const int64_t id = id_json.get<int64_t>();
         // Some files also list special tokens in the vocab; their ids come from the rule below.
         if (id >= k_n_regular && id < k_n_vocab) continue;
         if (id < 0 || id >= k_n_regular) throw bad(cat("vocab id ", id, " is outside 0..202047"));
-        std::string bytes;
-        size_t i = 0;
-        while (i < text.size()) {
-            size_t bad_len = 0;
-            const size_t n = utf8::valid_sequence_length(text, i, &bad_len);
-            const uint32_t cp = n ? utf8::decode_at(text, i, n) : 0xFFFFFFFF;
-            if (n == 0 || cp >= u2b.size() || u2b[cp] < 0) throw bad(cat("vocab entry '", text, "' is not byte-level text"));
-            bytes.push_back(static_cast<char>(u2b[cp]));
-            i += n;
-        }
+        // Token strings are bytes written in GPT-2's byte-level alphabet.
+        if (!byte_level_decode(text, bytes)) throw bad(cat("vocab entry '", text, "' is not byte-level text"));
         if (seen[id]) throw bad(cat("vocab id ", id, " appears twice"));
         seen[id] = 1;
-        tokens[id] = std::move(bytes);
+        tokens[id] = bytes;
     }
     for (int32_t id = 0; id < k_n_regular; ++id)
         if (!seen[id]) throw bad(cat("vocab id ", id, " is missing (expected ids 0..199999)"));
@@ -167,6 +142,15 @@ Tokenizer Tokenizer::from_hf_json(std::string_view contents, const std::string& 
         }
     }
     return Tokenizer(std::move(tokens), std::move(specials), source);
+}
+
+Tokenizer Tokenizer::from_vocab(std::vector<std::string> regular, std::vector<std::string> specials,
+                                const std::string& source) {
+    // The chat format and stop tokens address specials by Llama 4's ids, so the counts must match.
+    check(regular.size() == static_cast<size_t>(k_n_regular) && specials.size() == static_cast<size_t>(k_n_special),
+          cat(source, ": has ", regular.size(), " regular and ", specials.size(), " special tokens but Llama 4 has ",
+              k_n_regular, " and ", k_n_special, "; this is not a Llama 4 tokenizer (", k_fetch_hint, ")"));
+    return Tokenizer(std::move(regular), std::move(specials), source);
 }
 
 Tokenizer Tokenizer::load(const fs::path& path) {

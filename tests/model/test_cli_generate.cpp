@@ -1,5 +1,5 @@
 // The generation commands as a user runs them: `scout demo-model`, `scout run`, `scout chat`
-// on the demo model (real tokenizer, random weights). Skipped without ../shared's tokenizer.
+// on the demo model (real tokenizer, random weights). Skipped without the real tokenizer.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,14 +27,14 @@ protected:
     // One demo model per build tree, shared by every test process (CTest runs each test in its
     // own process): written to a private directory, then renamed into place atomically.
     static void SetUpTestSuite() {
-        if (test::shared_tokenizer().empty()) return;
+        if (test::tokenizer_file().empty()) return;
         // Keyed by the binary's build time, so a rebuilt generator never reuses a stale model.
         const auto stamp = fs::last_write_time(test::scout_binary()).time_since_epoch().count();
         demo_ = new fs::path(test::work_dir() / ("demo-seed7-" + std::to_string(stamp)));
         if (fs::exists(*demo_ / "tokenizer.model")) return;
         const fs::path tmp = demo_->string() + ".tmp" + std::to_string(::getpid());
         const auto r = test::run_command(test::scout_binary() + " demo-model " + q(tmp) + " --seed 7 --tokenizer " +
-                                         q(test::shared_tokenizer()));
+                                         q(test::tokenizer_file()));
         ASSERT_EQ(r.status, 0) << r.output;
         std::error_code ec;
         fs::rename(tmp, *demo_, ec);
@@ -45,7 +45,7 @@ protected:
         demo_ = nullptr;
     }
     void SetUp() override {
-        if (!demo_) GTEST_SKIP() << "needs ../shared/data/llama4/tokenizer.model";
+        if (!demo_) SCOUT_SKIP_WITHOUT_DATA("needs the real tokenizer.model (CMake's SCOUT_TOKENIZER)");
     }
     // stdout of `scout run` with -q (no progress, no stats).
     static test::CommandResult run(const std::string& args) {
@@ -65,15 +65,15 @@ TEST_F(CliGenerate, DemoModelLayoutAndDeterminism) {
     // Same seed, same bytes; another seed, other weights.
     const fs::path again = fs::temp_directory_path() / ("scout_demo_again_" + std::to_string(::getpid()));
     auto r = test::run_command(test::scout_binary() + " demo-model " + q(again) + " --seed 7 --tokenizer " +
-                               q(test::shared_tokenizer()));
+                               q(test::tokenizer_file()));
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(read_file(again / "model.safetensors") == read_file(*demo_ / "model.safetensors"));
     r = test::run_command(test::scout_binary() + " demo-model " + q(again) + " --seed 8 --tokenizer " +
-                          q(test::shared_tokenizer()));
+                          q(test::tokenizer_file()));
     EXPECT_NE(r.status, 0) << "must refuse to overwrite without --force";
     EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
     r = test::run_command(test::scout_binary() + " demo-model " + q(again) + " --force --seed 8 --tokenizer " +
-                          q(test::shared_tokenizer()));
+                          q(test::tokenizer_file()));
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(read_file(again / "model.safetensors") == read_file(*demo_ / "model.safetensors"));
     fs::remove_all(again);

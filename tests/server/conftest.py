@@ -2,7 +2,9 @@
 on loopback.
 
 Options (pytest command line): --scout-bin (default build/src/apps/scout), --work-dir (where the
-models are written, default build/test-work). Everything skips without the real tokenizer.
+models are written, default build/test-work), --test-paths (default build/test_paths.json, written
+by CMake: the real tokenizer's path, CMake's SCOUT_TOKENIZER). Everything skips without the real
+tokenizer, or fails when the environment variable CI is set (CI has it).
 """
 import json
 import os
@@ -14,21 +16,36 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TOKENIZER = REPO.parent / "shared" / "data" / "llama4" / "tokenizer.model"
+TOKENIZER = None  # the real tokenizer.model, set from --test-paths in pytest_configure
 
 
 def pytest_addoption(parser):
     parser.addoption("--scout-bin", default=str(REPO / "build" / "src" / "apps" / "scout"))
     parser.addoption("--work-dir", default=str(REPO / "build" / "test-work"))
+    parser.addoption("--test-paths", default=str(REPO / "build" / "test_paths.json"))
+
+
+def pytest_configure(config):
+    global TOKENIZER
+    paths = Path(config.getoption("--test-paths"))
+    if paths.exists():
+        TOKENIZER = Path(json.loads(paths.read_text())["tokenizer"])
+
+
+def skip_without_data(why):
+    """Skips: the data is missing. Under CI (which has every test's data) that is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{why} (CI is set: data must be present)")
+    pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
 def scout_bin(request):
-    if not TOKENIZER.exists():
-        pytest.skip(f"the real tokenizer is absent ({TOKENIZER})")
+    if TOKENIZER is None or not TOKENIZER.exists():
+        skip_without_data(f"the real tokenizer is absent ({TOKENIZER or 'no ' + request.config.getoption('--test-paths')})")
     b = Path(request.config.getoption("--scout-bin"))
     if not b.exists():
-        pytest.skip(f"scout binary not built ({b})")
+        skip_without_data(f"scout binary not built ({b})")
     return b
 
 

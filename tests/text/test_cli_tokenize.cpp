@@ -47,7 +47,8 @@ class Cli : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!fs::exists(SCOUT_BINARY)) GTEST_SKIP() << "scout binary not built: " << SCOUT_BINARY;
-        if (!fs::exists(testing::tokenizer_model_path())) GTEST_SKIP() << "no tokenizer.model";
+        if (!fs::exists(testing::tokenizer_model_path()))
+            SCOUT_SKIP_WITHOUT_DATA("no tokenizer.model at " + testing::tokenizer_model_path().string());
         tok_arg_ = " --tokenizer " + quote(testing::tokenizer_model_path().string());
     }
     std::string tok_arg_;

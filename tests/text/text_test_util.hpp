@@ -10,15 +10,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "test_util.hpp"
 #include "text/tokenizer.hpp"
 
 namespace scout::text::testing {
 
-inline std::filesystem::path tokenizer_model_path() {
-    return std::filesystem::path(SCOUT_SHARED_DIR) / "data/llama4/tokenizer.model";
-}
+// CMake's SCOUT_TOKENIZER (tests/CMakeLists.txt), whether or not the file is there.
+inline std::filesystem::path tokenizer_model_path() { return SCOUT_TOKENIZER_PATH; }
 
-// The real Llama 4 tokenizer, or nullptr when the file is absent (tests then GTEST_SKIP).
+// The real Llama 4 tokenizer, or nullptr when the file is absent (tests then skip, or fail under CI).
 inline const Tokenizer* real_tokenizer() {
     static const std::unique_ptr<Tokenizer> tok = []() -> std::unique_ptr<Tokenizer> {
         if (!std::filesystem::exists(tokenizer_model_path())) return nullptr;
@@ -29,7 +29,8 @@ inline const Tokenizer* real_tokenizer() {
 
 #define SCOUT_REQUIRE_TOKENIZER(tok)                                                                 \
     const ::scout::text::Tokenizer* tok = ::scout::text::testing::real_tokenizer();                 \
-    if (tok == nullptr) GTEST_SKIP() << "no tokenizer.model at " << ::scout::text::testing::tokenizer_model_path()
+    if (tok == nullptr)                                                                              \
+    SCOUT_SKIP_WITHOUT_DATA("no tokenizer.model at " + ::scout::text::testing::tokenizer_model_path().string())
 
 // Json = nlohmann::ordered_json keeps object keys in file order (needed where order is rendered).
 template <typename Json = nlohmann::json>
