@@ -104,6 +104,150 @@ __global__ void __launch_bounds__(kMatvecWarps * 32) matvec_kernel(MatArgs a) {
     }
 }
 
+// ---- K-quant mat-vec (Q4_K, Q5_K, Q6_K): lane l of a warp owns elements 8l..8l+7 of every
+// 256-element super-block, so the warp's activation loads are 1 KB contiguous (two float4 per
+// lane) and its weight loads cover one block's bytes; kSbUnroll super-blocks' raw bytes are
+// loaded before any is decoded (bytes in flight per warp: kSbUnroll blocks). The decoded values
+// are those of decode_chunk (same __fmul_rn/__fsub_rn products); small integers become floats
+// exactly through the 2^23 trick (int->float conversions run at 1/8 of the FP32 rate).
+constexpr int kSbUnroll = 4;
+
+struct RawK {
+    uint4 head;   // Q4_K/Q5_K: d, dmin, scales[12]
+    uint2 qs;     // Q4_K/Q5_K: this lane's 8 nibble bytes; Q6_K: 8 ql bytes
+    uint2 qh;     // Q5_K: 8 high-bit bytes; Q6_K: 8 qh bytes
+    uint32_t sd;  // Q6_K: d (low 16 bits) and the lane's int8 scale (bits 16..23)
+};
+
+__device__ __forceinline__ float small_uint_to_float(uint32_t word, int j) {  // byte j of word, exactly
+    return __fsub_rn(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7440u | static_cast<unsigned>(j))), 8388608.0f);
+}
+
+__device__ __forceinline__ uint32_t load_u32_from_u16(const uint8_t* p) {  // 2-byte aligned
+    const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+    return static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16);
+}
+
+template <DType DT>
+__device__ __forceinline__ RawK load_raw_k(const uint8_t* __restrict__ row, int64_t sb, int lane) {
+    RawK r{};
+    const int i0 = (lane & 3) * 8;
+    if constexpr (DT == DType::Q4_K || DT == DType::Q5_K) {
+        constexpr int kBytes = DT == DType::Q4_K ? 144 : 176;
+        constexpr int kQs = DT == DType::Q4_K ? 16 : 48;
+        const uint8_t* b = row + sb * kBytes;
+        const int s = lane >> 2;
+        r.head = __ldg(reinterpret_cast<const uint4*>(b));
+        r.qs = __ldg(reinterpret_cast<const uint2*>(b + kQs + 32 * (s >> 1) + i0));
+        if constexpr (DT == DType::Q5_K) r.qh = __ldg(reinterpret_cast<const uint2*>(b + 16 + i0));
+    } else {  // Q6_K: ql[128], qh[64], scales[16], d; blocks only 2-byte aligned
+        const uint8_t* b = row + sb * 210;
+        const int half = lane >> 4, qd = (lane >> 2) & 3;
+        const uint8_t* ql = b + 64 * half + 32 * (qd & 1) + i0;
+        const uint8_t* qh = b + 128 + 32 * half + i0;
+        r.qs = make_uint2(load_u32_from_u16(ql), load_u32_from_u16(ql + 4));
+        r.qh = make_uint2(load_u32_from_u16(qh), load_u32_from_u16(qh + 4));
+        const uint32_t sc = b[192 + 8 * half + 2 * qd + (i0 >= 16 ? 1 : 0)];
+        r.sd = static_cast<uint32_t>(load_u16(b + 208)) | (sc << 16);
+    }
+    return r;
+}
+
+// The lane's 8 weights of the super-block whose raw bytes are r.
+template <DType DT>
+__device__ __forceinline__ void decode_raw_k(const RawK& r, int lane, float* w) {
+    if constexpr (DT == DType::Q4_K || DT == DType::Q5_K) {
+        const int s = lane >> 2;
+        const float d = f16_bits_to_f32(static_cast<uint16_t>(r.head.x & 0xFFFF));
+        const float dmin = f16_bits_to_f32(static_cast<uint16_t>(r.head.x >> 16));
+        // scales bytes q[0..11] = head.y, head.z, head.w (quant::unpack_scale_min_k4)
+        const uint32_t q03 = r.head.y, q47 = r.head.z, q811 = r.head.w;
+        const auto byte = [](uint32_t v, int i) { return static_cast<int>((v >> (8 * i)) & 0xFF); };
+        int sc, m;
+        if (s < 4) {
+            sc = byte(q03, s) & 63;
+            m = byte(q47, s) & 63;
+        } else {
+            sc = (byte(q811, s - 4) & 0x0F) | ((byte(q03, s - 4) >> 6) << 4);
+            m = (byte(q811, s - 4) >> 4) | ((byte(q47, s - 4) >> 6) << 4);
+        }
+        const float d1 = __fmul_rn(d, small_uint_to_float(static_cast<uint32_t>(sc), 0));
+        const float m1 = __fmul_rn(dmin, small_uint_to_float(static_cast<uint32_t>(m), 0));
+        const int shift = (s & 1) * 4;
+        const uint32_t q[2] = {r.qs.x, r.qs.y};
+        const uint32_t h[2] = {r.qh.x, r.qh.y};
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            uint32_t v = (q[i] >> shift) & 0x0F0F0F0Fu;
+            if constexpr (DT == DType::Q5_K) v |= ((h[i] >> s) & 0x01010101u) << 4;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) w[4 * i + j] = __fsub_rn(__fmul_rn(d1, small_uint_to_float(v, j)), m1);
+        }
+    } else {
+        const int qd = (lane >> 2) & 3;
+        const int lshift = (qd >> 1) * 4, hshift = 2 * qd;
+        const float d = f16_bits_to_f32(static_cast<uint16_t>(r.sd & 0xFFFF));
+        const float sc = static_cast<float>(static_cast<int8_t>((r.sd >> 16) & 0xFF));
+        const float ds = __fmul_rn(d, sc);
+        const uint32_t l[2] = {r.qs.x, r.qs.y}, hh[2] = {r.qh.x, r.qh.y};
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            const uint32_t v = ((l[i] >> lshift) & 0x0F0F0F0Fu) | (((hh[i] >> hshift) & 0x03030303u) << 4);
+#pragma unroll
+            for (int j = 0; j < 4; ++j)  // q - 32, exactly: (2^23 + q) - (2^23 + 32)
+                w[4 * i + j] = __fmul_rn(
+                    ds, __fsub_rn(__uint_as_float(__byte_perm(v, 0x4B000000u, 0x7440u | static_cast<unsigned>(j))),
+                                  8388640.0f));
+        }
+    }
+}
+
+template <DType DT, int NT>
+__global__ void __launch_bounds__(kMatvecWarps * 32, NT == 1 ? 4 : 2) matvec_kquant_kernel(MatArgs a) {
+    int64_t r0, r1;
+    int e;
+    if (!group_range(a, static_cast<int>(blockIdx.y), r0, r1, e)) return;
+    const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
+    const int64_t n = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + warp;
+    if (n >= a.N) return;
+    const uint8_t* wrow = a.w + static_cast<std::size_t>(e) * a.expert_bytes + static_cast<std::size_t>(n) * a.row_bytes;
+    const int64_t nb = a.K / 256;
+    for (int64_t t0 = r0; t0 < r1; t0 += NT) {
+        const int64_t nt = r1 - t0 < NT ? r1 - t0 : NT;
+        float acc[NT];
+#pragma unroll
+        for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+        for (int64_t sb0 = 0; sb0 < nb; sb0 += kSbUnroll) {
+            RawK raw[kSbUnroll];
+#pragma unroll
+            for (int u = 0; u < kSbUnroll; ++u)
+                if (sb0 + u < nb) raw[u] = load_raw_k<DT>(wrow, sb0 + u, lane);
+#pragma unroll
+            for (int u = 0; u < kSbUnroll; ++u) {
+                if (sb0 + u >= nb) continue;
+                float wv[8];
+                decode_raw_k<DT>(raw[u], lane, wv);
+                const int64_t k0 = (sb0 + u) * 256 + 8 * lane;
+#pragma unroll
+                for (int t = 0; t < NT; ++t) {
+                    if (t >= nt) continue;
+                    const float4* xp = reinterpret_cast<const float4*>(a.x + (t0 + t) * a.K + k0);
+                    const float4 xa = __ldg(xp), xb = __ldg(xp + 1);
+                    float s = acc[t];
+                    s = fmaf(wv[0], xa.x, s), s = fmaf(wv[1], xa.y, s), s = fmaf(wv[2], xa.z, s), s = fmaf(wv[3], xa.w, s);
+                    s = fmaf(wv[4], xb.x, s), s = fmaf(wv[5], xb.y, s), s = fmaf(wv[6], xb.z, s), s = fmaf(wv[7], xb.w, s);
+                    acc[t] = s;
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const float s = warp_sum(acc[t]);
+            if (lane == 0 && t < nt) a.y[(t0 + t) * a.N + n] = s;
+        }
+    }
+}
+
 template <DType DT>
 __global__ void __launch_bounds__(256) tiled_kernel(MatArgs a) {
     int64_t r0, r1;
@@ -246,6 +390,15 @@ void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, f
         constexpr DType DT = decltype(tag)::value;
         if (kind == 0) {
             const dim3 grid(grid_1d(w.out, kMatvecWarps), slots);
+            constexpr bool kquant = DT == DType::Q4_K || DT == DType::Q5_K || DT == DType::Q6_K;
+            if constexpr (kquant) {
+                if (a.x_aligned) {  // K is a multiple of 256 (checked), so of 8: float4 loads
+                    if (T == 1) matvec_kquant_kernel<DT, 1><<<grid, kMatvecWarps * 32, 0, stream>>>(a);
+                    else matvec_kquant_kernel<DT, kMatvecRows><<<grid, kMatvecWarps * 32, 0, stream>>>(a);
+                    check_launch("matvec_kquant_kernel");
+                    return;
+                }
+            }
             if (T == 1) matvec_kernel<DT, 1><<<grid, kMatvecWarps * 32, 0, stream>>>(a);
             else matvec_kernel<DT, kMatvecRows><<<grid, kMatvecWarps * 32, 0, stream>>>(a);
             check_launch("matvec_kernel");
