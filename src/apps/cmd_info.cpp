@@ -1,4 +1,5 @@
 // `scout info -m DIR|FILE.gguf [--json]`: what a checkpoint is, without loading its weights.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -124,10 +125,12 @@ void run_info(const InfoOptions& opt) {
               << human_bytes(static_cast<double>(size.n_params_text) * size.dtype_bytes) << " at "
               << dtype_name(c.dtype) << "), " << group_thousands(size.n_params_active) << " active per token\n"
               << "kv memory    per token of the global layers + fixed for the chunk rings, by --kv-type:\n";
-    for (const auto& [t, ks] : kv_sizes)
-        std::cout << "  " << kv::kv_type_name(t) << (t == kv::kDefaultKvType ? " (default)" : "") << std::string(t == kv::kDefaultKvType ? 1 : 11, ' ')
+    for (const auto& [t, ks] : kv_sizes) {
+        const std::string name = std::string(kv::kv_type_name(t)) + (t == kv::kDefaultKvType ? " (default)" : "");
+        std::cout << "  " << name << std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') << std::string(9 - std::min<std::size_t>(9, group_thousands(ks.bytes_per_token).size()), ' ')
                   << group_thousands(ks.bytes_per_token) << " bytes per token + "
                   << human_bytes(static_cast<double>(ks.chunk_ring_bytes)) << "\n";
+    }
     std::cout << "weights      "
               << (wi.present ? human_bytes(static_cast<double>(wi.bytes)) + " in " + std::to_string(wi.files) + " " +
                                    wi.format + " file(s)"
