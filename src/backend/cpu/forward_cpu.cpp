@@ -43,8 +43,9 @@ private:
     std::chrono::steady_clock::time_point last_;
 };
 
-const kv::SequenceKv& host_kv(const kv::KvMemory* m) {
-    const auto* s = dynamic_cast<const kv::SequenceKv*>(m);
+// The host storage behind a batch's KV handle (the CPU backend made it in make_kv).
+kv::SequenceKv& host_kv(kv::KvMemory* m) {
+    auto* s = dynamic_cast<kv::SequenceKv*>(m);
     check(s != nullptr, "forward: this KV memory was not made by the CPU backend");
     return *s;
 }
@@ -129,7 +130,7 @@ void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* 
     const AttentionShape shape{H, Hkv, d, rule.chunked, plan_.chunk_size, 1.0f / std::sqrt(static_cast<float>(d))};
     float* attn = ws_.attn.data();  // [S, H, d]
     for (std::size_t si = 0; si < steps.size(); ++si) {
-        kv::SequenceKv& seq = const_cast<kv::SequenceKv&>(host_kv(steps[si].kv));
+        kv::SequenceKv& seq = host_kv(steps[si].kv);
         kv::LayerKv& lkv = seq.layer(il);
         const kv::KvLayout& layout = seq.layout();
         const int64_t end = ws_.row_begin[si + 1];

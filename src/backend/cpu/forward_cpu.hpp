@@ -44,7 +44,7 @@ public:
     ThreadPool& pool() { return pool_; }
 
 private:
-    // One pass over at most max_batch_rows rows; appends the logit rows to logits at `out_row`.
+    // One pass over at most max_batch_rows rows (and sequences); writes its logit rows to `logits`.
     void forward_pass(backend::Batch steps, std::span<float> logits);
     // Attention of layer il for all rows x [S, D] -> out [S, D].
     void attention_block(int64_t il, backend::Batch steps, const float* x, float* out);
