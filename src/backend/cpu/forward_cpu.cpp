@@ -270,8 +270,10 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
         report("post_attention_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
         if (plan_.layers[static_cast<std::size_t>(il)].moe) {
-            moe_ffn(xn, S, w, config_.num_experts_per_tok, branch, pool_, observer_ ? ws.router.data() : nullptr);
+            const MoeTaps taps = observer_ ? MoeTaps{ws.router.data(), ws.shared_expert.data()} : MoeTaps{};
+            moe_ffn(xn, S, w, config_.num_experts_per_tok, branch, pool_, taps);
             report("feed_forward.router", il, ws.router.data(), S, config_.num_local_experts);
+            report("feed_forward.shared_expert", il, ws.shared_expert.data(), S, D);
             clock.mark(Stage::Moe);
         } else {
             swiglu_ffn(xn, S, as_matrix(*w.mlp_gate), as_matrix(*w.mlp_up), as_matrix(*w.mlp_down), branch, pool_);

@@ -17,13 +17,14 @@ void Workspace::reserve(const model::TextConfig& c, int64_t rows) {
     k.assign(R * Kd, 0.0f);
     v.assign(R * Kd, 0.0f);
     router.assign(R * static_cast<std::size_t>(c.num_local_experts), 0.0f);
+    shared_expert.assign(R * static_cast<std::size_t>(c.hidden_size), 0.0f);
     rope.cos.reserve(R * half);
     rope.sin.reserve(R * half);
 }
 
 uint64_t Workspace::bytes() const {
     uint64_t n = (tokens.size()) * sizeof(int32_t) + (positions.size() + row_begin.size() + out_rows.size()) * sizeof(int64_t);
-    for (const auto* v : {&h, &xn, &branch, &q, &k, &this->v, &attn, &router, &rope.cos, &rope.sin}) n += v->capacity() * sizeof(float);
+    for (const auto* v : {&h, &xn, &branch, &q, &k, &this->v, &attn, &router, &shared_expert, &rope.cos, &rope.sin}) n += v->capacity() * sizeof(float);
     return n;
 }
 

@@ -25,7 +25,8 @@ struct Workspace {
     std::vector<float> v;            // [R, Hkv*d]
     std::vector<float> attn;         // [R, H*d]
     RopeTable rope;                  // cos/sin [R, d/2]
-    std::vector<float> router;       // [R, E] router logits (only filled for activation dumps)
+    std::vector<float> router;         // [R, E] router logits (only filled for activation dumps)
+    std::vector<float> shared_expert;  // [R, D] the shared expert's output (only filled for activation dumps)
 
     void reserve(const model::TextConfig& c, int64_t rows);
     uint64_t bytes() const;

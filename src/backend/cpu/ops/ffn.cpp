@@ -105,7 +105,7 @@ void run_expert(const float* xe, int64_t n, const model::ExpertWeights& ew, int6
 }
 
 template <typename MatNT, typename MatGroup, typename MatNN>
-void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, float* router_out,
+void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, const MoeTaps& taps,
               MoeScratch& sc, MatNT&& matmul_t, MatGroup&& matmul_group, MatNN&& matmul_n) {
     const int64_t E = w.router->shape[0], D = w.router->shape[1];
     // Router logits and the shared expert's gate/up all read x: one pass.
@@ -116,7 +116,7 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
     float* u = grow(sc.shared_u, T * F);     // [T, F]
     const MatmulOut first[] = {{as_matrix(*w.router), logits}, {sg, g}, {su, u}};
     matmul_group(x, T, std::span<const MatmulOut>(first));
-    if (router_out) std::copy_n(logits, T * E, router_out);
+    if (taps.router_logits) std::copy_n(logits, T * E, taps.router_logits);
 
     // Route every token, then group the (token, score) pairs per expert (counting sort: the
     // pairs of expert e are order[start[e] .. start[e+1]), tokens ascending).
@@ -158,16 +158,17 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
     // Shared expert (always on, weight 1, width F); gate/up computed above.
     for (int64_t i = 0; i < T * F; ++i) g[i] = silu(g[i]) * u[i];
     matmul_t(g, T, sd, y);
+    if (taps.shared_expert) std::copy_n(y, T * D, taps.shared_expert);
     for (int64_t i = 0; i < T * D; ++i) y[i] += routed[i];
 }
 
 }  // namespace
 
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool,
-             float* router_logits) {
+             const MoeTaps& taps) {
     thread_local MoeScratch scratch;  // the calling thread's buffers, kept between calls
     moe_impl(
-        x, T, w, k, y, router_logits, scratch, [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt(a, n, m, out, pool); },
+        x, T, w, k, y, taps, scratch, [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt(a, n, m, out, pool); },
         [&](const float* a, int64_t n, std::span<const MatmulOut> outs) { matmul_nt_group(a, n, outs, pool); },
         [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nn(a, n, m, out, pool); });
 }
@@ -175,7 +176,7 @@ void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t k,
 void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y) {
     MoeScratch scratch;
     moe_impl(
-        x, T, w, k, y, nullptr, scratch, [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt_ref(a, n, m, out); },
+        x, T, w, k, y, MoeTaps{}, scratch, [](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt_ref(a, n, m, out); },
         [](const float* a, int64_t n, std::span<const MatmulOut> outs) {
             for (const MatmulOut& o : outs) matmul_nt_ref(a, n, o.w, o.y);
         },

@@ -43,9 +43,13 @@ struct MoeScratch {
 //   y = shared(x) + Σ_{e ∈ topk} expert_e(sigmoid(logit_e) · x)   (the score scales the expert INPUT)
 // Only routed experts are computed; tokens are grouped per expert so each expert's
 // weights are read once per call.
-// router_logits: when given, receives the router's logits [T, E] (for named activation dumps).
+// Intermediate results a caller may ask for (named activation dumps); null: not written.
+struct MoeTaps {
+    float* router_logits = nullptr;  // [T, E] the router's logits
+    float* shared_expert = nullptr;  // [T, D] the shared expert's output, before the routed sum is added
+};
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y,
-             ThreadPool& pool, float* router_logits = nullptr);
+             ThreadPool& pool, const MoeTaps& taps = {});
 
 // Plain twin: every token, every selected expert, computed one by one with the *_ref matmuls.
 void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y);
