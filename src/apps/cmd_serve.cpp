@@ -9,6 +9,8 @@
 #include "apps/runner.hpp"
 #include "base/error.hpp"
 #include "engine/scheduler.hpp"
+#include "kv/kv_size.hpp"
+#include "kv/kv_type.hpp"
 #include "server/http.hpp"
 #include "server/openai_server.hpp"
 
@@ -51,6 +53,10 @@ void serve(const ServeOptions& o) {
     sv.default_sampling = r->sampling;
     sv.stop_tokens = r->generate_options.stop_tokens;
     sv.default_max_tokens = o.gen.max_tokens;
+    sv.kv_type = std::string(kv::kv_type_name(r->forward->kv_type()));
+    const kv::KvSize kv_bytes = kv::kv_size(r->forward->config(), r->forward->plan(), r->forward->kv_type());
+    sv.kv_bytes_per_token = kv_bytes.bytes_per_token;
+    sv.kv_chunk_ring_bytes = kv_bytes.chunk_ring_bytes;
     server::OpenAiServer api(scheduler, *r->tokenizer, sv);
 
     server::HttpOptions ho;

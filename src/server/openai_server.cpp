@@ -195,9 +195,17 @@ std::string OpenAiServer::metrics_text() const {
                s.busy_seconds > 0 ? static_cast<double>(s.n_generated_tokens) / s.busy_seconds : 0.0));
     metric("scout_queue_depth", "gauge", "Requests waiting for a slot.", one("scout_queue_depth", s.queue_depth));
     metric("scout_running_sequences", "gauge", "Sequences being prefilled or decoded.", one("scout_running_sequences", s.n_running));
-    metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences.", one("scout_kv_bytes_in_use", s.kv_bytes_in_use));
-    metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse.",
-           one("scout_kv_bytes_cached", s.kv_bytes_cached));
+    // KV figures carry the element type they were allocated at (--kv-type), so dashboards of
+    // servers run at different types stay comparable.
+    const std::string kv_label = cat("{kv_type=\"", options_.kv_type, "\"}");
+    auto kv_one = [&](const char* name, auto v) { return cat(name, kv_label, " ", v, "\n"); };
+    metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences, as allocated.", kv_one("scout_kv_bytes_in_use", s.kv_bytes_in_use));
+    metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse, as allocated.",
+           kv_one("scout_kv_bytes_cached", s.kv_bytes_cached));
+    metric("scout_kv_bytes_per_token", "gauge", "KV bytes per position of the global-attention layers.",
+           kv_one("scout_kv_bytes_per_token", options_.kv_bytes_per_token));
+    metric("scout_kv_chunk_ring_bytes", "gauge", "KV bytes of one sequence's full chunked-attention rings.",
+           kv_one("scout_kv_chunk_ring_bytes", options_.kv_chunk_ring_bytes));
     return out;
 }
 

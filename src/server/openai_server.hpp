@@ -25,6 +25,9 @@ struct ServerOptions {
     SamplingParams default_sampling;       // generation_config.json defaults (temperature, top_p, ...)
     std::vector<int32_t> stop_tokens;      // <|eot|>, <|eom|>, <|end_of_text|>, checkpoint EOS
     int64_t default_max_tokens = 0;        // when a request gives none; 0: up to the context
+    std::string kv_type = "f16";           // the backend's KV element type: the kv_type label of /metrics
+    int64_t kv_bytes_per_token = 0;        // KV bytes per position of the global layers (kv_size.hpp)
+    int64_t kv_chunk_ring_bytes = 0;       // KV bytes of a sequence's full chunk rings
 };
 
 struct ServerCounters {

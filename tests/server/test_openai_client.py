@@ -14,6 +14,9 @@ import pytest
 CHAT = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name three rivers."}]
 
 
+KV_IN_USE = 'scout_kv_bytes_in_use{kv_type="f16"}'  # the server fixture runs at the default KV type
+
+
 def metrics(server):
     text = urllib.request.urlopen(server.base + "/metrics", timeout=30).read().decode()
     out = {}
@@ -30,7 +33,7 @@ def wait_idle(server, timeout=20):
     m = metrics(server)
     while time.time() < deadline:
         m = metrics(server)
-        if m["scout_running_sequences"] == 0 and m["scout_kv_bytes_in_use"] == 0 and m["scout_queue_depth"] == 0:
+        if m["scout_running_sequences"] == 0 and m[KV_IN_USE] == 0 and m["scout_queue_depth"] == 0:
             return m
         time.sleep(0.1)
     raise AssertionError(f"server not idle: {m}")
@@ -413,8 +416,18 @@ def test_long_prompt_streams_through_keepalives(server, client):
 
 def test_kv_in_use_returns_to_zero(server):
     m = wait_idle(server)
-    assert m["scout_kv_bytes_in_use"] == 0
+    assert m[KV_IN_USE] == 0
     assert server.alive()
+
+
+def test_kv_metrics_name_the_kv_type(server):
+    # The server runs at the default KV type (f16): every KV figure carries it as a label, and the
+    # per-token size is what f16 rows of the model's global layers take (2 bytes per element).
+    m = metrics(server)
+    per_token = m['scout_kv_bytes_per_token{kv_type="f16"}']
+    assert per_token > 0 and per_token % 2 == 0
+    assert 'scout_kv_bytes_cached{kv_type="f16"}' in m
+    assert m['scout_kv_chunk_ring_bytes{kv_type="f16"}'] >= 0
 
 
 def test_shutdown_with_streams_in_flight(scout_bin, demo_model):
