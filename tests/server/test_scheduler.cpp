@@ -87,7 +87,7 @@ TEST(Scheduler, OneRequestEqualsSession) {
     Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256, .prefill_chunk = 5});
     auto c = collect(*s.submit(request(prompt, 12)));
     EXPECT_EQ(c.tokens, want);
-    EXPECT_EQ(c.end.finish, FinishReason::length);
+    EXPECT_EQ(c.end.finish, StopReason::max_tokens);
     EXPECT_EQ(c.end.n_generated, 12);
     EXPECT_EQ(c.end.n_prompt, 13);
 }
@@ -176,7 +176,7 @@ TEST(Scheduler, CancelFreesKvMemory) {
     while (ev.empty()) long_req->next(ev, 100ms);  // it is running
     long_req->cancel();
     auto c = collect(*long_req);
-    EXPECT_EQ(c.end.finish, FinishReason::cancelled);
+    EXPECT_EQ(c.end.finish, StopReason::cancelled);
     for (int i = 0; i < 100 && s.stats().kv_bytes_in_use != 0; ++i) std::this_thread::sleep_for(10ms);
     const auto st = s.stats();
     EXPECT_EQ(st.kv_bytes_in_use, 0);
@@ -196,12 +196,12 @@ TEST(Scheduler, StopTokensAndContextLimit) {
     GenRequest r = request(prompt, 8);
     r.stop_tokens = {free_run[2]};
     auto c = collect(*s.submit(r));
-    EXPECT_EQ(c.end.finish, FinishReason::stop);
+    EXPECT_EQ(c.end.finish, StopReason::stop_token);
     EXPECT_EQ(c.tokens.back(), free_run[2]);
     EXPECT_LE(c.tokens.size(), 3u);
     // 10 prompt positions in a 14-position context: at most 5 tokens (the last is never fed).
     auto d = collect(*s.submit(request(prompt, 8)));
-    EXPECT_EQ(d.end.finish, FinishReason::length);
+    EXPECT_EQ(d.end.finish, StopReason::context_full);
     EXPECT_EQ(d.tokens.size(), 5u);
     EXPECT_THROW(s.submit(request(make_prompt(14, 1), 2)), Error);
 }
@@ -222,8 +222,8 @@ TEST(Scheduler, ShutdownEndsOpenRequests) {
     }
     // Both end (the tiny model may finish the first before the scheduler stops; never a hang).
     const auto fa = collect(*a).end.finish, fb = collect(*b).end.finish;
-    EXPECT_TRUE(fa == FinishReason::cancelled || fa == FinishReason::length);
-    EXPECT_EQ(fb, FinishReason::cancelled);
+    EXPECT_TRUE(fa == StopReason::cancelled || fa == StopReason::max_tokens);
+    EXPECT_EQ(fb, StopReason::cancelled);
 }
 
 TEST(Scheduler, StopThenSubmitThrows) {
@@ -232,7 +232,7 @@ TEST(Scheduler, StopThenSubmitThrows) {
     auto a = s.submit(request(make_prompt(20, 1), 230));
     s.stop();
     const auto f = collect(*a).end.finish;
-    EXPECT_TRUE(f == FinishReason::cancelled || f == FinishReason::length);
+    EXPECT_TRUE(f == StopReason::cancelled || f == StopReason::max_tokens);
     EXPECT_THROW(s.submit(request(make_prompt(5, 1), 2)), ShuttingDown);
     s.stop();  // idempotent
 }
