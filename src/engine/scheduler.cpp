@@ -76,19 +76,20 @@ Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer
 Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::stop() {
+    StreamEvent e;
+    e.done = true;
+    e.finish = StopReason::cancelled;
     {
         std::lock_guard lock(mu_);
         if (stop_) return;
         stop_ = true;
+        // Waiting requests never get a slot now: they end at once, not after the current step.
+        for (auto& [req, stream] : queue_) stream->push(e);
+        queue_.clear();
+        stats_.queue_depth = 0;
     }
     cv_.notify_all();
     thread_.join();
-    StreamEvent e;
-    e.done = true;
-    e.finish = StopReason::cancelled;
-    std::lock_guard lock(mu_);
-    for (auto& [req, stream] : queue_) stream->push(e);
-    queue_.clear();
     for (auto& a : active_)
         if (!a->done) a->stream->push(e);
 }
@@ -183,7 +184,7 @@ void Scheduler::admit_locked() {
     }
     stats_.queue_depth = static_cast<int64_t>(queue_.size());
     // Exact at once (not only after the next step), so "idle" in the stats means idle.
-    stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
+    update_running_stats_locked();
 }
 
 void Scheduler::finish(Active& a, StopReason reason, const std::string& error) {
@@ -201,17 +202,28 @@ void Scheduler::finish(Active& a, StopReason reason, const std::string& error) {
     e.n_prompt_reused = a.n_reused;
     a.done = true;
     a.slot->busy = false;
-    {
-        // Counted before the client can see the final event, so stats never lag behind it.
-        std::lock_guard lock(mu_);
-        ++(reason == StopReason::cancelled ? stats_.n_requests_cancelled : stats_.n_requests_done);
-    }
     if (!ended_normally(reason)) {
         // Nobody will continue this conversation soon: give its memory back now.
         a.slot->kv->clear();
         a.slot->tokens.clear();
     }
+    {
+        // In the stats before the client can see the final event, so stats never lag behind it.
+        std::lock_guard lock(mu_);
+        ++(reason == StopReason::cancelled ? stats_.n_requests_cancelled : stats_.n_requests_done);
+        update_running_stats_locked();
+    }
     a.stream->push(std::move(e));
+}
+
+// Called with mu_ held, on the scheduler thread (or after it ended): running sequences and the
+// KV memory of busy and idle slots.
+void Scheduler::update_running_stats_locked() {
+    stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
+    int64_t in_use = 0, cached = 0;
+    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
+    stats_.kv_bytes_in_use = in_use;
+    stats_.kv_bytes_cached = cached;
 }
 
 void Scheduler::step() {
@@ -338,11 +350,7 @@ void Scheduler::step() {
     stats_.n_steps += steps.empty() ? 0 : 1;
     stats_.busy_seconds += seconds;
     stats_.n_generated_tokens += n_new_tokens;
-    stats_.n_running = static_cast<int64_t>(active_.size());
-    int64_t in_use = 0, cached = 0;
-    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
-    stats_.kv_bytes_in_use = in_use;
-    stats_.kv_bytes_cached = cached;
+    update_running_stats_locked();
 }
 
 }  // namespace scout::engine

@@ -95,6 +95,8 @@ private:
     std::atomic<bool> cancelled_{false};
 };
 
+// A request's end is in the stats (its count, n_running, the KV bytes) before its final event
+// reaches the client, so a client that saw the end never reads stale numbers.
 struct SchedulerStats {
     int64_t n_requests_done = 0, n_requests_cancelled = 0;
     int64_t n_prompt_tokens = 0;          // prompt tokens of admitted requests
@@ -124,7 +126,8 @@ public:
     Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer, SchedulerOptions options);
     ~Scheduler();  // stop()
     // Stops the scheduler thread; every unfinished request ends with StopReason::cancelled and
-    // later submissions throw ShuttingDown. Idempotent.
+    // later submissions throw ShuttingDown. Requests still waiting in the queue are told at once;
+    // running ones once the step in progress has finished. Idempotent.
     void stop();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -143,6 +146,7 @@ private:
     void admit_locked();
     void step();
     void finish(Active& a, StopReason reason, const std::string& error = {});
+    void update_running_stats_locked();
 
     backend::Forward& forward_;
     std::unique_ptr<ThreadPool> sample_pool_;
