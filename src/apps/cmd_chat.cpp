@@ -10,6 +10,7 @@
 #include "apps/runner.hpp"
 #include "base/error.hpp"
 #include "engine/session.hpp"
+#include "engine/stop_reason.hpp"
 #include "sample/sampler.hpp"
 #include "text/chat_format.hpp"
 
@@ -57,7 +58,6 @@ void chat(const ChatOptions& o) {
     std::string system = o.system;
     std::vector<int32_t> history;  // every id the model should have seen, in order
     const int32_t eot = r->tokenizer->special_id_or_throw("<|eot|>");
-    const int32_t eom = r->tokenizer->special_id_or_throw("<|eom|>");
 
     auto reset = [&] {
         session.reset();
@@ -106,9 +106,11 @@ void chat(const ChatOptions& o) {
         });
         std::fputc('\n', stdout);
         std::fflush(stdout);
-        // The reply becomes part of the conversation; a reply cut short is closed with <|eot|>.
+        // The reply becomes part of the conversation; one that does not end with <|eot|> or <|eom|>
+        // (cut short by a limit or Ctrl-C, or ended by <|end_of_text|>) is closed with <|eot|>.
         history.insert(history.end(), result.tokens.begin(), result.tokens.end());
-        if (history.back() != eot && history.back() != eom) history.push_back(eot);
+        const int32_t last = result.tokens.empty() ? -1 : result.tokens.back();
+        if (engine::message_end(result.reason, last) == text::MessageEnd::none) history.push_back(eot);
         if (result.reason == engine::StopReason::cancelled) std::fputs("[stopped]\n", stderr);
         interrupted.store(false);
         if (!o.gen.quiet) print_stats(*r, result);

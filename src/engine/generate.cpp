@@ -4,71 +4,10 @@
 #include <chrono>
 
 #include "base/error.hpp"
+#include "engine/stop_strings.hpp"
 #include "text/stream_decoder.hpp"
 
 namespace scout::engine {
-
-const char* stop_reason_name(StopReason r) {
-    switch (r) {
-        case StopReason::stop_token: return "stop token";
-        case StopReason::stop_string: return "stop string";
-        case StopReason::max_tokens: return "token limit";
-        case StopReason::context_full: return "context full";
-        case StopReason::cancelled: return "cancelled";
-    }
-    return "?";
-}
-
-namespace {
-
-// Holds generated text back while it could still turn into a stop string.
-class StopStringFilter {
-public:
-    StopStringFilter(std::vector<std::string> stops, const TextCallback& out, std::string& text)
-        : stops_(std::move(stops)), out_(out), text_(text) {
-        for (const auto& s : stops_) check(!s.empty(), "stop strings must not be empty");
-    }
-
-    // Adds text; returns true when a stop string completed (text is cut before it).
-    bool add(std::string_view piece) {
-        pending_ += piece;
-        std::size_t cut = std::string::npos;
-        for (const auto& s : stops_) cut = std::min(cut, pending_.find(s));
-        if (cut != std::string::npos) {
-            emit(pending_.substr(0, cut));
-            pending_.clear();
-            return true;
-        }
-        // Keep the longest suffix of pending_ that is a proper prefix of some stop string.
-        std::size_t keep = 0;
-        for (const auto& s : stops_)
-            for (std::size_t len = std::min(s.size() - 1, pending_.size()); len > keep; --len)
-                if (pending_.compare(pending_.size() - len, len, s, 0, len) == 0) {
-                    keep = len;
-                    break;
-                }
-        emit(pending_.substr(0, pending_.size() - keep));
-        pending_.erase(0, pending_.size() - keep);
-        return false;
-    }
-    void finish() {
-        emit(pending_);
-        pending_.clear();
-    }
-
-private:
-    void emit(const std::string& s) {
-        if (s.empty()) return;
-        text_ += s;
-        if (out_) out_(s);
-    }
-    std::vector<std::string> stops_;  // owned: the caller's list may be a temporary
-    const TextCallback& out_;
-    std::string& text_;
-    std::string pending_;
-};
-
-}  // namespace
 
 GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenizer* tokenizer,
                         std::span<const int32_t> prompt, const GenerateOptions& options, const TextCallback& on_text) {
@@ -85,12 +24,18 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
 
     std::optional<text::StreamDecoder> decoder;
     if (tokenizer) decoder.emplace(*tokenizer);
-    StopStringFilter filter(tokenizer ? options.stop_strings : std::vector<std::string>{}, on_text, result.text);
+    StopStringFilter filter(tokenizer ? options.stop_strings : std::vector<std::string>{});
+    auto emit = [&](const std::string& s) {
+        if (s.empty()) return;
+        result.text += s;
+        if (on_text) on_text(s);
+    };
     auto is_stop = [&](int32_t id) {
         return std::find(options.stop_tokens.begin(), options.stop_tokens.end(), id) != options.stop_tokens.end();
     };
 
     auto t_first = clock::now();
+    result.reason = StopReason::max_tokens;  // unless something else ends it first
     bool stopped = false;
     for (int64_t i = 0; i < options.max_new_tokens && !stopped; ++i) {
         if (options.cancel && options.cancel->load()) {
@@ -104,9 +49,12 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
         if (is_stop(id)) {
             result.reason = StopReason::stop_token;
             stopped = true;
-        } else if (decoder && filter.add(decoder->push(id))) {
-            result.reason = StopReason::stop_string;
-            stopped = true;
+        } else if (decoder) {
+            emit(filter.add(decoder->push(id)));
+            if (filter.stopped()) {
+                result.reason = StopReason::stop_string;
+                stopped = true;
+            }
         }
         if (stopped || i + 1 == options.max_new_tokens) break;  // nobody needs the next logits
         if (session.remaining() < 1) {
@@ -115,8 +63,8 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
         }
         logits = session.feed(std::span<const int32_t>(&result.tokens.back(), 1));
     }
-    if (decoder && result.reason != StopReason::stop_string) filter.add(decoder->flush());
-    filter.finish();
+    if (decoder) emit(filter.add(decoder->flush()));  // nothing once a stop string was reached
+    emit(filter.finish());
     result.gen_seconds = std::chrono::duration<double>(clock::now() - t_first).count();
     return result;
 }

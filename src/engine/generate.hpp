@@ -10,13 +10,11 @@
 #include <vector>
 
 #include "engine/session.hpp"
+#include "engine/stop_reason.hpp"
 #include "sample/sampler.hpp"
 #include "text/tokenizer.hpp"
 
 namespace scout::engine {
-
-enum class StopReason { stop_token, stop_string, max_tokens, context_full, cancelled };
-const char* stop_reason_name(StopReason r);
 
 struct GenerateOptions {
     int64_t max_new_tokens = 256;
@@ -28,7 +26,7 @@ struct GenerateOptions {
 struct GenerateResult {
     std::vector<int32_t> tokens;  // generated ids, including a final stop token if one was produced
     std::string text;             // their text, without stop tokens or stop strings
-    StopReason reason = StopReason::max_tokens;
+    StopReason reason = StopReason::none;  // stop_token, stop_string, max_tokens, context_full or cancelled
     int64_t n_prompt = 0;
     double prompt_seconds = 0.0;  // prefill time
     double gen_seconds = 0.0;     // time of the decode steps (after the first sampled token)

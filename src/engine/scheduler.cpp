@@ -4,22 +4,12 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "engine/stop_strings.hpp"
 #include "sample/sampler.hpp"
 #include "text/stream_decoder.hpp"
 #include "text/tokenizer.hpp"
 
 namespace scout::engine {
-
-const char* finish_reason_name(FinishReason r) {
-    switch (r) {
-        case FinishReason::none: return "none";
-        case FinishReason::stop: return "stop";
-        case FinishReason::length: return "length";
-        case FinishReason::cancelled: return "cancelled";
-        case FinishReason::error: return "error";
-    }
-    return "?";
-}
 
 bool RequestStream::next(std::vector<StreamEvent>& out, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
@@ -39,41 +29,6 @@ void RequestStream::push(StreamEvent e) {
 }
 
 namespace {
-
-// Holds generated text back while it could still become one of the stop strings.
-class StopText {
-public:
-    explicit StopText(std::vector<std::string> stops) : stops_(std::move(stops)) {}
-
-    // Adds text; returns what may be emitted now. Sets `hit` when a stop string completed
-    // (the text is then cut before it and nothing more will be emitted).
-    std::string add(std::string_view piece, bool& hit) {
-        pending_ += piece;
-        std::size_t cut = std::string::npos;
-        for (const auto& s : stops_) cut = std::min(cut, pending_.find(s));
-        if (cut != std::string::npos) {
-            hit = true;
-            std::string out = pending_.substr(0, cut);
-            pending_.clear();
-            return out;
-        }
-        std::size_t keep = 0;  // longest suffix that is a proper prefix of a stop string
-        for (const auto& s : stops_)
-            for (std::size_t len = std::min(s.size() - 1, pending_.size()); len > keep; --len)
-                if (pending_.compare(pending_.size() - len, len, s, 0, len) == 0) {
-                    keep = len;
-                    break;
-                }
-        std::string out = pending_.substr(0, pending_.size() - keep);
-        pending_.erase(0, pending_.size() - keep);
-        return out;
-    }
-    std::string flush() { return std::exchange(pending_, {}); }
-
-private:
-    std::vector<std::string> stops_;  // owned: the request may move
-    std::string pending_;
-};
 
 std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
     const std::size_t n = std::min(a.size(), b.size());
@@ -99,7 +54,7 @@ struct Scheduler::Active {
     int64_t n_reused = 0;
     std::optional<Sampler> sampler;
     std::optional<text::StreamDecoder> decoder;
-    std::optional<StopText> stop_text;
+    std::optional<StopStringFilter> stop_strings;
     std::vector<int32_t> history;  // prompt + generated (penalties)
     int64_t n_generated = 0;
     int32_t pending = -1;          // sampled, not yet fed
@@ -121,19 +76,20 @@ Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer
 Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::stop() {
+    StreamEvent e;
+    e.done = true;
+    e.finish = StopReason::cancelled;
     {
         std::lock_guard lock(mu_);
         if (stop_) return;
         stop_ = true;
+        // Waiting requests never get a slot now: they end at once, not after the current step.
+        for (auto& [req, stream] : queue_) stream->push(e);
+        queue_.clear();
+        stats_.queue_depth = 0;
     }
     cv_.notify_all();
     thread_.join();
-    StreamEvent e;
-    e.done = true;
-    e.finish = FinishReason::cancelled;
-    std::lock_guard lock(mu_);
-    for (auto& [req, stream] : queue_) stream->push(e);
-    queue_.clear();
     for (auto& a : active_)
         if (!a->done) a->stream->push(e);
 }
@@ -180,7 +136,7 @@ void Scheduler::admit_locked() {
         if (it->second->cancelled()) {
             StreamEvent e;
             e.done = true;
-            e.finish = FinishReason::cancelled;
+            e.finish = StopReason::cancelled;
             it->second->push(std::move(e));
             ++stats_.n_requests_cancelled;
             it = queue_.erase(it);
@@ -219,7 +175,7 @@ void Scheduler::admit_locked() {
         a->n_reused = resume;
         a->sampler.emplace(a->req.sampling);
         if (tokenizer_) a->decoder.emplace(*tokenizer_);
-        a->stop_text.emplace(tokenizer_ ? a->req.stop_strings : std::vector<std::string>{});
+        a->stop_strings.emplace(tokenizer_ ? a->req.stop_strings : std::vector<std::string>{});
         a->history = a->req.prompt;
         stats_.n_prompt_tokens += static_cast<int64_t>(a->req.prompt.size());
         stats_.n_prompt_tokens_reused += resume;
@@ -228,15 +184,15 @@ void Scheduler::admit_locked() {
     }
     stats_.queue_depth = static_cast<int64_t>(queue_.size());
     // Exact at once (not only after the next step), so "idle" in the stats means idle.
-    stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
+    update_running_stats_locked();
 }
 
-void Scheduler::finish(Active& a, FinishReason reason, const std::string& error) {
+void Scheduler::finish(Active& a, StopReason reason, const std::string& error) {
     StreamEvent e;
-    if (reason != FinishReason::cancelled && reason != FinishReason::error) {
-        bool hit = false;
-        if (a.decoder) e.text = a.stop_text->add(a.decoder->flush(), hit);
-        if (!hit) e.text += a.stop_text->flush();
+    if (ended_normally(reason)) {
+        // What the stop-string filter held back (nothing after a stop string).
+        if (a.decoder) e.text = a.stop_strings->add(a.decoder->flush());
+        e.text += a.stop_strings->finish();
     }
     e.done = true;
     e.finish = reason;
@@ -246,23 +202,34 @@ void Scheduler::finish(Active& a, FinishReason reason, const std::string& error)
     e.n_prompt_reused = a.n_reused;
     a.done = true;
     a.slot->busy = false;
-    {
-        // Counted before the client can see the final event, so stats never lag behind it.
-        std::lock_guard lock(mu_);
-        ++(reason == FinishReason::cancelled ? stats_.n_requests_cancelled : stats_.n_requests_done);
-    }
-    if (reason == FinishReason::cancelled || reason == FinishReason::error) {
+    if (!ended_normally(reason)) {
         // Nobody will continue this conversation soon: give its memory back now.
         a.slot->kv->clear();
         a.slot->tokens.clear();
     }
+    {
+        // In the stats before the client can see the final event, so stats never lag behind it.
+        std::lock_guard lock(mu_);
+        ++(reason == StopReason::cancelled ? stats_.n_requests_cancelled : stats_.n_requests_done);
+        update_running_stats_locked();
+    }
     a.stream->push(std::move(e));
+}
+
+// Called with mu_ held, on the scheduler thread (or after it ended): running sequences and the
+// KV memory of busy and idle slots.
+void Scheduler::update_running_stats_locked() {
+    stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
+    int64_t in_use = 0, cached = 0;
+    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
+    stats_.kv_bytes_in_use = in_use;
+    stats_.kv_bytes_cached = cached;
 }
 
 void Scheduler::step() {
     // Drop cancelled sequences first: their slot and KV are free for the next admission.
     for (auto& a : active_)
-        if (a->stream->cancelled()) finish(*a, FinishReason::cancelled);
+        if (a->stream->cancelled()) finish(*a, StopReason::cancelled);
     std::erase_if(active_, [](const auto& a) { return a->done; });
 
     std::vector<backend::SequenceStep> steps;
@@ -337,7 +304,7 @@ void Scheduler::step() {
     for (std::size_t i = 0; i < owners.size(); ++i) {
         Active& a = *owners[i];
         if (!error.empty()) {
-            finish(a, FinishReason::error, error);
+            finish(a, StopReason::error, error);
             continue;
         }
         Slot& s = *a.slot;
@@ -351,7 +318,7 @@ void Scheduler::step() {
             if (a.feed_pos < a.req.prompt.size()) continue;  // more prompt pieces to come
         }
         if (!sampled[i].error.empty()) {
-            finish(a, FinishReason::error, sampled[i].error);
+            finish(a, StopReason::error, sampled[i].error);
             continue;
         }
         StreamEvent e;
@@ -361,19 +328,18 @@ void Scheduler::step() {
         ++a.n_generated;
         ++n_new_tokens;
         a.history.push_back(id);
-        FinishReason reason = FinishReason::none;
+        StopReason reason = StopReason::none;
         if (std::find(a.req.stop_tokens.begin(), a.req.stop_tokens.end(), id) != a.req.stop_tokens.end()) {
-            reason = FinishReason::stop;
-        } else {
-            bool hit = false;
-            if (a.decoder) e.text = a.stop_text->add(a.decoder->push(id), hit);
-            if (hit) reason = FinishReason::stop;
+            reason = StopReason::stop_token;
+        } else if (a.decoder) {
+            e.text = a.stop_strings->add(a.decoder->push(id));
+            if (a.stop_strings->stopped()) reason = StopReason::stop_string;
         }
-        if (reason == FinishReason::none && a.n_generated >= a.req.max_tokens) reason = FinishReason::length;
-        if (reason == FinishReason::none && s.kv->n_past() + 1 > options_.context_length) reason = FinishReason::length;
+        if (reason == StopReason::none && a.n_generated >= a.req.max_tokens) reason = StopReason::max_tokens;
+        if (reason == StopReason::none && s.kv->n_past() + 1 > options_.context_length) reason = StopReason::context_full;
         a.pending = id;
         a.stream->push(std::move(e));  // one event per token, so clients can count them
-        if (reason != FinishReason::none) {
+        if (reason != StopReason::none) {
             // The last token is not fed: a following turn feeds it with its own tokens.
             finish(a, reason);
         }
@@ -384,11 +350,7 @@ void Scheduler::step() {
     stats_.n_steps += steps.empty() ? 0 : 1;
     stats_.busy_seconds += seconds;
     stats_.n_generated_tokens += n_new_tokens;
-    stats_.n_running = static_cast<int64_t>(active_.size());
-    int64_t in_use = 0, cached = 0;
-    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
-    stats_.kv_bytes_in_use = in_use;
-    stats_.kv_bytes_cached = cached;
+    update_running_stats_locked();
 }
 
 }  // namespace scout::engine

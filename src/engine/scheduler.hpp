@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "backend/forward.hpp"
+#include "engine/stop_reason.hpp"
 #include "sample/sampling_params.hpp"
 
 namespace scout {
@@ -52,13 +53,10 @@ struct GenRequest {
     std::vector<int32_t> prompt;            // non-empty, shorter than the context
     SamplingParams sampling;                // validated by the caller
     int64_t max_tokens = 256;               // >= 1
-    std::vector<int32_t> stop_tokens;       // reported as finish "stop", never as text
+    std::vector<int32_t> stop_tokens;       // end it with StopReason::stop_token, never shown as text
     std::vector<std::string> stop_strings;  // the text is cut before them
     int top_logprobs = -1;                  // < 0: no logprobs; else logprobs with this many alternatives
 };
-
-enum class FinishReason { none, stop, length, cancelled, error };
-const char* finish_reason_name(FinishReason r);  // "stop", "length", ...
 
 struct TokenLogprob {
     int32_t id = 0;
@@ -73,7 +71,7 @@ struct StreamEvent {
     std::string text;
     std::optional<TokenLogprob> logprob;  // when requested
     bool done = false;
-    FinishReason finish = FinishReason::none;
+    StopReason finish = StopReason::none;  // on the final event: why the request ended
     std::string error;  // finish == error
     int64_t n_prompt = 0, n_generated = 0, n_prompt_reused = 0;  // set on the final event
 };
@@ -97,6 +95,8 @@ private:
     std::atomic<bool> cancelled_{false};
 };
 
+// A request's end is in the stats (its count, n_running, the KV bytes) before its final event
+// reaches the client, so a client that saw the end never reads stale numbers.
 struct SchedulerStats {
     int64_t n_requests_done = 0, n_requests_cancelled = 0;
     int64_t n_prompt_tokens = 0;          // prompt tokens of admitted requests
@@ -125,8 +125,9 @@ public:
     // stop strings are not checked.
     Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer, SchedulerOptions options);
     ~Scheduler();  // stop()
-    // Stops the scheduler thread; every unfinished request ends with FinishReason::cancelled and
-    // later submissions throw ShuttingDown. Idempotent.
+    // Stops the scheduler thread; every unfinished request ends with StopReason::cancelled and
+    // later submissions throw ShuttingDown. Requests still waiting in the queue are told at once;
+    // running ones once the step in progress has finished. Idempotent.
     void stop();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -144,7 +145,8 @@ private:
     void run();
     void admit_locked();
     void step();
-    void finish(Active& a, FinishReason reason, const std::string& error = {});
+    void finish(Active& a, StopReason reason, const std::string& error = {});
+    void update_running_stats_locked();
 
     backend::Forward& forward_;
     std::unique_ptr<ThreadPool> sample_pool_;

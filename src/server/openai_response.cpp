@@ -31,7 +31,18 @@ Json usage_json(const engine::StreamEvent& end) {
                 {"prompt_tokens_details", {{"cached_tokens", end.n_prompt_reused}}}};
 }
 
-const char* finish_name(engine::FinishReason r) { return r == engine::FinishReason::length ? "length" : "stop"; }
+Json openai_finish_reason(engine::StopReason r, bool tool_calls) {
+    switch (r) {
+        case engine::StopReason::stop_token:
+        case engine::StopReason::stop_string: return tool_calls ? "tool_calls" : "stop";
+        case engine::StopReason::max_tokens:
+        case engine::StopReason::context_full: return tool_calls ? "tool_calls" : "length";
+        case engine::StopReason::none:
+        case engine::StopReason::cancelled:
+        case engine::StopReason::error: return nullptr;
+    }
+    return nullptr;
+}
 
 Json chat_logprob_json(const text::Tokenizer& tok, const engine::TokenLogprob& lp) {
     auto entry = [&](int32_t id, float logprob) {
@@ -63,14 +74,14 @@ Json tool_calls_json(const std::vector<text::ToolCall>& calls, bool with_index) 
 Json chat_completion_json(const ChatReplyInfo& info, const std::string& text, const Json& logprobs,
                           const engine::StreamEvent& end) {
     Json message{{"role", "assistant"}, {"content", text}};
-    std::string finish = finish_name(end.finish);
+    bool tool_calls = false;
     if (info.tools_on)
         if (auto calls = parse_tool_calls(text)) {
             message["content"] = calls->content.empty() ? Json(nullptr) : Json(calls->content);
             message["tool_calls"] = tool_calls_json(calls->calls, false);
-            finish = "tool_calls";
+            tool_calls = true;
         }
-    Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}};
+    Json choice{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", openai_finish_reason(end.finish, tool_calls)}};
     if (info.want_logprobs) choice["logprobs"] = Json{{"content", logprobs}};
     return Json{{"id", info.id}, {"object", "chat.completion"}, {"created", info.created}, {"model", info.model},
                 {"choices", Json::array({choice})}, {"usage", usage_json(end)}};
@@ -96,8 +107,7 @@ std::string ChatStream::add(engine::StreamEvent& e) {
     if (e.logprob && info_.tokenizer) held_logprobs_.push_back(chat_logprob_json(*info_.tokenizer, *e.logprob));
     bool tool_calls = false;
     if (e.done && tools_) {
-        const bool ok = e.finish == engine::FinishReason::stop || e.finish == engine::FinishReason::length;
-        ParsedToolCalls parsed = tools_->finish(ok);
+        ParsedToolCalls parsed = tools_->finish(engine::ended_normally(e.finish));
         text += parsed.content;
         if (!parsed.calls.empty()) {
             if (!text.empty()) out += chunk(Json{{"content", text}}, nullptr, nullptr);
@@ -113,12 +123,12 @@ std::string ChatStream::add(engine::StreamEvent& e) {
     }
     if (!e.done) return out;
     done_ = true;
-    if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
-        const std::string msg = e.finish == engine::FinishReason::error ? "generation failed: " + e.error
-                                                                        : std::string("the server is shutting down");
+    if (!engine::ended_normally(e.finish)) {
+        const std::string msg = e.finish == engine::StopReason::error ? "generation failed: " + e.error
+                                                                      : std::string("the server is shutting down");
         return out + "data: " + error_body(500, msg) + "\n\n";
     }
-    out += chunk(Json::object(), tool_calls ? "tool_calls" : finish_name(e.finish), nullptr);
+    out += chunk(Json::object(), openai_finish_reason(e.finish, tool_calls), nullptr);
     if (info_.include_usage)
         out += "data: " +
                dump_json(Json{{"id", info_.id}, {"object", "chat.completion.chunk"}, {"created", info_.created},

@@ -21,7 +21,10 @@ std::string random_id(const char* prefix);  // prefix + 24 random hex digits
 int64_t unix_now();
 
 nlohmann::ordered_json usage_json(const engine::StreamEvent& end);
-const char* finish_name(engine::FinishReason r);  // "length" or "stop"
+// OpenAI's finish_reason for how a reply ended, decided here only: "tool_calls" when the reply
+// was read as tool calls, "length" at the token limit or a full context, "stop" at a stop token
+// or string; null (JSON) while not ended and for cancelled/error, which are answered as errors.
+nlohmann::ordered_json openai_finish_reason(engine::StopReason r, bool tool_calls = false);
 nlohmann::ordered_json chat_logprob_json(const text::Tokenizer& tok, const engine::TokenLogprob& lp);
 // OpenAI's tool_calls list; with_index for stream deltas.
 nlohmann::ordered_json tool_calls_json(const std::vector<text::ToolCall>& calls, bool with_index);

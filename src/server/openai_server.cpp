@@ -288,8 +288,8 @@ HttpResponse OpenAiServer::whole_reply(std::shared_ptr<engine::RequestStream> st
         return false;
     };
     auto respond = [build, end]() {
-        if (end->finish == engine::FinishReason::error) return error_response(ApiError(500, "generation failed: " + end->error));
-        if (end->finish == engine::FinishReason::cancelled) return error_response(ApiError(503, "the server is shutting down"));
+        if (end->finish == engine::StopReason::error) return error_response(ApiError(500, "generation failed: " + end->error));
+        if (!engine::ended_normally(end->finish)) return error_response(ApiError(503, "the server is shutting down"));
         return json_response(build(*end));
     };
     // The request is cancelled if the response is dropped before the reply is complete.
@@ -439,7 +439,7 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
             },
             [acc, id, created, model, want_logprobs](const engine::StreamEvent& end) {
                 Json choice{{"text", acc->text}, {"index", 0}, {"logprobs", want_logprobs ? acc->lp.json() : Json(nullptr)},
-                            {"finish_reason", finish_name(end.finish)}};
+                            {"finish_reason", openai_finish_reason(end.finish)}};
                 return Json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
                             {"choices", Json::array({choice})}, {"usage", usage_json(end)}};
             });
@@ -480,12 +480,12 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
                 }
                 if (e.done) {
                     done = true;
-                    if (e.finish == engine::FinishReason::error || e.finish == engine::FinishReason::cancelled) {
+                    if (!engine::ended_normally(e.finish)) {
                         sse.send(Json::parse(error_body(500, "generation failed: " + e.error)));
                         guard->finished = true;
                         return;
                     }
-                    if (!sse.send(chunk("", finish_name(e.finish), nullptr))) return;
+                    if (!sse.send(chunk("", openai_finish_reason(e.finish), nullptr))) return;
                     if (include_usage && !sse.send(Json{{"id", id}, {"object", "text_completion"}, {"created", created},
                                                         {"model", model}, {"choices", Json::array()}, {"usage", usage_json(e)}}))
                         return;

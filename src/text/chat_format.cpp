@@ -118,7 +118,7 @@ void ChatFormat::encode_message(const ChatMessage& m, std::vector<int32_t>& out)
     }
     if (m.role == "assistant")
         for (const auto& c : m.tool_calls) tok_->encode_append(tool_call_text(c), {}, out);
-    const bool eom = (m.role == "assistant" && (m.stop_reason == StopReason::end_of_message || !m.tool_calls.empty())) ||
+    const bool eom = (m.role == "assistant" && (m.end == MessageEnd::end_of_message || !m.tool_calls.empty())) ||
                      is_tool_role(m.role);
     out.push_back(eom ? token::eom : token::eot);
 }

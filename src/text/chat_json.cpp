@@ -172,7 +172,7 @@ std::vector<ChatMessage> parse_chat_messages(std::string_view json_text, const I
             const std::string r = m["stop_reason"].is_string() ? m["stop_reason"].get<std::string>() : "";
             check(r == "end_of_message" || r == "end_of_turn",
                   where(mi) + ": stop_reason must be \"end_of_message\" or \"end_of_turn\"");
-            msg.stop_reason = r == "end_of_message" ? StopReason::end_of_message : StopReason::end_of_turn;
+            msg.end = r == "end_of_message" ? MessageEnd::end_of_message : MessageEnd::end_of_turn;
         }
         if (m.contains("context") && m["context"].is_string()) msg.context = m["context"].get<std::string>();
         out.push_back(std::move(msg));

@@ -26,14 +26,23 @@ struct ToolCall {
     std::string arguments_json;  // a JSON object, keys in the caller's order
 };
 
-enum class StopReason { none, end_of_turn, end_of_message, out_of_tokens };
+// Which end token closes an assistant message in Meta's chat format (llama-models calls this the
+// message's StopReason). A property of the conversation, not of generation: why a generation
+// ended is engine::StopReason, and engine::message_end() derives this from it. llama-models'
+// third value, out_of_tokens (a reply cut by a limit: no end token), is `none` here: both render
+// as <|eot|> and neither says more about the message.
+enum class MessageEnd {
+    none,            // not said: <|eot|>, or <|eom|> when the message carries tool calls
+    end_of_turn,     // <|eot|>: the assistant's turn is over
+    end_of_message,  // <|eom|>: the assistant waits for a tool's result
+};
 
 struct ChatMessage {
     std::string role;  // system | user | assistant | tool ("ipython" is accepted as tool)
     std::vector<ContentPart> content;
     bool content_is_list = false;         // content was given as a list of parts (the HF template differs)
     std::vector<ToolCall> tool_calls;     // assistant only
-    StopReason stop_reason = StopReason::none;  // assistant: end_of_message gives <|eom|>
+    MessageEnd end = MessageEnd::none;    // assistant: end_of_message gives <|eom|> (JSON "stop_reason")
     std::optional<std::string> context;   // user: RAG context appended after "\n\n" (reference only)
 
     static ChatMessage make(std::string role, std::string text) {

@@ -399,7 +399,7 @@ ParsedToolCalls to_parsed(std::string content, std::vector<Call>& calls) {
 
 }  // namespace
 
-AssistantReply parse_assistant_reply(std::string_view text, StopReason stop_reason) {
+AssistantReply parse_assistant_reply(std::string_view text, MessageEnd end) {
     std::string_view v = text;
     while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
     while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
@@ -412,13 +412,13 @@ AssistantReply parse_assistant_reply(std::string_view text, StopReason stop_reas
         for (size_t p; (p = content.find(kPythonEnd)) != std::string::npos;) content.erase(p, kPythonEnd.size());
     }
     AssistantReply r;
-    r.stop_reason = stop_reason;
+    r.end = end;
     if (ends_with(content, "<|eot|>")) {
         content.resize(content.size() - 7);
-        r.stop_reason = StopReason::end_of_turn;
+        r.end = MessageEnd::end_of_turn;
     } else if (ends_with(content, "<|eom|>")) {
         content.resize(content.size() - 7);
-        r.stop_reason = StopReason::end_of_message;
+        r.end = MessageEnd::end_of_message;
     }
 
     std::optional<Call> call = custom_tool_call(content);

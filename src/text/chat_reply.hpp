@@ -21,12 +21,12 @@ namespace scout::text {
 struct AssistantReply {
     std::string content;              // empty when a tool call was recognised
     std::vector<ToolCall> tool_calls;  // at most one (the reference keeps only the first)
-    StopReason stop_reason = StopReason::none;
+    MessageEnd end = MessageEnd::none;
 };
 
-// text is the decoded reply, special tokens included (e.g. "...<|eot|>"). stop_reason is what the
-// generation loop saw; a trailing <|eot|>/<|eom|> in text overrides it.
-AssistantReply parse_assistant_reply(std::string_view text, StopReason stop_reason);
+// text is the decoded reply, special tokens included (e.g. "...<|eot|>"). end is the end the
+// generation loop saw (engine::message_end); a trailing <|eot|>/<|eom|> in text overrides it.
+AssistantReply parse_assistant_reply(std::string_view text, MessageEnd end);
 
 struct ParsedToolCalls {
     std::string content;          // text before the calls (trimmed), usually empty

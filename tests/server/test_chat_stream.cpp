@@ -18,7 +18,7 @@ engine::StreamEvent piece(std::string text) {
     return e;
 }
 
-engine::StreamEvent end(engine::FinishReason r, std::string text = {}) {
+engine::StreamEvent end(engine::StopReason r, std::string text = {}) {
     engine::StreamEvent e;
     e.text = std::move(text);
     e.done = true;
@@ -63,7 +63,7 @@ std::string run(ChatStream& s, std::vector<engine::StreamEvent> evs) {
 
 TEST(ChatStream, ToolCallBecomesToolCallsDelta) {
     ChatStream s(info(true));
-    const auto ev = events(run(s, {piece("[get_weather(city="), piece("\"Paris\"), "), piece("f(n=2)]"), end(engine::FinishReason::stop)}));
+    const auto ev = events(run(s, {piece("[get_weather(city="), piece("\"Paris\"), "), piece("f(n=2)]"), end(engine::StopReason::stop_token)}));
     ASSERT_TRUE(s.done());
     ASSERT_EQ(ev.size(), 5u);  // role, tool_calls, finish, usage, [DONE]
     EXPECT_EQ(ev[0]["choices"][0]["delta"]["role"], "assistant");
@@ -85,7 +85,7 @@ TEST(ChatStream, ToolCallBecomesToolCallsDelta) {
 
 TEST(ChatStream, JsonToolCallInTheFinalEvent) {
     ChatStream s(info(true, false));
-    const auto ev = events(run(s, {piece("{\"name\": \"f\", "), end(engine::FinishReason::stop, "\"parameters\": {}}")}));
+    const auto ev = events(run(s, {piece("{\"name\": \"f\", "), end(engine::StopReason::stop_token, "\"parameters\": {}}")}));
     ASSERT_EQ(ev.size(), 4u);  // role, tool_calls, finish, [DONE]
     EXPECT_EQ(ev[1]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"], "f");
     EXPECT_EQ(ev[2]["choices"][0]["finish_reason"], "tool_calls");
@@ -99,7 +99,7 @@ TEST(ChatStream, PlainTextStreamsWithTools) {
     EXPECT_NE(first, "");  // released at once: cannot be a call list
     auto e2 = piece(" [x]");
     out += first + s.add(e2);
-    auto e3 = end(engine::FinishReason::length);
+    auto e3 = end(engine::StopReason::max_tokens);
     out += s.add(e3);
     const auto ev = events(out);
     std::string text;
@@ -112,7 +112,7 @@ TEST(ChatStream, PlainTextStreamsWithTools) {
 
 TEST(ChatStream, HeldTextThatIsNotACallIsSentAsContent) {
     ChatStream s(info(true, false));
-    const auto ev = events(run(s, {piece("[1, 2"), end(engine::FinishReason::stop, "]")}));
+    const auto ev = events(run(s, {piece("[1, 2"), end(engine::StopReason::stop_token, "]")}));
     ASSERT_EQ(ev.size(), 4u);  // role, content, finish, [DONE]
     EXPECT_EQ(ev[1]["choices"][0]["delta"]["content"], "[1, 2]");
     EXPECT_EQ(ev[2]["choices"][0]["finish_reason"], "stop");
@@ -120,14 +120,14 @@ TEST(ChatStream, HeldTextThatIsNotACallIsSentAsContent) {
 
 TEST(ChatStream, WithoutToolsBracketsAreContent) {
     ChatStream s(info(false, false));
-    const auto ev = events(run(s, {piece("[f(a=1)]"), end(engine::FinishReason::stop)}));
+    const auto ev = events(run(s, {piece("[f(a=1)]"), end(engine::StopReason::stop_token)}));
     EXPECT_EQ(ev[1]["choices"][0]["delta"]["content"], "[f(a=1)]");
     EXPECT_EQ(ev[2]["choices"][0]["finish_reason"], "stop");
 }
 
 TEST(ChatStream, ErrorEndsWithAnErrorObject) {
     ChatStream s(info(false));
-    auto e = end(engine::FinishReason::error);
+    auto e = end(engine::StopReason::error);
     e.error = "boom";
     const auto ev = events(run(s, {piece("a"), e}));
     ASSERT_TRUE(ev.back().contains("error"));
@@ -136,7 +136,7 @@ TEST(ChatStream, ErrorEndsWithAnErrorObject) {
 
 TEST(ChatCompletion, WholeReplyWithToolCalls) {
     const Json j = chat_completion_json(info(true), "I'll check.\n[get_weather(city=\"Oslo\")]", Json::array(),
-                                        end(engine::FinishReason::stop));
+                                        end(engine::StopReason::stop_token));
     const Json& m = j["choices"][0]["message"];
     EXPECT_EQ(m["content"], "I'll check.");
     ASSERT_EQ(m["tool_calls"].size(), 1u);
@@ -144,11 +144,36 @@ TEST(ChatCompletion, WholeReplyWithToolCalls) {
     EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], R"({"city":"Oslo"})");
     EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
     EXPECT_EQ(j["usage"]["total_tokens"], 17);
-    const Json p = chat_completion_json(info(true), "[get_weather(city=\"Oslo\")]", Json::array(), end(engine::FinishReason::stop));
+    const Json p = chat_completion_json(info(true), "[get_weather(city=\"Oslo\")]", Json::array(), end(engine::StopReason::stop_token));
     EXPECT_TRUE(p["choices"][0]["message"]["content"].is_null());
-    const Json q = chat_completion_json(info(false), "[get_weather(city=\"Oslo\")]", Json::array(), end(engine::FinishReason::length));
+    const Json q = chat_completion_json(info(false), "[get_weather(city=\"Oslo\")]", Json::array(), end(engine::StopReason::max_tokens));
     EXPECT_FALSE(q["choices"][0]["message"].contains("tool_calls"));
     EXPECT_EQ(q["choices"][0]["finish_reason"], "length");
+}
+
+TEST(FinishReason, EveryStopReasonMapsToOpenAi) {
+    using engine::StopReason;
+    EXPECT_EQ(openai_finish_reason(StopReason::stop_token), "stop");
+    EXPECT_EQ(openai_finish_reason(StopReason::stop_string), "stop");
+    EXPECT_EQ(openai_finish_reason(StopReason::max_tokens), "length");
+    EXPECT_EQ(openai_finish_reason(StopReason::context_full), "length");
+    for (StopReason r : {StopReason::stop_token, StopReason::stop_string, StopReason::max_tokens, StopReason::context_full})
+        EXPECT_EQ(openai_finish_reason(r, true), "tool_calls");
+    // Not ended, or ended without a reply (answered as an error): no finish_reason.
+    for (StopReason r : {StopReason::none, StopReason::cancelled, StopReason::error}) {
+        EXPECT_TRUE(openai_finish_reason(r).is_null());
+        EXPECT_TRUE(openai_finish_reason(r, true).is_null());
+    }
+}
+
+TEST(ChatStream, StopStringAndContextFullEndNormally) {
+    ChatStream a(info(false, false));
+    auto ev = events(run(a, {piece("hi"), end(engine::StopReason::stop_string)}));
+    EXPECT_EQ(ev[ev.size() - 2]["choices"][0]["finish_reason"], "stop");
+    ChatStream b(info(false, false));
+    ev = events(run(b, {piece("hi"), end(engine::StopReason::context_full)}));
+    EXPECT_EQ(ev[ev.size() - 2]["choices"][0]["finish_reason"], "length");
+    EXPECT_EQ(ev.back(), "[DONE]");
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ TEST(FuzzRequest, ToolCallParserNeverThrows) {
                 for (const auto& c : r->calls) EXPECT_FALSE(c.name.empty());
             }
             // The reference rule (scout chat, tests/text) shares the readers.
-            (void)text::parse_assistant_reply(s, text::StopReason::none);
+            (void)text::parse_assistant_reply(s, text::MessageEnd::none);
         }) << s;
     }
 }

@@ -1,10 +1,15 @@
 // The continuous-batching scheduler on the tiny fixture model (chunk size 4, so prefix reuse
 // crosses chunk edges): batched greedy output equals a lone Session's, prefix reuse recomputes at
 // most one chunk and changes nothing, cancellation frees the KV memory, limits are enforced.
+// Races (cancel or shutdown against a request finishing on its own) are decided by holding the
+// scheduler inside a chosen forward call (HookedForward) until the event has happened, never by
+// sleeping: each such test has exactly one right outcome.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
@@ -26,6 +31,53 @@ struct Tiny {
         model->config.text, model->plan, model->weights,
         backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
     backend::Forward& forward = *forward_ptr;
+};
+
+// The tiny model's forward pass with a hook run on the scheduler thread before each call
+// (call = 0, 1, ...): a test holds the scheduler at a chosen step there.
+class HookedForward : public backend::Forward {
+public:
+    HookedForward(backend::Forward& inner, std::function<void(int64_t call)> hook) : inner_(inner), hook_(std::move(hook)) {}
+    using backend::Forward::forward;
+    void forward(backend::Batch batch, std::vector<float>& logits) override {
+        hook_(n_calls_++);
+        inner_.forward(batch, logits);
+    }
+    std::unique_ptr<kv::KvMemory> make_kv() override { return inner_.make_kv(); }
+    backend::Capabilities capabilities() const override { return inner_.capabilities(); }
+    backend::MemoryUse memory() const override { return inner_.memory(); }
+    const model::TextConfig& config() const override { return inner_.config(); }
+    const model::LayerPlan& plan() const override { return inner_.plan(); }
+    kv::KvType kv_type() const override { return inner_.kv_type(); }
+    void set_profile(backend::StageProfile* profile) override { inner_.set_profile(profile); }
+    void set_observer(backend::ActivationObserver* observer) override { inner_.set_observer(observer); }
+
+private:
+    backend::Forward& inner_;
+    std::function<void(int64_t)> hook_;
+    int64_t n_calls_ = 0;  // scheduler thread only
+};
+
+// A one-way gate: wait() returns once open() was called. A minute without it fails the test
+// instead of hanging it (a broken scheduler), and lets the scheduler go on.
+class Gate {
+public:
+    void open() {
+        {
+            std::lock_guard lock(mu_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    void wait() {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return open_; })) ADD_FAILURE() << "the gate was never opened";
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool open_ = false;
 };
 
 SamplingParams greedy() {
@@ -87,7 +139,7 @@ TEST(Scheduler, OneRequestEqualsSession) {
     Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256, .prefill_chunk = 5});
     auto c = collect(*s.submit(request(prompt, 12)));
     EXPECT_EQ(c.tokens, want);
-    EXPECT_EQ(c.end.finish, FinishReason::length);
+    EXPECT_EQ(c.end.finish, StopReason::max_tokens);
     EXPECT_EQ(c.end.n_generated, 12);
     EXPECT_EQ(c.end.n_prompt, 13);
 }
@@ -107,10 +159,11 @@ TEST(Scheduler, ConcurrentRequestsEachEqualAlone) {
         SCOPED_TRACE(i);
         EXPECT_EQ(collect(*streams[i]).tokens, want[i]);
     }
-    // A stream's end is delivered before the scheduler thread updates its counters: wait briefly.
-    for (int i = 0; i < 200 && s.stats().n_requests_done < 7; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_EQ(s.stats().n_requests_done, 7);
+    // A request is counted before its final event is delivered: no waiting for the stats.
+    const auto st = s.stats();
+    EXPECT_EQ(st.n_requests_done, 7);
+    EXPECT_EQ(st.n_running, 0);
+    EXPECT_EQ(st.kv_bytes_in_use, 0);
 }
 
 TEST(Scheduler, SeededSamplingIsReproducible) {
@@ -170,14 +223,23 @@ TEST(Scheduler, PrefixReuseAtEveryDivergencePoint) {
 
 TEST(Scheduler, CancelFreesKvMemory) {
     Tiny t;
-    Scheduler s(t.forward, nullptr, {.n_slots = 2, .context_length = 256});
+    // Call 0 prefills the prompt and samples token 1; call 1 (the first decode) waits until the
+    // request is cancelled, so it cannot reach its 230 tokens first.
+    Gate held, cancelled;
+    HookedForward f(t.forward, [&](int64_t call) {
+        if (call != 1) return;
+        held.open();
+        cancelled.wait();
+    });
+    Scheduler s(f, nullptr, {.n_slots = 2, .context_length = 256});
     auto long_req = s.submit(request(make_prompt(20, 1), 230));
-    std::vector<StreamEvent> ev;
-    while (ev.empty()) long_req->next(ev, 100ms);  // it is running
+    held.wait();  // it is running, inside its first decode step
     long_req->cancel();
+    cancelled.open();
     auto c = collect(*long_req);
-    EXPECT_EQ(c.end.finish, FinishReason::cancelled);
-    for (int i = 0; i < 100 && s.stats().kv_bytes_in_use != 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(c.end.finish, StopReason::cancelled);
+    EXPECT_EQ(c.tokens.size(), 2u);  // token 1, token 2 from the held step, then the cancel
+    // The stats show the cancellation as soon as its event arrives.
     const auto st = s.stats();
     EXPECT_EQ(st.kv_bytes_in_use, 0);
     EXPECT_EQ(st.kv_bytes_cached, 0);  // a cancelled sequence's KV is not kept for reuse
@@ -196,12 +258,12 @@ TEST(Scheduler, StopTokensAndContextLimit) {
     GenRequest r = request(prompt, 8);
     r.stop_tokens = {free_run[2]};
     auto c = collect(*s.submit(r));
-    EXPECT_EQ(c.end.finish, FinishReason::stop);
+    EXPECT_EQ(c.end.finish, StopReason::stop_token);
     EXPECT_EQ(c.tokens.back(), free_run[2]);
     EXPECT_LE(c.tokens.size(), 3u);
     // 10 prompt positions in a 14-position context: at most 5 tokens (the last is never fed).
     auto d = collect(*s.submit(request(prompt, 8)));
-    EXPECT_EQ(d.end.finish, FinishReason::length);
+    EXPECT_EQ(d.end.finish, StopReason::context_full);
     EXPECT_EQ(d.tokens.size(), 5u);
     EXPECT_THROW(s.submit(request(make_prompt(14, 1), 2)), Error);
 }
@@ -212,27 +274,60 @@ TEST(Scheduler, QueueLimit) {
     EXPECT_THROW(s.submit(request(make_prompt(5, 1), 2)), QueueFull);
 }
 
+// Shutdown while `a` runs and `b` waits for the only slot. The scheduler is held inside its second
+// forward call (a's first decode) until b has been told it is cancelled, which stop() does before
+// it waits for the scheduler thread: so a, far from its token limit, is cancelled too, after
+// exactly two tokens (from the prefill and from the held step).
+struct ShutdownRace {
+    Gate b_submitted, held;
+    std::shared_ptr<RequestStream> a, b;
+    std::vector<StreamEvent> b_events;  // what the held step saw of b
+    std::function<void(int64_t)> hook() {
+        return [this](int64_t call) {
+            if (call != 1) return;
+            held.open();
+            b_submitted.wait();
+            for (int i = 0; i < 600 && (b_events.empty() || !b_events.back().done); ++i) b->next(b_events, 100ms);
+        };
+    }
+    // After submitting a and b: lets the hook watch b, and waits until the scheduler is held.
+    void a_runs() {
+        b_submitted.open();
+        held.wait();
+    }
+    void check_both_cancelled() {
+        ASSERT_EQ(b_events.size(), 1u);  // never admitted: no tokens, only the end
+        EXPECT_TRUE(b_events.back().done);
+        EXPECT_EQ(b_events.back().finish, StopReason::cancelled);
+        const Collected c = collect(*a);
+        EXPECT_EQ(c.end.finish, StopReason::cancelled);
+        EXPECT_EQ(c.tokens.size(), 2u);
+    }
+};
+
 TEST(Scheduler, ShutdownEndsOpenRequests) {
     Tiny t;
-    std::shared_ptr<RequestStream> a, b;
+    ShutdownRace race;
+    HookedForward f(t.forward, race.hook());
     {
-        Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
-        a = s.submit(request(make_prompt(20, 1), 200));
-        b = s.submit(request(make_prompt(20, 2), 200));
-    }
-    // Both end (the tiny model may finish the first before the scheduler stops; never a hang).
-    const auto fa = collect(*a).end.finish, fb = collect(*b).end.finish;
-    EXPECT_TRUE(fa == FinishReason::cancelled || fa == FinishReason::length);
-    EXPECT_EQ(fb, FinishReason::cancelled);
+        Scheduler s(f, nullptr, {.n_slots = 1, .context_length = 256});
+        race.a = s.submit(request(make_prompt(20, 1), 200));
+        race.b = s.submit(request(make_prompt(20, 2), 200));
+        race.a_runs();
+    }  // ~Scheduler: stop()
+    race.check_both_cancelled();
 }
 
 TEST(Scheduler, StopThenSubmitThrows) {
     Tiny t;
-    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256});
-    auto a = s.submit(request(make_prompt(20, 1), 230));
+    ShutdownRace race;
+    HookedForward f(t.forward, race.hook());
+    Scheduler s(f, nullptr, {.n_slots = 1, .context_length = 256});
+    race.a = s.submit(request(make_prompt(20, 1), 230));
+    race.b = s.submit(request(make_prompt(20, 2), 230));
+    race.a_runs();
     s.stop();
-    const auto f = collect(*a).end.finish;
-    EXPECT_TRUE(f == FinishReason::cancelled || f == FinishReason::length);
+    race.check_both_cancelled();
     EXPECT_THROW(s.submit(request(make_prompt(5, 1), 2)), ShuttingDown);
     s.stop();  // idempotent
 }

@@ -32,7 +32,7 @@ TEST(ToolCalls, StringEscapes) {
     for (std::string_view s : {R"([f(s="\u00")])", R"([f(s="\uzzzz")])", R"([f(s="open)])"}) {
         SCOPED_TRACE(s);
         EXPECT_FALSE(parse_tool_calls(s));
-        EXPECT_TRUE(text::parse_assistant_reply(s, text::StopReason::none).tool_calls.empty());
+        EXPECT_TRUE(text::parse_assistant_reply(s, text::MessageEnd::none).tool_calls.empty());
     }
 }
 

@@ -6,11 +6,12 @@
 namespace scout::text {
 namespace {
 
-StopReason reason_of(const std::string& s) {
-    if (s == "end_of_turn") return StopReason::end_of_turn;
-    if (s == "end_of_message") return StopReason::end_of_message;
-    if (s == "out_of_tokens") return StopReason::out_of_tokens;
-    return StopReason::none;
+// llama-models' StopReason as a MessageEnd: out_of_tokens (no end token) is MessageEnd::none.
+MessageEnd end_of(const std::string& s) {
+    if (s == "end_of_turn") return MessageEnd::end_of_turn;
+    if (s == "end_of_message") return MessageEnd::end_of_message;
+    EXPECT_EQ(s, "out_of_tokens");
+    return MessageEnd::none;
 }
 
 TEST(ChatReply, MatchesReference) {
@@ -18,9 +19,9 @@ TEST(ChatReply, MatchesReference) {
     ASSERT_GE(cases.size(), 40u);
     for (const auto& c : cases) {
         const std::string text = c["text"].get<std::string>();
-        const auto r = parse_assistant_reply(text, reason_of(c["stop_reason_in"].get<std::string>()));
+        const auto r = parse_assistant_reply(text, end_of(c["stop_reason_in"].get<std::string>()));
         EXPECT_EQ(r.content, c["content"].get<std::string>()) << text;
-        EXPECT_EQ(r.stop_reason, reason_of(c["stop_reason"].get<std::string>())) << text;
+        EXPECT_EQ(r.end, end_of(c["stop_reason"].get<std::string>())) << text;
         const auto& want = c["tool_calls"];
         ASSERT_EQ(r.tool_calls.size(), want.size()) << text;
         for (size_t i = 0; i < want.size(); ++i) {
