@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 #include "base/error.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
-#include "quant/vec_dot.hpp"
 
 namespace scout::cpu {
 namespace {

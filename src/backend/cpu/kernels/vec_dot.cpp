@@ -3,12 +3,12 @@
 //   acc += (d_w * d_a) * isum                      (Q8_0, Q4_0 after its -8 offset, Q6_K)
 //   acc += (d_w * d_a) * isum - (dmin_w * d_a) * msum   (Q4_K, Q5_K; msum = Σ_s m[s] Σ_sub a)
 // in float32, one block after the other.
-#include "quant/vec_dot.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 #include "base/error.hpp"
 #include "quant/blocks.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
 
 namespace scout::quant {

@@ -1,4 +1,4 @@
-#include "quant/q8_activations.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 
 #include <cmath>
 

@@ -22,10 +22,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cpu/kernels/q8_activations.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 #include "base/simd_reduce.hpp"
 #include "quant/blocks.hpp"
-#include "quant/q8_activations.hpp"
-#include "quant/vec_dot.hpp"
 
 #ifndef SCOUT_VNNI
 #error "define SCOUT_VNNI before including vec_dot_x86.inl"

@@ -18,9 +18,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 #include "quant/blocks.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 
 namespace scout::quant {
 namespace {
