@@ -24,6 +24,7 @@
 
 using namespace scout;
 using namespace scout::quant;
+using namespace scout::cpu;  // the int8 kernels (backend/cpu/kernels)
 
 namespace {
 

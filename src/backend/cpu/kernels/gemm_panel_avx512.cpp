@@ -22,7 +22,13 @@
 #include "backend/cpu/kernels/q8_activations.hpp"
 #include "quant/blocks.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
 namespace {
 
 constexpr std::size_t kBlockBytes = 8 * 64 + 64;
@@ -368,4 +374,4 @@ const PanelKernel* panel_kernel_avx512(DType weight) {
     }
 }
 }  // namespace detail
-}  // namespace scout::quant
+}  // namespace scout::cpu

@@ -11,7 +11,17 @@
 #include "quant/blocks.hpp"
 #include "quant/quant.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
+using quant::kQK;
+using quant::type_name;
+using quant::unpack_q6_k;
+using quant::unpack_scale_min_k4;
 namespace {
 
 template <class ABlock>
@@ -196,4 +206,4 @@ float vec_dot_q8(DType weight, SimdLevel level, int64_t nb, const void* w, const
     return y;
 }
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

@@ -3,6 +3,6 @@
 #define SCOUT_VNNI 1
 #include "backend/cpu/kernels/vec_dot_x86.inl"
 
-namespace scout::quant::detail {
+namespace scout::cpu::detail {
 const VecDotKernels* vec_dot_kernels_avx512(DType weight) { return x86_table(weight); }
-}  // namespace scout::quant::detail
+}  // namespace scout::cpu::detail

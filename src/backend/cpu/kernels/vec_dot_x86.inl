@@ -31,7 +31,13 @@
 #error "define SCOUT_VNNI before including vec_dot_x86.inl"
 #endif
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
 namespace {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
@@ -665,4 +671,4 @@ const VecDotKernels* x86_table(DType weight) {
 }
 
 }  // namespace
-}  // namespace scout::quant
+}  // namespace scout::cpu
