@@ -8,7 +8,8 @@
 # for the llama.cpp-layout vocabulary), and Llama 4's tokenizer.model, fetched the quick start's
 # verified way (tools/fetch_tokenizer.sh: pinned wheel, sha256) to where CMake's SCOUT_TOKENIZER
 # says (tests/CMakeLists.txt: ../shared's copy when there is one, else ~/.cache/scout). Without
-# PyPI those tests skip; with the environment variable CI set, anything missing is a failure.
+# PyPI those tests skip; with the environment variable CI set, anything missing is a failure, and
+# so is any compiler warning (-DSCOUT_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -35,7 +36,10 @@ else
   fi
 fi
 
-bash scripts/build.sh -DSCOUT_TEST_PYTHON="$python"
+# Under CI a compiler warning fails the build (SCOUT_WERROR); locally warnings stay warnings.
+werror=OFF
+if [ -n "$ci" ]; then werror=ON; fi
+bash scripts/build.sh -DSCOUT_TEST_PYTHON="$python" -DSCOUT_WERROR="$werror"
 tokenizer="$(sed -n 's/^SCOUT_TOKENIZER:FILEPATH=//p' build/CMakeCache.txt)"
 if [ ! -f "$tokenizer" ]; then
   mkdir -p "$(dirname "$tokenizer")"

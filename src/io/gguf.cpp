@@ -157,7 +157,7 @@ void GgufFile::open_split_parts(const std::filesystem::path& first) {
         throw Error(cat("GGUF file ", label_, " is part ", no + 1, " of a model split into ", n,
                         " files; pass its first part (the file ending in -", part_number(1), of_n, ")"));
     const std::string name = first.filename().string();
-    const std::string suffix = "-" + part_number(1) + of_n;
+    const std::string suffix = cat("-", part_number(1), of_n);
     if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
         throw Error(cat("GGUF file ", label_, " is the first of ", n, " parts of a split model, but its name does not end in ",
                         suffix, " as llama.cpp's gguf-split names the parts, so the others cannot be found; rename the parts "

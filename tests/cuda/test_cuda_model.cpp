@@ -216,10 +216,11 @@ TEST(CudaModel, GgufFixtureMatchesCpu) {
         const std::vector<float> got = run_split(*gpu_fwd, tokens, 11, 1);
         // Not the 1e-4 summation-order tolerance: for Q8_0/K-quant weights the CPU rounds each
         // 32-value block of activations to int8 (step amax/127, so up to amax/254 per value, as
-        // llama.cpp does: src/quant/q8_activations.cpp) while the GPU multiplies the float
-        // activations. That rounding, not the GPU, dominates the difference (1.07e-4 measured on
-        // llama4_tiny.gguf on an H200). Bound: half of one int8 step relative to the logit scale,
-        // 0.5/254 ~ 2e-3 -- still far below what a wrong block, scale or layout produces (O(1)).
+        // llama.cpp does: src/backend/cpu/kernels/q8_activations.cpp) while the GPU multiplies the
+        // float activations. That rounding, not the GPU, dominates the difference (1.07e-4 measured
+        // on llama4_tiny.gguf on an H200). Bound: half of one int8 step relative to the logit
+        // scale, 0.5/254 ~ 2e-3 -- still far below what a wrong block, scale or layout produces
+        // (O(1)).
         EXPECT_LE(max_abs_diff(got, want), (0.5 / 254.0) * std::max(1.0, max_abs(want)));
     }
 }

@@ -13,7 +13,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+// Built by appending: GCC 12 warns falsely (-Wrestrict, GCC bug 105651) on "'" + std::string.
+std::string q(const fs::path& p) {
+    std::string s = "'";
+    s += p.string();
+    s += '\'';
+    return s;
+}
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);

@@ -16,7 +16,13 @@
 using namespace scout;
 
 namespace {
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+// Built by appending: GCC 12 warns falsely (-Wrestrict, GCC bug 105651) on "'" + std::string.
+std::string q(const std::filesystem::path& p) {
+    std::string s = "'";
+    s += p.string();
+    s += '\'';
+    return s;
+}
 }  // namespace
 
 TEST(CliModel, InfoJsonOnScoutConfigOnly) {
@@ -73,7 +79,10 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
     const test::Fixture fx = test::load_fixture("tiny_text_f32");
     const auto& c = fx.logits.back();
     std::string ids;
-    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    for (int32_t t : c.tokens) {
+        if (!ids.empty()) ids += ',';
+        ids += std::to_string(t);
+    }
     const auto out = std::filesystem::temp_directory_path() / "scout_cli_logits.npy";
     // f32 KV is the exact reference; the default (f16) KV rounds K and V to f16 when it stores them.
     for (const auto& [kv_flag, tol] : {std::pair{" --kv-type f32", 1e-4}, std::pair{"", 3e-3}}) {
@@ -89,7 +98,9 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
             scale = std::max(scale, static_cast<double>(std::abs(ref.data[i])));
         }
         EXPECT_LE(err, tol * scale);
-        if (tol > 1e-4) EXPECT_GT(err, 0.0);  // the default really is not f32
+        if (tol > 1e-4) {
+            EXPECT_GT(err, 0.0);  // the default really is not f32
+        }
     }
     const auto bad = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 1 --kv-type q4 -o " + q(out));
     EXPECT_EQ(bad.status, 1);

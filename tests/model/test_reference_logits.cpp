@@ -162,7 +162,9 @@ TEST_P(ReferenceLogits, RewindRecomputesAtMostOneChunk) {
         const int64_t resume = kv.rewind(keep);
         EXPECT_LE(keep - resume, C - 1) << "keep " << keep;
         EXPECT_GE(resume, 0);
-        if (keep % C == 0) EXPECT_EQ(resume, keep);
+        if (keep % C == 0) {
+            EXPECT_EQ(resume, keep);
+        }
         fwd.forward(kv, std::span<const int32_t>(toks).subspan(static_cast<std::size_t>(resume)), true, out);
         for (int64_t t = resume; t < n; ++t)
             for (int64_t v = 0; v < V; ++v)

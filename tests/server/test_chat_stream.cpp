@@ -46,13 +46,7 @@ std::vector<Json> events(const std::string& sse) {
 }
 
 ChatReplyInfo info(bool tools, bool usage = true) {
-    ChatReplyInfo i;
-    i.id = "chatcmpl-1";
-    i.created = 5;
-    i.model = "m";
-    i.tools_on = tools;
-    i.include_usage = usage;
-    return i;
+    return {.id = "chatcmpl-1", .created = 5, .model = "m", .tools_on = tools, .include_usage = usage};
 }
 
 std::string run(ChatStream& s, std::vector<engine::StreamEvent> evs) {

@@ -88,7 +88,9 @@ TEST(GgufWriter, WritesEveryTypeAndReadsItBack) {
         EXPECT_EQ(v.s, kv.value.s);
         EXPECT_EQ(v.count, kv.value.count);
         ASSERT_EQ(v.raw_size, kv.value.raw_size);
-        if (v.raw_size) EXPECT_EQ(std::memcmp(v.raw, kv.value.raw, v.raw_size), 0);
+        if (v.raw_size) {
+            EXPECT_EQ(std::memcmp(v.raw, kv.value.raw, v.raw_size), 0);
+        }
     }
     EXPECT_EQ(f.get("scout.note").as_string(), "written by test_gguf_writer");
     EXPECT_EQ(f.get("scout.ints").as_int_array(), (std::vector<int64_t>{-1, 0, 7}));

@@ -13,17 +13,18 @@
 #include <random>
 #include <vector>
 
+#include "backend/cpu/kernels/q8_activations.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 #include "backend/cpu/ops/matmul.hpp"
 #include "backend/cpu/ops/matmul_quant.hpp"
 #include "base/cpu_features.hpp"
 #include "base/error.hpp"
-#include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
-#include "quant/vec_dot.hpp"
 #include "test_util.hpp"
 
 using namespace scout;
 using namespace scout::quant;
+using namespace scout::cpu;  // the int8 kernels (backend/cpu/kernels)
 
 namespace {
 

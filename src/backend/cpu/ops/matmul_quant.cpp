@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 #include "base/error.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
-#include "quant/vec_dot.hpp"
 
 namespace scout::cpu {
 namespace {
@@ -35,12 +35,12 @@ QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight
 }
 
 void quantize_input_into(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool, QuantizedInput& q) {
-    q.row_bytes = quant::activation_row_bytes(weight, K);
+    q.row_bytes = activation_row_bytes(weight, K);
     q.bytes.resize(static_cast<std::size_t>(T) * q.row_bytes);
     // Rows are independent: any split gives the same bytes.
     const auto quantize_rows = [&](int64_t t0, int64_t t1, int) {
         for (int64_t t = t0; t < t1; ++t)
-            quant::quantize_activation_row(weight, x + t * K, q.bytes.data() + static_cast<std::size_t>(t) * q.row_bytes, K);
+            quantize_activation_row(weight, x + t * K, q.bytes.data() + static_cast<std::size_t>(t) * q.row_bytes, K);
     };
     if (T >= 4)
         pool.parallel_for(T, quantize_rows);
@@ -53,14 +53,14 @@ bool same_input_format(DType a, DType b) { return quant::block_size(a) == quant:
 void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
                           int64_t n1, SimdLevel level) {
     const int64_t N = w.rows, K = w.cols;
-    const quant::VecDotKernels& kern = quant::vec_dot_kernels(w.dtype, level);
+    const VecDotKernels& kern = vec_dot_kernels(w.dtype, level);
     const int64_t nb = K / quant::block_size(w.dtype);
     if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
         throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
     const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
     const std::size_t a_row = xq.row_bytes;
     const auto* wbase = static_cast<const uint8_t*>(w.data);
-    const quant::PanelKernel* panel = quant::panel_kernel(w.dtype, level);
+    const PanelKernel* panel = panel_kernel(w.dtype, level);
     if (panel != nullptr && T >= panel->min_tokens) {
         // Panels of kPanelRows rows, each repacked once into 64-byte aligned scratch and met by
         // every token. Below min_tokens the repacking would cost more than it saves; the row
@@ -71,8 +71,8 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
         if (scratch_bytes.size() < static_cast<std::size_t>(nb) * panel->scratch_per_block + 64)
             scratch_bytes.resize(static_cast<std::size_t>(nb) * panel->scratch_per_block + 64);
         uint8_t* scratch = scratch_bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch_bytes.data()) % 64) % 64;
-        for (int64_t n = n0; n < n1; n += quant::kPanelRows) {
-            const int rows = static_cast<int>(std::min<int64_t>(quant::kPanelRows, n1 - n));
+        for (int64_t n = n0; n < n1; n += kPanelRows) {
+            const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, n1 - n));
             panel->fn(nb, wbase + static_cast<std::size_t>(n) * w_row, w_row, rows, xq.bytes.data(), a_row, T, y + n, N,
                       scratch);
         }
@@ -84,7 +84,7 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
     // cores, 64 distinct Q4_K 1024 x 1024 matrices from memory at one token: 40-41 -> 42-47 GB/s;
     // whole-model generation moved less than its run-to-run spread.
     const std::size_t range_bytes = static_cast<std::size_t>(n1 - n0) * w_row;
-    for (std::size_t off = 0; off < std::min(range_bytes, quant::kPrefetchAheadBytes); off += 64)
+    for (std::size_t off = 0; off < std::min(range_bytes, kPrefetchAheadBytes); off += 64)
         __builtin_prefetch(wbase + static_cast<std::size_t>(n0) * w_row + off, 0, 3);
     // Two-level blocking. Weight rows in blocks that stay in L2 (kRowBlockBytes); for each row
     // block, tokens in chunks whose quantized activations stay in L1 (kChunkBytes) while every row
@@ -114,7 +114,7 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
                      SimdLevel level) {
     const int64_t N = w.rows, K = w.cols;
     if (T <= 0 || N <= 0) return;
-    quant::vec_dot_kernels(w.dtype, level);  // refuses a type or level without kernels before any work
+    vec_dot_kernels(w.dtype, level);  // refuses a type or level without kernels before any work
     if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
         throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
     // 1. Each activation row quantized once (into the calling thread's buffer, kept between

@@ -2,8 +2,8 @@
 //   y[T, N] = x[T, K] · W[N, K]ᵀ with W stored as rows of quant blocks.
 // Called by matmul_nt for quantized weights; the plain twin is matmul_nt_ref.
 //
-// As llama.cpp does: each x row is quantized once to int8 blocks (quant/q8_activations.hpp),
-// then every output is an int8 dot product (quant/vec_dot.hpp) of a weight row with it. The
+// As llama.cpp does: each x row is quantized once to int8 blocks (kernels/q8_activations.hpp),
+// then every output is an int8 dot product (kernels/vec_dot.hpp) of a weight row with it. The
 // result therefore carries the activation rounding on top of the weights' own quantization:
 // at most Σ_blocks (max_block|x| / 254) · Σ_block |w| (about 1% of Σ|w·x| for Gaussian x; the
 // rounding errors are independent, so the typical error is ~1/√K of that). The test bound.

@@ -3,15 +3,25 @@
 //   acc += (d_w * d_a) * isum                      (Q8_0, Q4_0 after its -8 offset, Q6_K)
 //   acc += (d_w * d_a) * isum - (dmin_w * d_a) * msum   (Q4_K, Q5_K; msum = Σ_s m[s] Σ_sub a)
 // in float32, one block after the other.
-#include "quant/vec_dot.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 #include "base/error.hpp"
 #include "quant/blocks.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 #include "quant/quant.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
+using quant::kQK;
+using quant::type_name;
+using quant::unpack_q6_k;
+using quant::unpack_scale_min_k4;
 namespace {
 
 template <class ABlock>
@@ -196,4 +206,4 @@ float vec_dot_q8(DType weight, SimdLevel level, int64_t nb, const void* w, const
     return y;
 }
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

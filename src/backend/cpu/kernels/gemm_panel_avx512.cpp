@@ -18,11 +18,29 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/cpu/kernels/gemm_panel.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 #include "quant/blocks.hpp"
-#include "quant/gemm_panel.hpp"
-#include "quant/q8_activations.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
+
+// GCC 12 reports "'__Y' may be used uninitialized" inside its own avx512fintrin.h wherever
+// intrinsics like _mm512_inserti64x4 or _mm512_cvtepi32_ps are inlined: they pass the
+// deliberately self-initialized _mm512_undefined_epi32() to a masked builtin whose all-ones mask
+// never reads it (GCC bug 105593; details in vec_dot_x86.inl). A false positive, silenced for the
+// panel kernels of this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace {
 
 constexpr std::size_t kBlockBytes = 8 * 64 + 64;
@@ -356,6 +374,10 @@ constexpr PanelKernel kQ6_K{panel_q6_k, kSixBlockBytes, 8};
 
 }  // namespace
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop  // GCC bug 105593, see the push above
+#endif
+
 namespace detail {
 const PanelKernel* panel_kernel_avx512(DType weight) {
     switch (weight) {
@@ -368,4 +390,4 @@ const PanelKernel* panel_kernel_avx512(DType weight) {
     }
 }
 }  // namespace detail
-}  // namespace scout::quant
+}  // namespace scout::cpu

@@ -28,7 +28,7 @@
 #include "base/cpu_features.hpp"
 #include "base/dtype.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
 
 inline constexpr int kPanelRows = 16;
 
@@ -48,4 +48,4 @@ namespace detail {
 const PanelKernel* panel_kernel_avx512(DType weight);
 }  // namespace detail
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

@@ -16,21 +16,21 @@
 #include "base/dtype.hpp"
 #include "quant/blocks.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
 
 // Pairs with Q8_0 and Q4_0 weight blocks: x[i] ≈ d * qs[i].
 struct BlockQ8A {
     float d;            // max|x| / 127 over the 32 values
     int32_t sum;        // Σ qs[i]: Q4_0 stores q + 8, so Σ (q - 8) a = Σ q a - 8 * sum
-    int8_t qs[kQK];
+    int8_t qs[quant::kQK];
 };
 static_assert(sizeof(BlockQ8A) == 40, "BlockQ8A must be 40 bytes");
 
 // Pairs with the K-quant weight blocks: x[i] ≈ d * qs[i].
 struct BlockQ8KA {
     float d;            // max|x| / 127 over the 256 values
-    int8_t qs[kQK_K];
-    int16_t bsums[kQK_K / 16];  // bsums[j] = Σ qs[16 j .. 16 j + 15] (the K-quant min/offset terms)
+    int8_t qs[quant::kQK_K];
+    int16_t bsums[quant::kQK_K / 16];  // bsums[j] = Σ qs[16 j .. 16 j + 15] (the K-quant min/offset terms)
 };
 static_assert(sizeof(BlockQ8KA) == 292, "BlockQ8KA must be 292 bytes");
 
@@ -45,4 +45,4 @@ std::size_t activation_row_bytes(DType weight, int64_t n);
 // Quantizes one activation row for multiplication with `weight` rows (dst: activation_row_bytes).
 void quantize_activation_row(DType weight, const float* x, void* dst, int64_t n);
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

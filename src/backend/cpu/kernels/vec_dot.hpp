@@ -20,7 +20,7 @@
 #include "base/cpu_features.hpp"
 #include "base/dtype.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
 
 inline constexpr int kMaxTileTokens = 8;
 
@@ -55,4 +55,4 @@ const VecDotKernels* vec_dot_kernels_avx2(DType weight);
 const VecDotKernels* vec_dot_kernels_avx512(DType weight);
 }  // namespace detail
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

@@ -1,11 +1,16 @@
-#include "quant/q8_activations.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 
 #include <cmath>
 
 #include "base/error.hpp"
 #include "quant/quant.hpp"
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::kQK;
+using quant::kQK_K;
+using quant::row_size;
+using quant::type_name;
 namespace {
 
 // Quantizes n values with one symmetric scale; returns d. Plain loops the compiler vectorises.
@@ -81,4 +86,4 @@ void quantize_activation_row(DType weight, const float* x, void* dst, int64_t n)
         quantize_row_q8ka(x, static_cast<BlockQ8KA*>(dst), n);
 }
 
-}  // namespace scout::quant
+}  // namespace scout::cpu

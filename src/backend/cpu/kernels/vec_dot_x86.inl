@@ -22,16 +22,22 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cpu/kernels/q8_activations.hpp"
+#include "backend/cpu/kernels/vec_dot.hpp"
 #include "base/simd_reduce.hpp"
 #include "quant/blocks.hpp"
-#include "quant/q8_activations.hpp"
-#include "quant/vec_dot.hpp"
 
 #ifndef SCOUT_VNNI
 #error "define SCOUT_VNNI before including vec_dot_x86.inl"
 #endif
 
-namespace scout::quant {
+namespace scout::cpu {
+// The block layouts (quant/blocks.hpp) these kernels read.
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
 namespace {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
@@ -351,6 +357,20 @@ void vec_dot_q6_k_q8(int64_t nb, const void* vw, const void* va, std::size_t as,
 // instruction covers two 32-element sub-blocks (a 64-byte activation slice), and each token's
 // super-block sums are reduced exactly before the float step, in the row panels' order.
 
+// A false positive of GCC's own AVX-512 headers, silenced for these 512-bit kernels only (up to
+// the matching pop below): GCC 12 reports "'__Y' may be used uninitialized" (and "is used
+// uninitialized") inside avx512fintrin.h wherever an intrinsic such as _mm512_inserti64x4,
+// _mm512_extracti64x4_epi64, _mm512_cvtepi32_ps or _mm512_permutexvar_epi32 is inlined. Those
+// intrinsics call a masked builtin with an all-ones mask and _mm512_undefined_epi32() (the
+// deliberately self-initialized `__m512i __Y = __Y;`) as its pass-through operand, which the
+// all-ones mask never reads: GCC bug 105593. Nothing in this code reads an uninitialized value
+// (the kernels are checked against the portable reference with NaN-poisoned outputs).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 // Two 256-bit halves as one register: lo in lanes 0-7, hi in 8-15.
 inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
@@ -578,7 +598,10 @@ void vec_dot_q6_k_q8_zmm(int64_t nb, const void* vw, const void* va, std::size_t
     }
     for (int t = 0; t < NT; ++t) y[t * ys] = acc[t];
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop  // GCC bug 105593, see the push above
 #endif
+#endif  // SCOUT_VNNI
 
 // The tables: tile[k] = the kernel instantiated for k + 1 tokens.
 template <int... I>
@@ -665,4 +688,4 @@ const VecDotKernels* x86_table(DType weight) {
 }
 
 }  // namespace
-}  // namespace scout::quant
+}  // namespace scout::cpu
