@@ -3,7 +3,7 @@
 # the CUDA tests and the GPU benchmarks, and writes what it measured to $OUT:
 #   $OUT/device-check.json  summary: steps (status, seconds), probe, benchmarks
 #   $OUT/log.txt            every command's output, with elapsed seconds per step
-#   $OUT/probe.json, $OUT/bench-scout.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json, $OUT/ctest-cuda.xml
+#   $OUT/probe.json, $OUT/bench-kernels.json, $OUT/bench-scout.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json, $OUT/ctest-cuda.xml
 # Every step has a time limit and a failed step does not stop the others; the whole script stays
 # under BUDGET seconds (default 470, for an 8-minute slot).
 #
@@ -80,11 +80,13 @@ PREFIX=""
 [ -d .devdeps ] && PREFIX="-DCMAKE_PREFIX_PATH=$ROOT/.devdeps"
 step configure 90 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCOUT_CUDA=ON -DSCOUT_BENCH=OFF \
   -DSCOUT_SERVER=OFF -DSCOUT_CUDA_ARCHITECTURES=90a-real $PREFIX
-step build 260 cmake --build "$BUILD" -j "$JOBS" --target scout test_cuda_ops test_cuda_model scout_cuda_bench scout_device_probe
+step build 260 cmake --build "$BUILD" -j "$JOBS" --target scout test_cuda_ops test_cuda_model test_matvec_decode scout_cuda_bench scout_device_probe -- -k 0
 
 BIN=$BUILD/tests/cuda
 step_to "$OUT/probe.json" probe 60 "$BIN/scout_device_probe"
 step ctest-cuda 120 ctest --test-dir "$BUILD" -L cuda --output-on-failure -j 8 --timeout 100 --output-junit "$OUT/ctest-cuda.xml"
+# The product kernels alone (GB/s per kernel and row count, Scout's matrix shapes).
+step_to "$OUT/bench-kernels.json" bench-kernels 60 "$BIN/scout_cuda_bench" --kernels
 # The real Scout dimensions (48 layers, 16 experts, vocab 202,048) at Q4_K_M, weights made on the GPU.
 step_to "$OUT/bench-scout.json" bench-scout 150 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
   --type Q4_K_M -p 512 -n 64 -r 1 --batches 1,8,32,128 --agg-steps 8
@@ -113,6 +115,7 @@ cat > "$OUT/device-check.json" <<JSON
   "total_seconds": $(elapsed),
   "steps": [${STEPS%,}],
   "probe": $(json_or_null "$OUT/probe.json"),
+  "bench_kernels": $(json_or_null "$OUT/bench-kernels.json"),
   "bench_scout_q4_k_m": $(json_or_null "$OUT/bench-scout.json"),
   "bench_1b_q4_k_m": $(json_or_null "$OUT/bench-1b.json"),
   "bench_1b_file": $(json_or_null "$OUT/bench-1b-file.json")

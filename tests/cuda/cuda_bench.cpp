@@ -4,6 +4,7 @@
 //   scout_cuda_bench --synthetic CONFIG.json [--type Q4_K_M]   real dimensions, random weights on the GPU
 //   scout_cuda_bench --demo-1b [--type Q4_K_M]                 the `scout demo-model --size 1b` dimensions
 //   scout_cuda_bench --model PATH                              a checkpoint dir or GGUF file, uploaded
+//   scout_cuda_bench --kernels                                 mat-vec / product kernels alone (GB/s)
 //   options: -p N (prefill tokens, 512)  -n N (decode steps, 128)  --batches 1,8,32,128
 //            --agg-steps N (32)  --kv-type f16  -r N (reps, 2)  --context N (prompt before decode, 16)
 #include <algorithm>
@@ -15,7 +16,10 @@
 #include <random>
 #include <string>
 
+#include "backend/cuda/device_buffer.hpp"
 #include "backend/cuda/forward_cuda.hpp"
+#include "backend/cuda/ops.hpp"
+#include "quant/quant.hpp"
 #include "base/error.hpp"
 #include "engine/model.hpp"
 #include "io/hf_checkpoint.hpp"
@@ -36,7 +40,7 @@ double median(std::vector<double> v) {
 
 struct Args {
     std::string model, synthetic, type = "Q4_K_M", kv_type = "f16";
-    bool demo_1b = false;
+    bool demo_1b = false, kernels = false;
     int64_t n_prompt = 512, n_gen = 128, agg_steps = 32, context = 16;
     int reps = 2;
     std::vector<int64_t> batches = {1, 8, 32, 128};
@@ -53,6 +57,7 @@ Args parse(int argc, char** argv) {
         if (s == "--model") a.model = next();
         else if (s == "--synthetic") a.synthetic = next();
         else if (s == "--demo-1b") a.demo_1b = true;
+        else if (s == "--kernels") a.kernels = true;
         else if (s == "--type") a.type = next();
         else if (s == "--kv-type") a.kv_type = next();
         else if (s == "-p") a.n_prompt = std::stoll(next());
@@ -70,7 +75,8 @@ Args parse(int argc, char** argv) {
             }
         } else throw Error(cat("unknown argument ", s));
     }
-    check(!a.model.empty() + !a.synthetic.empty() + a.demo_1b == 1, "give one of --model, --synthetic, --demo-1b");
+    check(!a.model.empty() + !a.synthetic.empty() + a.demo_1b + a.kernels == 1,
+          "give one of --model, --synthetic, --demo-1b, --kernels");
     return a;
 }
 
@@ -81,7 +87,180 @@ std::vector<int32_t> random_tokens(std::mt19937& rng, int64_t n, int64_t vocab) 
     return t;
 }
 
+// ---- --kernels: the product kernels alone, on random weights of Scout's shapes ---------------
+// Each case times one launch sequence with CUDA events over enough repetitions for ~20 ms,
+// cycling through copies of the weights so that they come from HBM, not L2 (50 MB).
+struct Timer {
+    cudaEvent_t a = nullptr, b = nullptr;
+    Timer() {
+        SCOUT_CUDA_CHECK(cudaEventCreate(&a));
+        SCOUT_CUDA_CHECK(cudaEventCreate(&b));
+    }
+    ~Timer() {
+        cudaEventDestroy(a);
+        cudaEventDestroy(b);
+    }
+    // Seconds per call of f(rep).
+    template <class F>
+    double time(F&& f) {
+        f(0);  // warm-up
+        SCOUT_CUDA_CHECK(cudaEventRecord(a));
+        f(1);
+        SCOUT_CUDA_CHECK(cudaEventRecord(b));
+        SCOUT_CUDA_CHECK(cudaEventSynchronize(b));
+        float ms = 0;
+        SCOUT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+        const int reps = static_cast<int>(std::clamp(20.0 / std::max(1e-3, static_cast<double>(ms)), 3.0, 300.0));
+        SCOUT_CUDA_CHECK(cudaEventRecord(a));
+        for (int r = 0; r < reps; ++r) f(r);
+        SCOUT_CUDA_CHECK(cudaEventRecord(b));
+        SCOUT_CUDA_CHECK(cudaEventSynchronize(b));
+        SCOUT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+        SCOUT_CUDA_CHECK(cudaGetLastError());
+        return static_cast<double>(ms) * 1e-3 / reps;
+    }
+};
+
+struct BenchMatrix {
+    std::vector<cuda::DeviceBuffer> copies;
+    std::vector<cuda::DeviceMatrix> m;
+    std::size_t bytes = 0;  // one copy
+};
+BenchMatrix bench_matrix(DType t, int64_t experts, int64_t N, int64_t K, uint64_t seed) {
+    BenchMatrix b;
+    const std::size_t row = quant::row_size(t, K);
+    b.bytes = row * static_cast<std::size_t>(N * experts);
+    const std::size_t n = std::max<std::size_t>(1, (std::size_t{256} << 20) / b.bytes + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        b.copies.emplace_back(b.bytes);
+        cuda::fill_random(b.copies.back().get(), t, N * experts, K, 1.0f / std::sqrt(static_cast<float>(K)), seed + i, nullptr);
+        cuda::DeviceMatrix m;
+        m.data = b.copies.back().get();
+        m.dtype = t;
+        m.out = N;
+        m.in = K;
+        m.row_bytes = row;
+        m.expert_bytes = experts > 1 ? row * static_cast<std::size_t>(N) : 0;
+        b.m.push_back(m);
+    }
+    return b;
+}
+
+nlohmann::json run_kernels() {
+    nlohmann::json rows = nlohmann::json::array();
+    Timer timer;
+    const int64_t kMaxT = 256, kMaxK = 8192, kMaxN = 202048;
+    cuda::DeviceBuffer x(static_cast<std::size_t>(kMaxT * kMaxK) * 4), y(static_cast<std::size_t>(128 * kMaxN) * 4),
+        y2(static_cast<std::size_t>(kMaxT * kMaxK) * 4);
+    cuda::fill_random(x.get(), DType::F32, kMaxT, kMaxK, 1.0f, 99, nullptr);
+    const auto record = [&](const std::string& name, const std::string& kernel, DType t, int64_t N, int64_t K, int64_t T,
+                            double secs, double bytes) {
+        rows.push_back({{"case", name}, {"kernel", kernel}, {"dtype", std::string(dtype_name(t))}, {"N", N}, {"K", K}, {"T", T},
+                        {"us", secs * 1e6}, {"gb_s", bytes / secs / 1e9}});
+        std::fprintf(stderr, "%-10s %-5s %6lld x %5lld T %3lld  %-22s %9.1f us %7.0f GB/s\n", name.c_str(),
+                     std::string(dtype_name(t)).c_str(),
+                     static_cast<long long>(N), static_cast<long long>(K), static_cast<long long>(T), kernel.c_str(),
+                     secs * 1e6, bytes / secs / 1e9);
+    };
+    struct Shape {
+        const char* name;
+        DType t;
+        int64_t N, K;
+    };
+    // Single products at decode row counts: the old warp-per-row kernel against matvec_jobs.
+    for (const Shape& sh : {Shape{"gate", DType::Q4_K, 8192, 5120}, Shape{"down", DType::Q4_K, 5120, 8192},
+                            Shape{"down", DType::Q6_K, 5120, 8192}, Shape{"lm_head", DType::Q6_K, 202048, 5120},
+                            Shape{"gate", DType::Q8_0, 8192, 5120}, Shape{"wq", DType::Q4_K, 5120, 5120}}) {
+        BenchMatrix w = bench_matrix(sh.t, 1, sh.N, sh.K, 7);
+        const double bytes = static_cast<double>(w.bytes);
+        for (int64_t T : {1, 2, 8}) {
+            const auto nc = w.m.size();
+            record(sh.name, "old warp-per-row", sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                cuda::matmul_kernel(2, x.as<float>(), T, w.m[r % nc], y.as<float>(), {}, nullptr);
+            }), bytes);
+            for (int rpw : {2, 1}) {
+                if (rpw == 1 && (T != 1 || sh.t == DType::Q8_0)) continue;
+                record(sh.name, cat("matvec_jobs r", rpw), sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                    const cuda::MatvecJob job{&w.m[r % nc], nullptr, x.as<float>(), T, y.as<float>(), {}};
+                    cuda::matvec_jobs(&job, 1, nullptr, rpw);
+                }), bytes);
+            }
+        }
+        if (sh.t == DType::Q4_K && sh.N == 8192) {  // gate+up SwiGLU: one pair launch against two products + silu_mul
+            const auto nc = w.m.size();
+            for (int64_t T : {1, 8}) {
+                record("gate+up", "pair (1 launch)", sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                    const cuda::MatvecJob job{&w.m[r % nc], &w.m[(r + 1) % nc], x.as<float>(), T, y.as<float>(), {}};
+                    cuda::matvec_jobs(&job, 1, nullptr);
+                }), 2 * bytes);
+                record("gate+up", "old 2 products + silu", sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                    cuda::matmul_kernel(2, x.as<float>(), T, w.m[r % nc], y.as<float>(), {}, nullptr);
+                    cuda::matmul_kernel(2, x.as<float>(), T, w.m[(r + 1) % nc], y2.as<float>(), {}, nullptr);
+                    cuda::silu_mul(y.as<float>(), y2.as<float>(), T * sh.N, nullptr);
+                }), 2 * bytes);
+            }
+            // More rows: matvec_jobs (chunks of 8) against the tiled kernel.
+            for (int64_t T : {16, 32, 64, 128}) {
+                record(sh.name, "tiled", sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                    cuda::matmul_kernel(1, x.as<float>(), T, w.m[r % nc], y.as<float>(), {}, nullptr);
+                }), bytes);
+                record(sh.name, "matvec_jobs r2", sh.t, sh.N, sh.K, T, timer.time([&](int r) {
+                    const cuda::MatvecJob job{&w.m[r % nc], nullptr, x.as<float>(), T, y.as<float>(), {}};
+                    cuda::matvec_jobs(&job, 1, nullptr);
+                }), bytes);
+            }
+        }
+        if (sh.N == 202048) {
+            for (int64_t T : {32, 128}) {
+                record(sh.name, "tiled", sh.t, sh.N, sh.K, T, timer.time([&](int) {
+                    cuda::matmul_kernel(1, x.as<float>(), T, w.m[0], y.as<float>(), {}, nullptr);
+                }), bytes);
+                record(sh.name, "matvec_jobs r2", sh.t, sh.N, sh.K, T, timer.time([&](int) {
+                    const cuda::MatvecJob job{&w.m[0], nullptr, x.as<float>(), T, y.as<float>(), {}};
+                    cuda::matvec_jobs(&job, 1, nullptr);
+                }), bytes);
+            }
+        }
+    }
+    // Grouped MoE experts (16 x 8192 x 5120 Q4_K): rows routed at random, grouped per expert.
+    {
+        const int64_t E = 16, N = 8192, K = 5120;
+        BenchMatrix w = bench_matrix(DType::Q4_K, E, N, K, 11);
+        std::mt19937 rng(5);
+        for (int64_t rows : {8, 32, 128, 256}) {
+            std::vector<int32_t> count(static_cast<std::size_t>(E), 0);
+            for (int64_t i = 0; i < rows; ++i) ++count[static_cast<std::size_t>(rng() % E)];
+            std::vector<int32_t> expert, offset{0};
+            for (int32_t e = 0; e < E; ++e)
+                if (count[static_cast<std::size_t>(e)] > 0) expert.push_back(e), offset.push_back(offset.back() + count[static_cast<std::size_t>(e)]);
+            const auto active = static_cast<int64_t>(expert.size());
+            while (static_cast<int64_t>(expert.size()) < std::min(E, rows)) expert.push_back(0), offset.push_back(offset.back());
+            cuda::DeviceBuffer de(expert.size() * 4), doff(offset.size() * 4);
+            SCOUT_CUDA_CHECK(cudaMemcpy(de.get(), expert.data(), expert.size() * 4, cudaMemcpyHostToDevice));
+            SCOUT_CUDA_CHECK(cudaMemcpy(doff.get(), offset.data(), offset.size() * 4, cudaMemcpyHostToDevice));
+            const cuda::RowGroups g{de.as<int32_t>(), doff.as<int32_t>(), static_cast<int>(expert.size())};
+            const double bytes = static_cast<double>(w.bytes) * static_cast<double>(active) / static_cast<double>(E);
+            record("moe16", "tiled", DType::Q4_K, N, K, rows, timer.time([&](int) {
+                cuda::matmul_kernel(1, x.as<float>(), rows, w.m[0], y.as<float>(), g, nullptr);
+            }), bytes);
+            record("moe16", "matvec_jobs r2", DType::Q4_K, N, K, rows, timer.time([&](int) {
+                const cuda::MatvecJob job{&w.m[0], nullptr, x.as<float>(), rows, y.as<float>(), g};
+                cuda::matvec_jobs(&job, 1, nullptr);
+            }), bytes);
+        }
+    }
+    return rows;
+}
+
 int run(const Args& a) {
+    if (a.kernels) {
+        std::string why;
+        check(cuda::device_available(&why), why);
+        nlohmann::json out;
+        out["kernels"] = run_kernels();
+        std::cout << out.dump(1) << std::endl;
+        return 0;
+    }
     nlohmann::json out;
     std::string why;
     check(cuda::device_available(&why), why);

@@ -24,18 +24,8 @@ namespace {
 // are held to the reference tolerance (1e-4 of the logit scale) instead of the CPU's 1e-5.
 constexpr double kSplitTolerance = 1e-4;
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-        m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
-    return m;
-}
-double max_abs(const std::vector<float>& a) {
-    double m = 0;
-    for (float v : a) m = std::max(m, std::abs(static_cast<double>(v)));
-    return m;
-}
+using test::max_abs;
+using test::max_abs_diff;
 
 backend::BackendOptions options(kv::KvType t = kv::KvType::F32, int64_t rows = 512, const char* device = "cuda") {
     backend::BackendOptions o;
@@ -231,7 +221,7 @@ TEST(CudaModel, EmbeddingRowsAndObserverMatchCpu) {
     const auto& c = model->config.text;
     const std::vector<int32_t> tokens = {5, 9, 200, 7, 3};
     const std::vector<int64_t> rows = {1, 3};
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const std::vector<float> emb = test::random_floats(rng, static_cast<std::size_t>(2 * c.hidden_size), 0.05f);
     const auto run = [&](backend::Forward& f) {
         auto kv = f.make_kv();

@@ -65,8 +65,8 @@ class CudaMatmul : public ::testing::TestWithParam<DType> {};
 TEST_P(CudaMatmul, BothKernelsMatchReference) {
     SCOUT_REQUIRE_GPU();
     const DType t = GetParam();
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("type ", dtype_name(t)));
     std::mt19937_64 rng(seed);
     const int64_t K = k_for(t), N = 75;
     const HostMatrix w = random_matrix(rng, t, N, K);
@@ -90,11 +90,18 @@ TEST_P(CudaMatmul, BothKernelsMatchReference) {
                 want[i * N + n] = s, mag[i * N + n] = a;
             }
         const DeviceBuffer dx = test::to_device(x);
-        for (int kind : {0, 1}) {
+        // 0: matvec_jobs for K-quants / Q8_0, else the warp-per-row kernel; 1: tiled; 2: the
+        // warp-per-row kernel; 3: a block per output row (float weights).
+        for (int kind : {0, 1, 2, 3}) {
+            if (kind == 3 && dtype_is_quantized(t)) continue;
             DeviceBuffer dy = test::poisoned(static_cast<std::size_t>(T * N));
             cuda::matmul_kernel(kind, dx.as<float>(), T, m, dy.as<float>(), {}, nullptr);
             expect_close(test::to_host<float>(dy, want.size()), want, mag, 1e-5, cat("T ", T, " kernel ", kind));
         }
+        // matmul's own choice (the small-N kernel for few float outputs, matvec_jobs, tiled).
+        DeviceBuffer dy = test::poisoned(static_cast<std::size_t>(T * N));
+        cuda::matmul(dx.as<float>(), T, m, dy.as<float>(), {}, nullptr);
+        expect_close(test::to_host<float>(dy, want.size()), want, mag, 1e-5, cat("T ", T, " matmul"));
     }
 }
 
@@ -103,8 +110,8 @@ TEST_P(CudaMatmul, BothKernelsMatchReference) {
 TEST_P(CudaMatmul, GroupedExpertsMatchReference) {
     SCOUT_REQUIRE_GPU();
     const DType t = GetParam();
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("type ", dtype_name(t)));
     std::mt19937_64 rng(seed);
     const int64_t E = 3, K = k_for(t), N = 41;
     const std::vector<int32_t> slot_expert = {0, 2, 1, 0};  // slot 2 is empty
@@ -143,7 +150,8 @@ TEST_P(CudaMatmul, GroupedExpertsMatchReference) {
                         }
                         want[i * N + n] = acc, mag[i * N + n] = a;
                     }
-            for (int kind : {0, 1}) {
+            for (int kind : {0, 1, 2, 3}) {
+                if (kind == 3 && (dtype_is_quantized(t) || !transposed)) continue;
                 DeviceBuffer dy = test::poisoned(want.size());
                 cuda::matmul_kernel(kind, dx.as<float>(), rows_total, m, dy.as<float>(), groups, nullptr);
                 expect_close(test::to_host<float>(dy, want.size()), want, mag, 1e-5,
@@ -156,7 +164,7 @@ TEST_P(CudaMatmul, GroupedExpertsMatchReference) {
 TEST_P(CudaMatmul, EmbeddingRowsAreExact) {
     SCOUT_REQUIRE_GPU();
     const DType t = GetParam();
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const int64_t V = 37, D = k_for(t);
     const HostMatrix w = random_matrix(rng, t, V, D);
     const std::vector<int32_t> tokens = {3, 0, 36, 3, 17};
@@ -177,6 +185,174 @@ TEST_P(CudaMatmul, EmbeddingRowsAreExact) {
 INSTANTIATE_TEST_SUITE_P(Types, CudaMatmul, ::testing::ValuesIn(kWeightTypes),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
+// ---- matvec_jobs: the decode mat-vec, several products per launch -----------------------------
+
+// A weight matrix on the device; `offset` bytes into its buffer (a misaligned base for the
+// formats whose blocks are only 2-byte aligned).
+struct DeviceWeights {
+    HostMatrix host;
+    DeviceBuffer buffer;
+    cuda::DeviceMatrix m;
+};
+DeviceWeights device_weights(std::mt19937_64& rng, DType t, int64_t experts, int64_t N, int64_t K, std::size_t offset) {
+    DeviceWeights d;
+    d.host = random_matrix(rng, t, experts * N, K);
+    d.buffer = DeviceBuffer(d.host.bytes.size() + 16);
+    SCOUT_CUDA_CHECK(cudaMemcpy(d.buffer.as<uint8_t>() + offset, d.host.bytes.data(), d.host.bytes.size(), cudaMemcpyHostToDevice));
+    d.m.data = d.buffer.as<uint8_t>() + offset;
+    d.m.dtype = t;
+    d.m.out = N;
+    d.m.in = K;
+    d.m.row_bytes = quant::row_size(t, K);
+    d.m.expert_bytes = experts > 1 ? d.m.row_bytes * static_cast<std::size_t>(N) : 0;
+    return d;
+}
+
+// Σ_k x[k] · w[k] in double, and Σ |x[k] · w[k]| (the tolerance's scale).
+void dot_ref(const float* x, const float* w, int64_t K, double& sum, double& mag) {
+    sum = 0, mag = 0;
+    for (int64_t k = 0; k < K; ++k) {
+        sum += static_cast<double>(x[k]) * w[k];
+        mag += std::abs(static_cast<double>(x[k]) * w[k]);
+    }
+}
+
+// Checks y [rows, N] of a product (pair: silu(gate) · up) against the host values; row_expert[t]
+// is the expert of row t (-1: rows not computed, left unchecked).
+void check_product(const std::vector<float>& y, const std::vector<float>& x, int64_t K, int64_t N,
+                   const std::vector<int>& row_expert, const DeviceWeights& w, const DeviceWeights* w2,
+                   const std::string& what) {
+    for (std::size_t t = 0; t < row_expert.size(); ++t) {
+        if (row_expert[t] < 0) continue;
+        for (int64_t n = 0; n < N; ++n) {
+            const float* wr = w.host.values.data() + (row_expert[t] * N + n) * K;
+            double g, gm;
+            dot_ref(x.data() + t * K, wr, K, g, gm);
+            const float got = y[t * N + n];
+            if (w2 == nullptr) {
+                ASSERT_LE(std::abs(got - g), 1e-5 * gm + 1e-6) << what << " row " << t << " out " << n;
+                continue;
+            }
+            double u, um;
+            dot_ref(x.data() + t * K, w2->host.values.data() + (row_expert[t] * N + n) * K, K, u, um);
+            const double silu = g / (1.0 + std::exp(-g));
+            const double want = silu * u;
+            const double tol = 1e-5 * (gm * 1.1 * (std::abs(u) + 1.0) + um * (std::abs(silu) + 1.0)) + 1e-6;
+            ASSERT_LE(std::abs(got - want), tol) << what << " pair row " << t << " out " << n << ": " << got << " vs " << want;
+        }
+    }
+}
+
+class CudaMatvecJobs : public ::testing::TestWithParam<DType> {};
+
+// Four products in one launch (two K, odd N, a gate/up pair), rows 1 .. 19 (chunks of 8 with a
+// partial one), K with a partial last step, a base 2 bytes off 4-byte alignment where allowed.
+TEST_P(CudaMatvecJobs, FusedProductsMatchReference) {
+    SCOUT_REQUIRE_GPU();
+    const DType t = GetParam();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
+    std::mt19937_64 rng(seed);
+    const bool kquant = quant::block_size(t) == 256;
+    const int64_t K1 = kquant ? 1280 : 288, K2 = kquant ? 512 : 96;
+    const std::size_t off = t == DType::Q4_K ? 0 : 2;
+    const DeviceWeights a = device_weights(rng, t, 1, 37, K1, off), b = device_weights(rng, t, 1, 70, K1, 0);
+    const DeviceWeights c = device_weights(rng, t, 1, 5, K2, off), g = device_weights(rng, t, 1, 21, K2, off);
+    const DeviceWeights u = device_weights(rng, t, 1, 21, K2, off);
+    for (const DeviceWeights* w : {&a, &b, &c, &g, &u}) ASSERT_TRUE(cuda::matvec_supported(w->m));
+    for (int64_t T : {1, 3, 8, 19}) {
+        const std::vector<float> x1 = test::random_floats(rng, static_cast<std::size_t>(T * K1));
+        const std::vector<float> x2 = test::random_floats(rng, static_cast<std::size_t>(T * K2));
+        const DeviceBuffer dx1 = test::to_device(x1), dx2 = test::to_device(x2);
+        const std::vector<int> rows(static_cast<std::size_t>(T), 0);
+        for (int rpw : {0, 1}) {
+            if (rpw == 1 && (T != 1 || t == DType::Q8_0)) continue;  // the benchmark variant: T = 1, no pairs
+            DeviceBuffer y1 = test::poisoned(static_cast<std::size_t>(T * 37)), y2 = test::poisoned(static_cast<std::size_t>(T * 70));
+            DeviceBuffer y3 = test::poisoned(static_cast<std::size_t>(T * 5)), y4 = test::poisoned(static_cast<std::size_t>(T * 21));
+            const cuda::MatvecJob jobs[4] = {{&a.m, nullptr, dx1.as<float>(), T, y1.as<float>(), {}},
+                                             {&b.m, nullptr, dx1.as<float>(), T, y2.as<float>(), {}},
+                                             {&c.m, nullptr, dx2.as<float>(), T, y3.as<float>(), {}},
+                                             {&g.m, &u.m, dx2.as<float>(), T, y4.as<float>(), {}}};
+            cuda::matvec_jobs(jobs, rpw == 1 ? 3 : 4, nullptr, rpw);
+            const std::string what = cat("T ", T, " rows per warp ", rpw);
+            check_product(test::to_host<float>(y1, static_cast<std::size_t>(T * 37)), x1, K1, 37, rows, a, nullptr, what);
+            check_product(test::to_host<float>(y2, static_cast<std::size_t>(T * 70)), x1, K1, 70, rows, b, nullptr, what);
+            check_product(test::to_host<float>(y3, static_cast<std::size_t>(T * 5)), x2, K2, 5, rows, c, nullptr, what);
+            if (rpw != 1)
+                check_product(test::to_host<float>(y4, static_cast<std::size_t>(T * 21)), x2, K2, 21, rows, g, &u, what);
+        }
+    }
+}
+
+// Experts [E, N, K] with rows grouped per expert (an empty group; groups of up to 38 rows, so
+// several chunks of 8 per group), a plain product and a gate/up pair in one launch.
+TEST_P(CudaMatvecJobs, GroupedExpertsAnyRowsPerGroup) {
+    SCOUT_REQUIRE_GPU();
+    const DType t = GetParam();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
+    std::mt19937_64 rng(seed);
+    const int64_t E = 3, N = 29, K = quant::block_size(t) == 256 ? 768 : 160;
+    const DeviceWeights w = device_weights(rng, t, E, N, K, 0), w2 = device_weights(rng, t, E, N, K, 0);
+    const std::vector<int32_t> slot_expert = {2, 0, 1, 0};  // slot 2 is empty
+    for (int64_t rows_total : {2, 6, 40}) {
+        const auto r3 = static_cast<int32_t>(rows_total / 3), rl = static_cast<int32_t>(rows_total - 1);
+        const std::vector<int32_t> offset = {0, r3, rl, rl, static_cast<int32_t>(rows_total)};
+        std::vector<int> row_expert(static_cast<std::size_t>(rows_total));
+        for (std::size_t s = 0; s < 4; ++s)
+            for (int32_t i = offset[s]; i < offset[s + 1]; ++i) row_expert[static_cast<std::size_t>(i)] = slot_expert[s];
+        const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(rows_total * K));
+        const DeviceBuffer dx = test::to_device(x), dexp = test::to_device(slot_expert), doff = test::to_device(offset);
+        const cuda::RowGroups groups{dexp.as<int32_t>(), doff.as<int32_t>(), 4};
+        DeviceBuffer y = test::poisoned(static_cast<std::size_t>(rows_total * N)), yp = test::poisoned(static_cast<std::size_t>(rows_total * N));
+        const cuda::MatvecJob jobs[2] = {{&w.m, nullptr, dx.as<float>(), rows_total, y.as<float>(), groups},
+                                         {&w.m, &w2.m, dx.as<float>(), rows_total, yp.as<float>(), groups}};
+        cuda::matvec_jobs(jobs, 2, nullptr);
+        const std::string what = cat("rows ", rows_total);
+        check_product(test::to_host<float>(y, static_cast<std::size_t>(rows_total * N)), x, K, N, row_expert, w, nullptr, what);
+        check_product(test::to_host<float>(yp, static_cast<std::size_t>(rows_total * N)), x, K, N, row_expert, w, &w2, what);
+        // matmul picks matvec_jobs for grouped rows (up to 256).
+        DeviceBuffer ym = test::poisoned(static_cast<std::size_t>(rows_total * N));
+        cuda::matmul(dx.as<float>(), rows_total, w.m, ym.as<float>(), groups, nullptr);
+        check_product(test::to_host<float>(ym, static_cast<std::size_t>(rows_total * N)), x, K, N, row_expert, w, nullptr,
+                      what + " matmul");
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, CudaMatvecJobs, ::testing::Values(DType::Q4_K, DType::Q6_K, DType::Q8_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// run_products: fused launches for the formats matvec_jobs reads, the generic path (a pair as two
+// products and silu_mul) for the others, in the order given.
+TEST(CudaOps, RunProductsMixesFusedAndGenericPaths) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    const int64_t K = 512, N = 19;
+    const DeviceWeights q1 = device_weights(rng, DType::Q4_K, 1, N, K, 0), q2 = device_weights(rng, DType::Q4_K, 1, N, K, 0);
+    const DeviceWeights f1 = device_weights(rng, DType::F16, 1, N, K, 0), f2 = device_weights(rng, DType::F16, 1, N, K, 0);
+    const DeviceWeights s1 = device_weights(rng, DType::Q6_K, 1, N, K, 0);
+    for (int64_t T : {1, 5, 12}) {
+        const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+        const DeviceBuffer dx = test::to_device(x);
+        const auto n = static_cast<std::size_t>(T * N);
+        DeviceBuffer y0 = test::poisoned(n), y1 = test::poisoned(n), y2 = test::poisoned(n), y3 = test::poisoned(n),
+                     scratch = test::poisoned(n);
+        const cuda::MatvecJob jobs[4] = {{&q1.m, &q2.m, dx.as<float>(), T, y0.as<float>(), {}},
+                                         {&f1.m, &f2.m, dx.as<float>(), T, y1.as<float>(), {}},
+                                         {&s1.m, nullptr, dx.as<float>(), T, y2.as<float>(), {}},
+                                         {&q2.m, nullptr, dx.as<float>(), T, y3.as<float>(), {}}};
+        cuda::run_products(jobs, 4, scratch.as<float>(), nullptr);
+        const std::vector<int> rows(static_cast<std::size_t>(T), 0);
+        const std::string what = cat("T ", T);
+        check_product(test::to_host<float>(y0, n), x, K, N, rows, q1, &q2, what);
+        check_product(test::to_host<float>(y1, n), x, K, N, rows, f1, &f2, what);
+        check_product(test::to_host<float>(y2, n), x, K, N, rows, s1, nullptr, what);
+        check_product(test::to_host<float>(y3, n), x, K, N, rows, q2, nullptr, what);
+    }
+}
+
 // The CPU's RMSNorm, operation for operation (double mean of squares, float products).
 float host_inv_rms(const float* x, int64_t n, float eps) {
     double ss = 0.0;
@@ -186,7 +362,7 @@ float host_inv_rms(const float* x, int64_t n, float eps) {
 
 TEST(CudaOps, RmsNormMatchesCpuFormula) {
     SCOUT_REQUIRE_GPU();
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const int64_t T = 5, n = 333;
     const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * n), 3.0f);
     std::vector<float> wf = test::random_floats(rng, static_cast<std::size_t>(n));
@@ -219,7 +395,7 @@ TEST(CudaOps, RmsNormMatchesCpuFormula) {
 
 TEST(CudaOps, RopeTemperatureAndElementwise) {
     SCOUT_REQUIRE_GPU();
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const int64_t T = 4, heads = 3, d = 24;
     const std::vector<int32_t> pos = {0, 7, 8191, 123456};
     std::vector<float> inv(static_cast<std::size_t>(d / 2));
@@ -259,6 +435,97 @@ TEST(CudaOps, RopeTemperatureAndElementwise) {
     }
 }
 
+// residual_norm: the add (with routed expert outputs in moe_combine's order) is bit-exact; the
+// norm follows rms_norm's formula; without a weight only h changes.
+TEST(CudaOps, ResidualNormFusesAddCombineAndNorm) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    const int64_t T = 5, D = 333;
+    for (int64_t k : {0, 1, 2}) {
+        for (bool with_norm : {true, false}) {
+            const std::vector<float> h = test::random_floats(rng, static_cast<std::size_t>(T * D), 3.0f);
+            const std::vector<float> br = test::random_floats(rng, static_cast<std::size_t>(T * D));
+            const std::vector<float> ye = test::random_floats(rng, static_cast<std::size_t>(std::max<int64_t>(1, T * k) * D));
+            std::vector<int32_t> ta(static_cast<std::size_t>(std::max<int64_t>(1, T * k)));
+            std::iota(ta.begin(), ta.end(), 0);
+            std::shuffle(ta.begin(), ta.end(), rng);
+            const std::vector<float> w = test::random_floats(rng, static_cast<std::size_t>(D));
+            DeviceBuffer dh = test::to_device(h), dxn = test::poisoned(static_cast<std::size_t>(T * D));
+            const DeviceBuffer dbr = test::to_device(br), dye = test::to_device(ye), dta = test::to_device(ta), dw = test::to_device(w);
+            const cuda::DeviceVector wv = with_norm ? cuda::DeviceVector{dw.get(), DType::F32, D} : cuda::DeviceVector{};
+            cuda::residual_norm(dh.as<float>(), dbr.as<float>(), k > 0 ? dye.as<float>() : nullptr,
+                                k > 0 ? dta.as<int32_t>() : nullptr, k, T, D, wv, 1e-5f, dxn.as<float>(), nullptr);
+            const std::vector<float> gh = test::to_host<float>(dh, h.size()), gx = test::to_host<float>(dxn, h.size());
+            for (int64_t t = 0; t < T; ++t) {
+                std::vector<float> want(static_cast<std::size_t>(D));
+                for (int64_t c = 0; c < D; ++c) {
+                    float routed = 0.0f;
+                    for (int64_t j = 0; j < k; ++j) routed += ye[static_cast<std::size_t>(ta[t * k + j] * D + c)];
+                    const float b = k > 0 ? br[t * D + c] + routed : br[t * D + c];
+                    want[c] = h[t * D + c] + b;
+                    ASSERT_EQ(gh[t * D + c], want[c]) << "k " << k << " row " << t << " col " << c;
+                }
+                if (!with_norm) continue;
+                const float r = host_inv_rms(want.data(), D, 1e-5f);
+                for (int64_t c = 0; c < D; ++c) {
+                    const float wn = (want[c] * r) * w[c];
+                    ASSERT_NEAR(gx[t * D + c], wn, 1e-6f * std::abs(wn) + 1e-30f) << "k " << k << " row " << t << " col " << c;
+                }
+            }
+        }
+    }
+}
+
+// attn_prep: RoPE, QK norm and temperature in one launch, as rope / rms_norm_noweight / scale_rows.
+TEST(CudaOps, AttnPrepMatchesRopeNormAndTemperature) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    const std::vector<int32_t> pos = {0, 7, 8191, 123456};
+    const std::vector<float> temps = {1.0f, 1.5f, 0.25f, 3.0f};
+    const int64_t T = 4, H = 5, Hkv = 2;
+    for (int64_t d : {24, 128}) {
+        std::vector<float> inv(static_cast<std::size_t>(d / 2));
+        for (int64_t j = 0; j < d / 2; ++j) inv[j] = static_cast<float>(std::pow(500000.0, -2.0 * j / d));
+        const DeviceBuffer dp = test::to_device(pos), di = test::to_device(inv), dt = test::to_device(temps);
+        for (int mode = 0; mode < 3; ++mode) {  // 0: RoPE + QK norm, 1: RoPE only, 2: temperature only
+            const std::vector<float> q = test::random_floats(rng, static_cast<std::size_t>(T * H * d));
+            const std::vector<float> k = test::random_floats(rng, static_cast<std::size_t>(T * Hkv * d));
+            DeviceBuffer dq = test::to_device(q), dk = test::to_device(k);
+            cuda::attn_prep(dq.as<float>(), dk.as<float>(), T, H, Hkv, d, dp.as<int32_t>(), mode < 2 ? di.as<float>() : nullptr,
+                            mode == 0, 1e-5f, mode == 2 ? dt.as<float>() : nullptr, nullptr);
+            const std::vector<float> gq = test::to_host<float>(dq, q.size()), gk = test::to_host<float>(dk, k.size());
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t hh = 0; hh < H + Hkv; ++hh) {
+                    const bool is_q = hh < H;
+                    const float* src = is_q ? q.data() + (t * H + hh) * d : k.data() + (t * Hkv + hh - H) * d;
+                    const float* got = is_q ? gq.data() + (t * H + hh) * d : gk.data() + (t * Hkv + hh - H) * d;
+                    std::vector<float> want(src, src + d);
+                    if (mode < 2)
+                        for (int64_t j = 0; j < d / 2; ++j) {
+                            const float angle = static_cast<float>(pos[t]) * inv[j];
+                            const auto c = static_cast<float>(std::cos(static_cast<double>(angle)));
+                            const auto sn = static_cast<float>(std::sin(static_cast<double>(angle)));
+                            want[2 * j] = src[2 * j] * c - src[2 * j + 1] * sn;
+                            want[2 * j + 1] = src[2 * j] * sn + src[2 * j + 1] * c;
+                        }
+                    if (mode == 0) {
+                        const float r = host_inv_rms(want.data(), d, 1e-5f);
+                        for (float& v : want) v *= r;
+                    }
+                    if (mode == 2 && is_q)
+                        for (float& v : want) v *= temps[t];
+                    for (int64_t c = 0; c < d; ++c)
+                        ASSERT_NEAR(got[c], want[c], 2e-6f * (std::abs(want[c]) + 1.0f))
+                            << "mode " << mode << " d " << d << " row " << t << " head " << hh << " dim " << c;
+                }
+        }
+    }
+}
+
 // KV writes (bit-identical to kv_encode_row) and attention (against a double-precision reference
 // on the decoded rows) on a two-layer plan: layer 0 chunked (C = 8), layer 1 global, pages of 4.
 class CudaKvAttention : public ::testing::TestWithParam<kv::KvType> {};
@@ -266,8 +533,8 @@ class CudaKvAttention : public ::testing::TestWithParam<kv::KvType> {};
 TEST_P(CudaKvAttention, WritesAndAttendsLikeTheReference) {
     SCOUT_REQUIRE_GPU();
     const kv::KvType type = GetParam();
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(cat("seed ", seed, " kv ", kv::kv_type_name(type)));
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("kv ", kv::kv_type_name(type)));
     std::mt19937_64 rng(seed);
     const int64_t H = 6, Hkv = 2, d = type == kv::KvType::Q8_0 ? 64 : 24, C = 8, n = 13;
     model::LayerPlan plan;
@@ -361,8 +628,7 @@ INSTANTIATE_TEST_SUITE_P(Types, CudaKvAttention,
 // gather / combine follow moe_ffn's products and summation order.
 TEST(CudaOps, RoutingGroupingAndCombine) {
     SCOUT_REQUIRE_GPU();
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(cat("seed ", seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     for (int64_t k : {1, 2}) {
         const int64_t T = 37, E = 5, D = 19;
@@ -418,6 +684,46 @@ TEST(CudaOps, RoutingGroupingAndCombine) {
             for (auto [t, s] : assigned[e])
                 for (int64_t c = 0; c < D; ++c) routed[t * D + c] += x[t * D + c] * s;
         for (int64_t i = 0; i < T * D; ++i) ASSERT_NEAR(gy[i], shared[i] + routed[i], 5e-6f) << "k " << k << " at " << i;
+    }
+}
+
+// route_and_gather equals route_tokens + gather_scaled bit for bit, whether the routing kernel
+// gathers (few assignments) or a separate gather runs.
+TEST(CudaOps, RouteAndGatherEqualsRouteThenGather) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    const int64_t E = 5, D = 77;
+    for (auto [T, k] : {std::pair<int64_t, int64_t>{1, 1}, {3, 2}, {8, 1}, {37, 2}}) {
+        const std::vector<float> logits = test::random_floats(rng, static_cast<std::size_t>(T * E));
+        const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * D));
+        const DeviceBuffer dl = test::to_device(logits), dx = test::to_device(x);
+        const auto ni = static_cast<std::size_t>(3 * T * k + 2 * E + 1), nf = static_cast<std::size_t>(2 * T * k);
+        std::vector<std::vector<int32_t>> gi;
+        std::vector<std::vector<float>> gf, gx;
+        for (int fused = 0; fused < 2; ++fused) {
+            DeviceBuffer ri(ni * 4), rf(nf * 4);
+            SCOUT_CUDA_CHECK(cudaMemset(ri.get(), 0, ri.bytes()));
+            SCOUT_CUDA_CHECK(cudaMemset(rf.get(), 0, rf.bytes()));
+            auto* pi = ri.as<int32_t>();
+            auto* pf = rf.as<float>();
+            const cuda::RouteBuffers r{pi, pf, pi + 3 * T * k, pi + 3 * T * k + E, pi + T * k, pf + T * k, pi + 2 * T * k};
+            DeviceBuffer xs = test::poisoned(static_cast<std::size_t>(T * k * D));
+            if (fused) {
+                cuda::route_and_gather(dl.as<float>(), T, E, k, r, dx.as<float>(), D, xs.as<float>(), nullptr);
+            } else {
+                cuda::route_tokens(dl.as<float>(), T, E, k, r, nullptr);
+                cuda::gather_scaled(dx.as<float>(), D, r, T * k, xs.as<float>(), nullptr);
+            }
+            gi.push_back(test::to_host<int32_t>(ri, ni));
+            gf.push_back(test::to_host<float>(rf, nf));
+            gx.push_back(test::to_host<float>(xs, static_cast<std::size_t>(T * k * D)));
+        }
+        EXPECT_EQ(gi[0], gi[1]) << "T " << T << " k " << k;
+        EXPECT_EQ(gf[0], gf[1]) << "T " << T << " k " << k;
+        for (float v : gx[1]) ASSERT_FALSE(std::isnan(v)) << "T " << T << " k " << k;
+        EXPECT_EQ(gx[0], gx[1]) << "T " << T << " k " << k;
     }
 }
 

@@ -139,6 +139,7 @@ void CudaForward::init_common() {
     w.ye.resize(f32(R * k * D));
     w.fa.resize(f32(R * std::max(k * F, Fm)));
     w.fb.resize(f32(R * std::max(k * F, Fm)));
+    w.fc.resize(f32(R * std::max(k * F, Fm)));
     w.route_i32.resize(static_cast<std::size_t>(3 * R * k + 2 * E + 1) * sizeof(int32_t));
     w.route_f32.resize(f32(2 * R * k));
     w.logits.resize(f32(kLogitChunk * c.vocab_size));
@@ -151,7 +152,7 @@ void CudaForward::init_common() {
     w.route = {ri, rf, ri + 3 * R * k, ri + 3 * R * k + E, ri + R * k, rf + R * k, ri + 2 * R * k};
     w.bytes = 0;
     for (const DeviceBuffer* b : {&w.h, &w.xn, &w.branch, &w.q, &w.attn, &w.k, &w.v, &w.router_logits, &w.xs, &w.ye,
-                                  &w.fa, &w.fb, &w.route_i32, &w.route_f32, &w.logits, &w.meta})
+                                  &w.fa, &w.fb, &w.fc, &w.route_i32, &w.route_f32, &w.logits, &w.meta})
         w.bytes += b->bytes();
     auto* base = w.meta.as<uint8_t>();
     d_tokens_ = reinterpret_cast<const int32_t*>(base + ml.tokens);
@@ -370,27 +371,33 @@ void CudaForward::enqueue_pass(std::span<const Piece> pieces, int64_t S, int64_t
     view.head_dim = c.head_dim;
     view.chunk_size = plan_.chunk_size;
     const kv::KvLayout& layout = pieces.front().kv->layout();
-    for (int64_t il = 0; il < plan_.n_layers(); ++il) {
+    // Each residual add runs fused with the RMSNorm after it (residual_norm); the MoE's combine of
+    // shared and routed outputs runs inside the add after the MoE.
+    const int64_t L = plan_.n_layers();
+    if (L > 0) rms_norm(h, S, D, model_.layers.front().attn_norm, c.rms_norm_eps, xn, s);
+    mark(backend::Stage::Norms);
+    for (int64_t il = 0; il < L; ++il) {
         const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
-        // h = h + Attn(RMSNorm_in(h))
-        rms_norm(h, S, D, w.attn_norm, c.rms_norm_eps, xn, s);
-        mark(backend::Stage::Norms);
+        // h = h + Attn(RMSNorm_in(h)); xn = RMSNorm_post(h)
         view.il = static_cast<int>(il);
         view.chunked = layout.chunked(il);
         view.page_slots = layout.page_slots(il);
         attention_block(il, S, view);
-        add_inplace(h, branch, S * D, s);
-        // h = h + FFN(RMSNorm_post(h))
-        rms_norm(h, S, D, w.ffn_norm, c.rms_norm_eps, xn, s);
+        residual_norm(h, branch, nullptr, nullptr, 0, S, D, w.ffn_norm, c.rms_norm_eps, xn, s);
         mark(backend::Stage::Norms);
+        // h = h + FFN(xn); xn = RMSNorm_in of the next layer (none after the last)
+        const DeviceVector next_norm = il + 1 < L ? model_.layers[static_cast<std::size_t>(il) + 1].attn_norm : DeviceVector{};
         if (plan_.layers[static_cast<std::size_t>(il)].moe) {
             moe_block(il, S);
             mark(backend::Stage::Moe);
+            residual_norm(h, branch, ws_.ye.as<float>(), ws_.route.token_assign, c.num_experts_per_tok, S, D, next_norm,
+                          c.rms_norm_eps, xn, s);
         } else {
             dense_block(il, S);
             mark(backend::Stage::DenseFfn);
+            residual_norm(h, branch, nullptr, nullptr, 0, S, D, next_norm, c.rms_norm_eps, xn, s);
         }
-        add_inplace(h, branch, S * D, s);
+        mark(backend::Stage::Norms);
     }
 
     // Final norm on the rows whose logits are wanted (xn [n_logits, D]), then the first lm_head chunk.
@@ -410,23 +417,16 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
     float* k = ws_.k.as<float>();  // [S, Hkv, d]
     float* v = ws_.v.as<float>();  // [S, Hkv, d]
     float* attn = ws_.attn.as<float>();  // [S, H, d]
-    matmul(xn, S, w.wq, q, {}, s);
-    matmul(xn, S, w.wk, k, {}, s);
-    matmul(xn, S, w.wv, v, {}, s);
+    const MatvecJob qkv[3] = {{&w.wq, nullptr, xn, S, q, {}}, {&w.wk, nullptr, xn, S, k, {}}, {&w.wv, nullptr, xn, S, v, {}}};
+    run_products(qkv, 3, nullptr, s);  // one launch at decode when the three share a format
     report("self_attn.q_proj", il, q, S, H * d);
     report("self_attn.k_proj", il, k, S, Hkv * d);
     report("self_attn.v_proj", il, v, S, Hkv * d);
     mark(backend::Stage::AttnQkv);
 
-    if (rule.rope) {
-        rope(q, S, H, d, d_positions_, inv_freq_.as<float>(), s);
-        rope(k, S, Hkv, d, d_positions_, inv_freq_.as<float>(), s);
-        if (rule.qk_norm) {  // after RoPE, per head, no weight
-            rms_norm_noweight(q, S * H, d, c.rms_norm_eps, s);
-            rms_norm_noweight(k, S * Hkv, d, c.rms_norm_eps, s);
-        }
-    }
-    if (rule.temperature) scale_rows(q, S, H * d, d_temps_, s);  // NoPE layers
+    // RoPE layers: RoPE, then the QK norm (per head, no weight); NoPE layers: temperature on q.
+    attn_prep(q, k, S, H, Hkv, d, d_positions_, rule.rope ? inv_freq_.as<float>() : nullptr, rule.rope && rule.qk_norm,
+              c.rms_norm_eps, rule.temperature ? d_temps_ : nullptr, s);
     mark(backend::Stage::RopeScale);
 
     // A chunk ring holds one chunk: rows past a chunk edge run in later phases, each phase's keys
@@ -452,42 +452,37 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
 void CudaForward::moe_block(int64_t il, int64_t S) {
     const auto& c = config_;
     const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
-    const int64_t D = c.hidden_size, E = w.router.out, k = c.num_experts_per_tok, F = w.sh_gate.out;
+    const int64_t D = c.hidden_size, E = w.router.out, k = c.num_experts_per_tok;
     const cudaStream_t s = stream_;
     float* xn = ws_.xn.as<float>();
+    float* xs = ws_.xs.as<float>();
     float* fa = ws_.fa.as<float>();
     float* fb = ws_.fb.as<float>();
     float* ye = ws_.ye.as<float>();
     float* branch = ws_.branch.as<float>();
     const RouteBuffers& r = ws_.route;
-    // Router logits [S, E] and the routing, on the device.
+    // Router logits [S, E] and the routing, on the device, with the routed experts' grouped,
+    // score-scaled inputs xs [S*k, D].
     matmul(xn, S, w.router, ws_.router_logits.as<float>(), {}, s);
-    route_tokens(ws_.router_logits.as<float>(), S, E, k, r, s);
-    // Routed experts on their grouped, score-scaled inputs xs [S*k, D]; empty experts are skipped.
     const int64_t n_assign = S * k;
-    gather_scaled(xn, D, r, n_assign, ws_.xs.as<float>(), s);
+    route_and_gather(ws_.router_logits.as<float>(), S, E, k, r, xn, D, xs, s);
+    // Routed experts (empty experts skipped) and the shared expert (unscaled input), each SwiGLU
+    // as a gate/up pair: fa [S*k, F] routed, fb [S, F] shared; then the down products into
+    // ye [S*k, D] and branch [S, D]. At decode each stage is one launch. The caller's
+    // residual_norm sums y = shared + routed (expert-index order) into h.
     const RowGroups groups{r.slot_expert, r.slot_offset, static_cast<int>(std::min(E, n_assign))};
-    const int64_t Fe = w.exp_gate.out;
-    matmul(ws_.xs.as<float>(), n_assign, w.exp_gate, fa, groups, s);  // [S*k, F]
-    matmul(ws_.xs.as<float>(), n_assign, w.exp_up, fb, groups, s);
-    silu_mul(fa, fb, n_assign * Fe, s);
-    matmul(fa, n_assign, w.exp_down, ye, groups, s);  // [S*k, D]
-    // Shared expert on the unscaled input, then y = shared + routed (expert-index order).
-    matmul(xn, S, w.sh_gate, fa, {}, s);  // [S, F]
-    matmul(xn, S, w.sh_up, fb, {}, s);
-    silu_mul(fa, fb, S * F, s);
-    matmul(fa, S, w.sh_down, branch, {}, s);  // [S, D]
-    moe_combine(branch, ye, r, S, k, D, branch, s);
+    const MatvecJob gate_up[2] = {{&w.exp_gate, &w.exp_up, xs, n_assign, fa, groups}, {&w.sh_gate, &w.sh_up, xn, S, fb, {}}};
+    run_products(gate_up, 2, ws_.fc.as<float>(), s);
+    const MatvecJob down[2] = {{&w.exp_down, nullptr, fa, n_assign, ye, groups}, {&w.sh_down, nullptr, fb, S, branch, {}}};
+    run_products(down, 2, nullptr, s);
 }
 
 void CudaForward::dense_block(int64_t il, int64_t S) {
     const DeviceLayer& w = model_.layers[static_cast<std::size_t>(il)];
     const cudaStream_t s = stream_;
     float* fa = ws_.fa.as<float>();
-    float* fb = ws_.fb.as<float>();
-    matmul(ws_.xn.as<float>(), S, w.mlp_gate, fa, {}, s);  // [S, Fm]
-    matmul(ws_.xn.as<float>(), S, w.mlp_up, fb, {}, s);
-    silu_mul(fa, fb, S * w.mlp_gate.out, s);
+    const MatvecJob gate_up{&w.mlp_gate, &w.mlp_up, ws_.xn.as<float>(), S, fa, {}};  // fa [S, Fm]
+    run_products(&gate_up, 1, ws_.fb.as<float>(), s);
     matmul(fa, S, w.mlp_down, ws_.branch.as<float>(), {}, s);  // [S, D]
 }
 

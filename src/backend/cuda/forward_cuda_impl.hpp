@@ -26,7 +26,7 @@ struct Workspace {
     DeviceBuffer k, v;           // [R, Hkv*d]
     DeviceBuffer router_logits;  // [R, E]
     DeviceBuffer xs, ye;         // [R*k, D] expert inputs (scaled, grouped) and outputs
-    DeviceBuffer fa, fb;         // [R * max(k*F, Fm)] gate / up activations
+    DeviceBuffer fa, fb, fc;     // [R * max(k*F, Fm)] SwiGLU activations (routed, shared) and scratch
     DeviceBuffer route_i32;      // selected, assign_token, token_assign [R*k each], slot_expert [E], slot_offset [E+1]
     DeviceBuffer route_f32;      // selected_score, assign_score [R*k each]
     DeviceBuffer logits;         // [kLogitChunk, V]

@@ -51,9 +51,39 @@ struct RowGroups {
 // warp-per-output mat-vec (weights read once for up to 8 rows); more rows a tiled kernel that
 // decodes a weight tile into shared memory once per 64 rows.
 void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups, cudaStream_t stream);
-// Forces a kernel (tests): kind 0 = mat-vec, 1 = tiled.
+// Forces a kernel (tests, benchmarks): kind 0 = mat-vec (matvec_jobs where matvec_supported, else
+// the generic warp-per-row kernel), 1 = tiled, 2 = the generic warp-per-row mat-vec, 3 = a block
+// per output row (float weights only; matmul's choice for few outputs such as the MoE router).
 void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups,
                    cudaStream_t stream);
+
+// ---- the decode mat-vec: several products in one launch ----------------------------------------
+// One product y [T, w.out] = x [T, w.in] · W of a matvec_jobs launch (per group of rows, as matmul).
+// Pair mode (w2 set, same shape and format as w): y = silu(x · W) ⊙ (x · W2), the SwiGLU of a
+// gate and an up matrix without writing either (silu and product as silu_mul computes them).
+struct MatvecJob {
+    const DeviceMatrix* w = nullptr;
+    const DeviceMatrix* w2 = nullptr;
+    const float* x = nullptr;  // 16-byte aligned
+    int64_t T = 0;             // rows of x (grouped: bounds every group's rows)
+    float* y = nullptr;
+    RowGroups groups{};
+};
+inline constexpr int kMatvecMaxJobs = 4;
+
+// True when matvec_jobs reads this matrix: [out, in] layout in Q4_K (16-byte aligned), Q6_K or Q8_0.
+bool matvec_supported(const DeviceMatrix& w);
+// Runs up to kMatvecMaxJobs products (one weight format) in one launch: a warp reads 2 weight
+// rows once per 8 activation rows (once for all when T = 1), decoding in registers; any number of
+// rows per group (chunks of 8 re-read the weights). rows_per_warp: 0 = default (2); 1 at T = 1
+// for benchmarks of Q4_K/Q6_K (the variants the build instantiates; others throw).
+void matvec_jobs(const MatvecJob* jobs, int n_jobs, cudaStream_t stream, int rows_per_warp = 0);
+// True when matmul would run these rows through matvec_jobs (x 16-byte aligned).
+bool matvec_preferred(const DeviceMatrix& w, int64_t T, bool grouped);
+// Runs the products in order: those matvec_preferred fused into matvec_jobs launches (consecutive
+// jobs of one weight format, kMatvecMaxJobs at most), the others through matmul (a pair as two
+// matmuls and silu_mul, the up product in `scratch`, T · w.out floats).
+void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_t stream);
 
 // out[t, :] = row tokens[t] of the table [V, D] (any weight dtype), decoded to float32.
 void embed_rows(const DeviceMatrix& table, const int32_t* tokens, int64_t T, float* out, cudaStream_t stream);
@@ -73,6 +103,17 @@ void scale_rows(float* x, int64_t T, int64_t n, const float* scales, cudaStream_
 
 // y[i] += x[i] (residual).
 void add_inplace(float* y, const float* x, int64_t n, cudaStream_t stream);
+// The residual add and the next RMSNorm in one pass over rows of D: h[t] += b[t] with
+// b[t] = branch[t] + (((0 + ye[a_1]) + ye[a_2]) + ...) over t's k assignments token_assign[t·k ..]
+// (moe_combine's order; branch alone when ye is null), then xn[t] = RMSNorm(h[t]) · w as rms_norm
+// computes it, unless w.data is null (the add alone).
+void residual_norm(float* h, const float* branch, const float* ye, const int32_t* token_assign, int64_t k, int64_t T,
+                   int64_t D, const DeviceVector& w, float eps, float* xn, cudaStream_t stream);
+// The steps between the q/k/v products and attention in one launch, per (row, head) of q [T, H, d]
+// and k [T, Hkv, d], in place: RoPE when inv_freq is set (as rope), then the QK norm when qk_norm
+// (as rms_norm_noweight), then q rows times temps[t] when temps is set (as scale_rows).
+void attn_prep(float* q, float* k, int64_t T, int64_t H, int64_t Hkv, int64_t d, const int32_t* positions,
+               const float* inv_freq, bool qk_norm, float eps, const float* temps, cudaStream_t stream);
 // g[i] = silu(g[i]) · u[i].
 void silu_mul(float* g, const float* u, int64_t n, cudaStream_t stream);
 // out[i, :] = x[rows[i], :] for i < n (rows of D).
@@ -122,6 +163,10 @@ struct RouteBuffers {
 // Routes every token (top-k of its raw logits, lower index first on ties; score = sigmoid(logit)),
 // and groups the assignments per expert — all on the device (one block), no host round trip.
 void route_tokens(const float* logits, int64_t T, int64_t E, int64_t k, const RouteBuffers& r, cudaStream_t stream);
+// route_tokens, then gather_scaled(x, D, r, T·k, xs); few assignments are gathered by the routing
+// kernel itself (one launch per MoE layer at decode).
+void route_and_gather(const float* logits, int64_t T, int64_t E, int64_t k, const RouteBuffers& r, const float* x,
+                      int64_t D, float* xs, cudaStream_t stream);
 // xs[a, :] = x[assign_token[a], :] · assign_score[a] for a < T·k (the score scales the expert input).
 void gather_scaled(const float* x, int64_t D, const RouteBuffers& r, int64_t n_assign, float* xs, cudaStream_t stream);
 // y[t, :] = shared[t, :] + (((0 + ye[a_1]) + ye[a_2]) + ...) over t's assignments in expert order

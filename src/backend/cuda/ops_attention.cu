@@ -129,7 +129,38 @@ __global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs
         if (valid) {
             const uint8_t* kr = kv_head_row(a, seq, 0, t, g);
             float acc = 0.0f;
-            for (int64_t c = 0; c < d; ++c) acc = fmaf(qs[warp][c], load_kv<KT>(kr, c), acc);
+            if constexpr (KT == kv::KvType::F16 || KT == kv::KvType::BF16) {
+                if (d % 8 == 0 && (reinterpret_cast<std::uintptr_t>(kr) & 15) == 0) {  // 16-byte loads, same order
+                    for (int64_t c = 0; c < d; c += 8) {
+                        const uint4 v = *reinterpret_cast<const uint4*>(kr + 2 * c);
+                        const uint32_t u[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+                        for (int i = 0; i < 4; ++i) {
+                            const auto lo = static_cast<uint16_t>(u[i] & 0xFFFFu), hi = static_cast<uint16_t>(u[i] >> 16);
+                            const float k0 = KT == kv::KvType::F16 ? f16_bits_to_f32(lo) : bf16_bits_to_f32(lo);
+                            const float k1 = KT == kv::KvType::F16 ? f16_bits_to_f32(hi) : bf16_bits_to_f32(hi);
+                            acc = fmaf(qs[warp][c + 2 * i], k0, acc);
+                            acc = fmaf(qs[warp][c + 2 * i + 1], k1, acc);
+                        }
+                    }
+                } else {
+                    for (int64_t c = 0; c < d; ++c) acc = fmaf(qs[warp][c], load_kv<KT>(kr, c), acc);
+                }
+            } else if constexpr (KT == kv::KvType::F32) {
+                if (d % 4 == 0 && (reinterpret_cast<std::uintptr_t>(kr) & 15) == 0) {
+                    for (int64_t c = 0; c < d; c += 4) {
+                        const float4 v = *reinterpret_cast<const float4*>(kr + 4 * c);
+                        acc = fmaf(qs[warp][c], v.x, acc);
+                        acc = fmaf(qs[warp][c + 1], v.y, acc);
+                        acc = fmaf(qs[warp][c + 2], v.z, acc);
+                        acc = fmaf(qs[warp][c + 3], v.w, acc);
+                    }
+                } else {
+                    for (int64_t c = 0; c < d; ++c) acc = fmaf(qs[warp][c], load_kv<KT>(kr, c), acc);
+                }
+            } else {
+                for (int64_t c = 0; c < d; ++c) acc = fmaf(qs[warp][c], load_kv<KT>(kr, c), acc);
+            }
             s = acc * p.scale;
         }
         const float m_new = fmaxf(m, warp_max(s));  // finite: key t0 is always visible
@@ -139,7 +170,9 @@ __global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs
 #pragma unroll
         for (int j = 0; j < kMaxHeadDim / 32; ++j) o[j] *= alpha;
         // P·V: lane owns dimensions lane, lane + 32, ...
+        // (Unrolled: each key's page-table and row loads are independent of the previous key's FMAs.)
         const int nk = static_cast<int>(pos - t0 + 1 < 32 ? pos - t0 + 1 : 32);
+#pragma unroll 4
         for (int u = 0; u < nk; ++u) {
             const float pu = __shfl_sync(0xffffffffu, pr, u);
             const uint8_t* vr = kv_head_row(a, seq, 1, t0 + u, g);

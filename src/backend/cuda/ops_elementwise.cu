@@ -1,5 +1,6 @@
 // Row-wise ops of the forward pass (ops.hpp): embedding lookup, RMSNorm (weighted and the QK
-// norm), RoPE, temperature scaling, residual add, SwiGLU activation, row gathers.
+// norm), RoPE, temperature scaling, residual add, SwiGLU activation, row gathers, and the fused
+// decode steps (residual add + next RMSNorm; RoPE + QK norm + temperature).
 // Each mirrors its CPU twin operation for operation (explicit _rn intrinsics: the CPU build does
 // not contract a·b + c into FMAs, so neither may these), so that results are bit-identical except
 // where the CPU sums in a different order.
@@ -115,6 +116,90 @@ __global__ void silu_mul_kernel(float* g, const float* u, int64_t n) {
     g[i] = __fmul_rn(__fdiv_rn(v, __fadd_rn(1.0f, expf(-v))), u[i]);
 }
 
+// One block (kBlock threads) per row: the residual add (with the routed expert outputs summed as
+// combine_kernel does), then rms_norm_kernel's steps on the new row (the same per-thread order).
+__global__ void residual_norm_kernel(float* h, const float* branch, const float* ye, const int32_t* token_assign,
+                                     int64_t k, int64_t D, const void* w, DType wt, float eps, float* xn) {
+    __shared__ double partial[32];
+    const int64_t t = blockIdx.x;
+    float* hr = h + t * D;
+    const float* br = branch + t * D;
+    double ss = 0.0;
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+        float b = br[i];
+        if (ye != nullptr) {
+            float routed = 0.0f;
+            for (int64_t j = 0; j < k; ++j) routed = __fadd_rn(routed, ye[static_cast<int64_t>(token_assign[t * k + j]) * D + i]);
+            b = __fadd_rn(b, routed);
+        }
+        const float v = __fadd_rn(hr[i], b);
+        hr[i] = v;
+        ss += static_cast<double>(v) * v;
+    }
+    if (w == nullptr) return;  // uniform: the whole block
+    const float r = inv_rms(block_sum(ss, partial), D, eps);
+    float* yr = xn + t * D;
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) yr[i] = __fmul_rn(__fmul_rn(hr[i], r), load_weight(w, wt, i));
+}
+
+// A warp per (row, head) of q then k: RoPE, QK norm, temperature, as rope_kernel,
+// rms_norm_noweight_kernel and scale_rows_kernel compute them. head_dim <= kPrepMaxDim.
+constexpr int kPrepMaxDim = 256;
+
+__global__ void attn_prep_kernel(float* q, float* k, int64_t T, int64_t H, int64_t Hkv, int64_t d,
+                                 const int32_t* positions, const float* inv_freq, bool qk_norm, float eps,
+                                 const float* temps) {
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= T * (H + Hkv)) return;
+    const int lane = threadIdx.x & 31;
+    const int64_t t = row / (H + Hkv), head = row % (H + Hkv);
+    const bool is_q = head < H;
+    float* x = is_q ? q + (t * H + head) * d : k + (t * Hkv + head - H) * d;
+    constexpr int kPairs = kPrepMaxDim / 64;  // pairs per lane
+    float a[kPairs] = {}, b[kPairs] = {};
+    const int64_t half = d / 2;
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+        const int64_t j = lane + 32 * i;
+        if (j < half) a[i] = x[2 * j], b[i] = x[2 * j + 1];
+    }
+    if (inv_freq != nullptr) {
+        const float pos = static_cast<float>(positions[t]);
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i) {
+            const int64_t j = lane + 32 * i;
+            if (j >= half) continue;
+            const float angle = __fmul_rn(pos, inv_freq[j]);
+            double sn, cs;
+            sincos(static_cast<double>(angle), &sn, &cs);
+            const float cf = static_cast<float>(cs), sf = static_cast<float>(sn);
+            const float va = a[i], vb = b[i];
+            a[i] = __fsub_rn(__fmul_rn(va, cf), __fmul_rn(vb, sf));
+            b[i] = __fadd_rn(__fmul_rn(va, sf), __fmul_rn(vb, cf));
+        }
+    }
+    float scale = 1.0f;
+    bool scaled = false;
+    if (qk_norm) {
+        double ss = 0.0;
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i)
+            if (lane + 32 * i < half) ss += static_cast<double>(a[i]) * a[i] + static_cast<double>(b[i]) * b[i];
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        const float r = inv_rms(ss, d, eps);
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i) a[i] = __fmul_rn(a[i], r), b[i] = __fmul_rn(b[i], r);
+    }
+    if (is_q && temps != nullptr) scale = temps[t], scaled = true;
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+        const int64_t j = lane + 32 * i;
+        if (j >= half) continue;
+        x[2 * j] = scaled ? __fmul_rn(a[i], scale) : a[i];
+        x[2 * j + 1] = scaled ? __fmul_rn(b[i], scale) : b[i];
+    }
+}
+
 __global__ void gather_rows_kernel(const float* x, int64_t D, const int32_t* rows, float* out) {
     const float* src = x + static_cast<int64_t>(rows[blockIdx.x]) * D;
     float* dst = out + static_cast<int64_t>(blockIdx.x) * D;
@@ -173,6 +258,30 @@ void silu_mul(float* g, const float* u, int64_t n, cudaStream_t stream) {
     if (n <= 0) return;
     silu_mul_kernel<<<grid_1d(n, kBlock), kBlock, 0, stream>>>(g, u, n);
     check_launch("silu_mul_kernel");
+}
+
+void residual_norm(float* h, const float* branch, const float* ye, const int32_t* token_assign, int64_t k, int64_t T,
+                   int64_t D, const DeviceVector& w, float eps, float* xn, cudaStream_t stream) {
+    if (T <= 0) return;
+    check(ye == nullptr || (token_assign != nullptr && k >= 1), "residual_norm: expert outputs without assignments");
+    if (w.data != nullptr) {
+        check(w.n == D, "residual_norm: weight length differs from the row length");
+        check(w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16,
+              cat("residual_norm: norm weights must be F32, F16 or BF16, not ", dtype_name(w.dtype)));
+    }
+    residual_norm_kernel<<<static_cast<unsigned>(T), kBlock, 0, stream>>>(h, branch, ye, token_assign, k, D, w.data,
+                                                                          w.dtype, eps, xn);
+    check_launch("residual_norm_kernel");
+}
+
+void attn_prep(float* q, float* k, int64_t T, int64_t H, int64_t Hkv, int64_t d, const int32_t* positions,
+               const float* inv_freq, bool qk_norm, float eps, const float* temps, cudaStream_t stream) {
+    if (T <= 0 || (inv_freq == nullptr && !qk_norm && temps == nullptr)) return;
+    check(d % 2 == 0 && d <= kPrepMaxDim, cat("attn_prep: head_dim ", d, " must be even and at most ", kPrepMaxDim));
+    const int64_t rows = T * (H + Hkv);
+    attn_prep_kernel<<<grid_1d(rows, kBlock / 32), kBlock, 0, stream>>>(q, k, T, H, Hkv, d, positions, inv_freq,
+                                                                        qk_norm, eps, temps);
+    check_launch("attn_prep_kernel");
 }
 
 void gather_rows(const float* x, int64_t D, const int32_t* rows, int64_t n, float* out, cudaStream_t stream) {

@@ -16,8 +16,10 @@ constexpr int kRouteThreads = 256;
 //     the lower index wins ties, as route_token's stable sort), score = sigmoid(logit);
 //  2. per expert: its count; 3. the active experts compacted into slots with offsets;
 //  4. per expert: its assignments in token order; 5. per token: its assignments in expert order.
+// With x set, step 6: xs[a] = x[assign_token[a]] · assign_score[a] (gather_scaled) for the T·k
+// assignments, by the whole block (decode steps: few assignments, one launch saved per layer).
 __global__ void __launch_bounds__(kRouteThreads) route_kernel(const float* logits, int T, int E, int k,
-                                                              RouteBuffers r) {
+                                                              RouteBuffers r, const float* x, int64_t D, float* xs) {
     extern __shared__ int shared[];
     int* counts = shared;     // [E]
     int* base = shared + E;   // [E]
@@ -72,6 +74,13 @@ __global__ void __launch_bounds__(kRouteThreads) route_kernel(const float* logit
     __syncthreads();
     // Assignment indices grow with the expert index (groups are in expert order): sorting a
     // token's k indices puts its experts in increasing index.
+    if (x != nullptr) {  // assign_token / assign_score are complete (written before the barrier above)
+        const int64_t n_gather = static_cast<int64_t>(n) * D;
+        for (int64_t i = tid; i < n_gather; i += blockDim.x) {
+            const int64_t a = i / D, c = i - a * D;
+            xs[i] = __fmul_rn(x[static_cast<int64_t>(r.assign_token[a]) * D + c], r.assign_score[a]);
+        }
+    }
     for (int t = tid; t < T; t += blockDim.x) {
         int32_t* ta = r.token_assign + t * k;
         for (int i = 1; i < k; ++i)
@@ -108,7 +117,24 @@ void route_tokens(const float* logits, int64_t T, int64_t E, int64_t k, const Ro
     const std::size_t shared = 2 * static_cast<std::size_t>(E) * sizeof(int);
     check(shared <= 48 * 1024, "route_tokens: too many experts for one block");
     route_kernel<<<1, kRouteThreads, shared, stream>>>(logits, static_cast<int>(T), static_cast<int>(E),
-                                                       static_cast<int>(k), r);
+                                                       static_cast<int>(k), r, nullptr, 0, nullptr);
+    check_launch("route_kernel");
+}
+
+void route_and_gather(const float* logits, int64_t T, int64_t E, int64_t k, const RouteBuffers& r, const float* x,
+                      int64_t D, float* xs, cudaStream_t stream) {
+    if (T <= 0) return;
+    constexpr int64_t kGatherInRoute = 8;  // assignments the routing block gathers itself
+    if (T * k > kGatherInRoute) {
+        route_tokens(logits, T, E, k, r, stream);
+        gather_scaled(x, D, r, T * k, xs, stream);
+        return;
+    }
+    check(k >= 1 && k <= E, cat("route_tokens: top-", k, " of ", E, " experts"));
+    const std::size_t shared = 2 * static_cast<std::size_t>(E) * sizeof(int);
+    check(shared <= 48 * 1024, "route_tokens: too many experts for one block");
+    route_kernel<<<1, kRouteThreads, shared, stream>>>(logits, static_cast<int>(T), static_cast<int>(E),
+                                                       static_cast<int>(k), r, x, D, xs);
     check_launch("route_kernel");
 }
 
