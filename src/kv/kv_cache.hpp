@@ -19,6 +19,7 @@ public:
     KvType type() const { return type_; }
     int64_t row_size() const { return row_size_; }
     int64_t row_bytes() const { return row_bytes_; }
+    int64_t head_bytes() const { return head_bytes_; }  // one head's piece of a row
 
     // Encodes the float32 rows k, v [row_size] into slot `slot` (allocating pages as needed).
     void write(int64_t slot, const float* k, const float* v);

@@ -2,12 +2,15 @@
 // odd sizes, poisoned outputs and several thread counts.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <complex>
 #include <cstring>
 #include <limits>
+#include <random>
 
 #include "backend/cpu/ops/attention.hpp"
+#include "backend/cpu/ops/attention_kernel.hpp"
 #include "backend/cpu/ops/ffn.hpp"
 #include "backend/cpu/ops/matmul.hpp"
 #include "backend/cpu/ops/norm.hpp"
@@ -69,8 +72,7 @@ std::vector<SimdLevel> supported_levels() {
 }  // namespace
 
 TEST(CpuOps, MatmulNtMatchesReference) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16})
@@ -92,8 +94,7 @@ TEST(CpuOps, MatmulNtMatchesReference) {
 }
 
 TEST(CpuOps, MatmulNnMatchesReference) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed + 1);
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16})
@@ -113,7 +114,7 @@ TEST(CpuOps, MatmulNnMatchesReference) {
 }
 
 TEST(CpuOps, ResultsDoNotDependOnThreadCount) {
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const OwnedMatrix w = random_matrix(rng, 97, 211, DType::BF16);
     const std::vector<float> x = test::random_floats(rng, 3 * 211);
     ThreadPool p1(1), p5(5);
@@ -134,7 +135,7 @@ TEST(CpuOps, RowResultsDoNotDependOnBatchSize) {
     // A sequence's logits must not change with what else is batched with it (continuous
     // batching, greedy equality under concurrency): every batch size takes its own code path
     // (register tiles of 1-4 inputs, full and remainder row tiles), and all must agree bit for bit.
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     ThreadPool pool(2);
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
@@ -166,7 +167,7 @@ TEST(CpuOps, NtRowsBitIdenticalForEveryBatchSizeAndThreadCount) {
     // thread count moves the row-slice edges; every input's outputs must equal its own T = 1
     // product bit for bit, whatever it is batched with. K: a whole number of vectors, one more,
     // and a short tail-only row.
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     constexpr int64_t kMaxT = 17, N = 45;
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16})
@@ -193,7 +194,7 @@ TEST(CpuOps, NtRowsBitIdenticalForEveryBatchSizeAndThreadCount) {
 TEST(CpuOps, NnColsBitIdenticalForEveryBatchSizeAndThreadCount) {
     // A single input takes wider column tiles than a batch (and the thread count moves the
     // column-slice edges): each input's outputs must still equal its own T = 1 product bit for bit.
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     constexpr int64_t kMaxT = 9, K = 67, N = 300;
     for (SimdLevel level : supported_levels())
         for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
@@ -215,7 +216,7 @@ TEST(CpuOps, NnColsBitIdenticalForEveryBatchSizeAndThreadCount) {
 }
 
 TEST(CpuOps, RmsNormMatchesDefinition) {
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const int64_t T = 3, n = 37;
     const std::vector<float> x = test::random_floats(rng, T * n, 3.0f);
     const OwnedMatrix w = random_matrix(rng, 1, n, DType::F32);
@@ -238,7 +239,7 @@ TEST(CpuOps, RmsNormMatchesDefinition) {
 }
 
 TEST(CpuOps, RopeIsComplexRotationOfAdjacentPairs) {
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const int64_t T = 3, H = 2, d = 8;
     const std::vector<int64_t> pos = {0, 5, 1000};
     const std::vector<float> inv = {1.0f, 0.1f, 0.01f, 0.001f};
@@ -303,9 +304,49 @@ std::vector<AttnCase> attention_cases() {
     return cases;
 }
 
+// The attention kernels' fast K/V decoding against the reference codec: every one of the 65,536
+// f16 and bf16 bit patterns, at every offset of the 8-wide loop and its scalar tail (n = 1..19),
+// bit for bit (NaNs only have to stay NaN); Q8_0 and F32 rows pass through the reference.
+TEST(CpuOps, KvHeadDecodeF16cMatchesReferenceForEveryValue) {
+    if (!simd_level_supported(SimdLevel::Avx2)) GTEST_SKIP() << "no AVX2 + F16C on this processor";
+    std::vector<uint16_t> all(65536);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(all.data());
+    for (kv::KvType type : {kv::KvType::F16, kv::KvType::BF16}) {
+        SCOPED_TRACE(kv::kv_type_name(type));
+        std::vector<float> ref(all.size()), fast(all.size(), -7.0f);
+        kv::kv_decode_row(type, bytes, static_cast<int64_t>(all.size()), ref.data());
+        attn::decode_kv_head_f16c(type, bytes, static_cast<int64_t>(all.size()), fast.data());
+        int64_t mismatches = 0;
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            const bool same = std::isnan(ref[i]) ? std::isnan(fast[i])
+                                                 : std::bit_cast<uint32_t>(ref[i]) == std::bit_cast<uint32_t>(fast[i]);
+            if (!same && mismatches++ < 5) ADD_FAILURE() << "bits 0x" << std::hex << i << ": " << fast[i] << " vs " << ref[i];
+        }
+        EXPECT_EQ(mismatches, 0);
+        for (int64_t n = 1; n < 20; ++n) {  // tails, and nothing written past n
+            std::vector<float> r(24, -7.0f), f(24, -7.0f);
+            kv::kv_decode_row(type, bytes + 2 * 15360, n, r.data());  // 15360 = 0x3C00: 1.0 in f16
+            attn::decode_kv_head_f16c(type, bytes + 2 * 15360, n, f.data());
+            for (int64_t i = 0; i < 24; ++i) EXPECT_EQ(std::bit_cast<uint32_t>(f[i]), std::bit_cast<uint32_t>(r[i])) << n << " " << i;
+        }
+    }
+    std::mt19937_64 rng(test::test_seed());
+    std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+    for (kv::KvType type : {kv::KvType::Q8_0, kv::KvType::F32}) {
+        std::vector<float> x(64);
+        for (float& v : x) v = u(rng);
+        std::vector<uint8_t> row(static_cast<std::size_t>(kv::kv_row_bytes(type, 64)));
+        kv::kv_encode_row(type, x.data(), 64, row.data());
+        std::vector<float> r(64), f(64, -7.0f);
+        kv::kv_decode_row(type, row.data(), 64, r.data());
+        attn::decode_kv_head_f16c(type, row.data(), 64, f.data());
+        EXPECT_EQ(std::memcmp(r.data(), f.data(), 64 * sizeof(float)), 0) << kv::kv_type_name(type);
+    }
+}
+
 TEST(CpuOps, AttentionMatchesReferenceChunkedAndGlobal) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     for (const AttnCase& c : attention_cases()) {
         SCOPED_TRACE("H " + std::to_string(c.H) + " Hkv " + std::to_string(c.Hkv) + " d " + std::to_string(c.d) +
@@ -342,8 +383,7 @@ TEST(CpuOps, AttentionMatchesReferenceChunkedAndGlobal) {
 // A query's output does not depend on the queries computed with it (decode = prefill) nor on the
 // thread count: compared bit for bit against the whole run.
 TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed + 7);
     for (const AttnCase& c : attention_cases())
         for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16}) {
@@ -386,8 +426,7 @@ TEST(CpuOps, RouteTokenPicksTopKWithSigmoidScores) {
 }
 
 TEST(CpuOps, MoeMatchesReferenceAndScalesExpertInput) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     const int64_t E = 5, D = 12, F = 7, T = 9;
     for (int64_t k : {1, 2}) {

@@ -55,6 +55,9 @@ struct Avx512 {
         transpose_k_avx2(krows, ja, jb, d, kt, ld);
     }
     static float hsum(V v) { return simd_reduce::hsum512(v); }
+    static void decode_kv(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {
+        decode_kv_head_f16c(type, src, n, dst);  // one 64-key tile at a time: AVX2 width is enough
+    }
 };
 
 }  // namespace

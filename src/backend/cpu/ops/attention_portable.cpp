@@ -60,6 +60,9 @@ struct Portable {
         for (int j = ja; j <= jb; ++j)
             for (int64_t c = 0; c < d; ++c) kt[c * ld + j] = krows[j][c];
     }
+    static void decode_kv(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {
+        kv::kv_decode_row(type, src, n, dst);
+    }
     static float hsum(V a) {
         float s = a.x[0];
         for (int i = 1; i < W; ++i) s += a.x[i];
