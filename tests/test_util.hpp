@@ -1,9 +1,11 @@
-// Helpers shared by the C++ tests: data locations and random inputs.
+// Helpers shared by the C++ tests: data locations, random inputs and their seed, comparisons.
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,11 +20,21 @@ inline std::filesystem::path work_dir() {
     return p;
 }
 
-// A fresh seed per test run (random inputs differ between runs); tests put it in a
-// SCOPED_TRACE so a failure can be reproduced.
-inline uint64_t fresh_seed() {
-    static const uint64_t seed = std::random_device{}();
-    return seed;
+// The seed of every random input a test draws: SCOUT_TEST_SEED when that environment variable is
+// set (to replay a failure), else a fresh value per test program run (one per test under CTest),
+// so each run tries other inputs. The first call prints `seed=N (replay: SCOUT_TEST_SEED=N)` and
+// records it as the test's property "seed" (in --gtest_output=xml); a test that called it and
+// failed prints that line again at its end. Tests derive several streams as test_seed() + k.
+uint64_t test_seed();
+
+// max |a[i] - b[i]|, the sizes must match (a mismatch fails the test and returns infinity); a NaN
+// on either side counts as an infinite difference (std::max alone would skip it).
+double max_abs_diff(std::span<const float> a, std::span<const float> b);
+// max |a[i]| (a NaN counts as infinity).
+double max_abs(std::span<const float> a);
+// max |got - want| relative to max(1, max |want|): how logits are compared with a reference.
+inline double max_rel_to_scale(std::span<const float> got, std::span<const float> want) {
+    return max_abs_diff(got, want) / std::max(1.0, max_abs(want));
 }
 
 inline std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, float scale = 1.0f) {
@@ -31,6 +43,10 @@ inline std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, flo
     for (auto& x : v) x = dist(rng);
     return v;
 }
+
+// s single-quoted for the shell (embedded single quotes too).
+std::string shell_quote(const std::string& s);
+inline std::string shell_quote(const std::filesystem::path& p) { return shell_quote(p.string()); }
 
 // Runs a shell command, returns {exit status, stdout (+ stderr unless merge_stderr is false)}.
 struct CommandResult {

@@ -168,7 +168,8 @@ std::string OpenAiServer::metrics_text() const {
     auto metric = [&](const char* name, const char* type, const char* help, const std::string& samples) {
         out += cat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", samples);
     };
-    auto one = [](const char* name, auto v) { return cat(name, " ", v, "\n"); };
+    // One sample line: `name{labels} value`.
+    auto one = [](const char* name, auto v, const std::string& labels = {}) { return cat(name, labels, " ", v, "\n"); };
     metric("scout_requests_total", "counter", "HTTP requests by endpoint.",
            cat("scout_requests_total{endpoint=\"chat_completions\"} ", counters_.requests_chat.load(), "\n",
                "scout_requests_total{endpoint=\"completions\"} ", counters_.requests_completions.load(), "\n",
@@ -198,14 +199,13 @@ std::string OpenAiServer::metrics_text() const {
     // KV figures carry the element type they were allocated at (--kv-type), so dashboards of
     // servers run at different types stay comparable.
     const std::string kv_label = cat("{kv_type=\"", options_.kv_type, "\"}");
-    auto kv_one = [&](const char* name, auto v) { return cat(name, kv_label, " ", v, "\n"); };
-    metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences, as allocated.", kv_one("scout_kv_bytes_in_use", s.kv_bytes_in_use));
+    metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences, as allocated.", one("scout_kv_bytes_in_use", s.kv_bytes_in_use, kv_label));
     metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse, as allocated.",
-           kv_one("scout_kv_bytes_cached", s.kv_bytes_cached));
+           one("scout_kv_bytes_cached", s.kv_bytes_cached, kv_label));
     metric("scout_kv_bytes_per_token", "gauge", "KV bytes per position of the global-attention layers.",
-           kv_one("scout_kv_bytes_per_token", options_.kv_bytes_per_token));
+           one("scout_kv_bytes_per_token", options_.kv_bytes_per_token, kv_label));
     metric("scout_kv_chunk_ring_bytes", "gauge", "KV bytes of one sequence's full chunked-attention rings.",
-           kv_one("scout_kv_chunk_ring_bytes", options_.kv_chunk_ring_bytes));
+           one("scout_kv_chunk_ring_bytes", options_.kv_chunk_ring_bytes, kv_label));
     return out;
 }
 

@@ -13,13 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Built by appending: GCC 12 warns falsely (-Wrestrict, GCC bug 105651) on "'" + std::string.
-std::string q(const fs::path& p) {
-    std::string s = "'";
-    s += p.string();
-    s += '\'';
-    return s;
-}
+std::string q(const fs::path& p) { return test::shell_quote(p); }
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);

@@ -16,13 +16,7 @@
 using namespace scout;
 
 namespace {
-// Built by appending: GCC 12 warns falsely (-Wrestrict, GCC bug 105651) on "'" + std::string.
-std::string q(const std::filesystem::path& p) {
-    std::string s = "'";
-    s += p.string();
-    s += '\'';
-    return s;
-}
+std::string q(const std::filesystem::path& p) { return test::shell_quote(p); }
 }  // namespace
 
 TEST(CliModel, InfoJsonOnScoutConfigOnly) {
@@ -92,12 +86,8 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
         ASSERT_EQ(r.status, 0) << r.output;
         const NpyArray ours = read_npy_f32(out), ref = fx.load_logits(c);
         ASSERT_EQ(ours.shape, ref.shape);
-        double err = 0, scale = 1;
-        for (std::size_t i = 0; i < ref.data.size(); ++i) {
-            err = std::max(err, static_cast<double>(std::abs(ours.data[i] - ref.data[i])));
-            scale = std::max(scale, static_cast<double>(std::abs(ref.data[i])));
-        }
-        EXPECT_LE(err, tol * scale);
+        const double err = test::max_rel_to_scale(ours.data, ref.data);
+        EXPECT_LE(err, tol);
         if (tol > 1e-4) {
             EXPECT_GT(err, 0.0);  // the default really is not f32
         }

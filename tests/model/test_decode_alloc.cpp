@@ -1,40 +1,16 @@
 // A decode step performs no heap allocation in steady state (the workspace is sized once, the
 // kernels keep their per-thread buffers): what a CUDA graph will need of the GPU backend, and what
 // keeps allocator traffic out of every token on the CPU. Own binary, because counting needs the
-// global operator new replaced for the whole program.
+// global operator new replaced for the whole program (alloc_counter.cpp).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "backend/factory.hpp"
 #include "engine/model.hpp"
 #include "fixture.hpp"
 #include "test_util.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};  // test instrumentation only
-}
-
-// All kept out of line: inlined into a caller, one half of a pair shows GCC malloc() or free()
-// meeting the other half's operator new or delete, and it warns (-Wmismatched-new-delete), not
-// knowing that these replacements are a matched pair.
-[[gnu::noinline]] void* operator new(std::size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace scout {
 namespace {
@@ -70,15 +46,16 @@ TEST(DecodeAlloc, SteadyStateDecodeStepAllocatesNothing) {
                 fwd->forward(steps, logits);  // warm-up: buffers reach their decode size
                 fwd->forward(*a, std::span<const int32_t>(&ta, 1), false, logits);
                 // Positions 9..14 stay inside the first KV page (256 slots): no page is due.
-                const long before = g_allocations.load();
+                const long before = test::allocation_count();
                 for (int i = 0; i < 3; ++i) {
                     fwd->forward(*a, std::span<const int32_t>(&ta, 1), false, logits);
                     fwd->forward(steps, logits);
                 }
-                EXPECT_EQ(g_allocations.load() - before, 0);
+                EXPECT_EQ(test::allocation_count() - before, 0);
             }
         }
     }
+    SCOUT_SKIP_IF_ALLOCATIONS_UNCOUNTED();
 }
 
 }  // namespace

@@ -76,12 +76,7 @@ Comparison compare_dumps(const fs::path& ref_dir, const fs::path& ours_dir) {
             c.first_difference = name + ": shape " + shape_text(o.shape) + " in scout, " + shape_text(r.shape) + " in the reference";
             return c;
         }
-        double err = 0, scale = 1;
-        for (std::size_t i = 0; i < r.data.size(); ++i) {
-            const double d = std::abs(static_cast<double>(o.data[i]) - r.data[i]);
-            err = std::isnan(d) ? INFINITY : std::max(err, d);
-            scale = std::max(scale, std::abs(static_cast<double>(r.data[i])));
-        }
+        const double err = test::max_abs_diff(o.data, r.data), scale = std::max(1.0, test::max_abs(r.data));
         if (!(err <= kTol * scale)) {
             c.first_difference = name + ": max |delta| " + std::to_string(err) + " > 1e-4 * max(1, max|ref|) = " + std::to_string(kTol * scale);
             return c;
@@ -99,14 +94,7 @@ fs::path scratch(const std::string& tag) {
     return test::work_dir() / ("dump_" + tag + "_" + std::to_string(::getpid()));
 }
 
-// Single-quoted for the shell. Appended piece by piece: GCC 12 reports a false -Wrestrict on
-// "'" + s + "'".
-std::string q(const fs::path& p) {
-    std::string r(1, '\'');
-    r += p.string();
-    r += '\'';
-    return r;
-}
+std::string q(const fs::path& p) { return test::shell_quote(p); }
 
 std::vector<std::string> dumped_fixtures() {
     std::vector<std::string> out;

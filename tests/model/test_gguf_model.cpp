@@ -39,15 +39,13 @@ struct Agreement {
 Agreement compare(const std::vector<float>& ours, const std::vector<float>& ref, int64_t vocab) {
     Agreement a;
     const auto n = static_cast<int64_t>(ref.size()) / vocab;
-    double scale = 1;
-    for (float v : ref) scale = std::max(scale, static_cast<double>(std::abs(v)));
+    a.rel_err = test::max_rel_to_scale(ours, ref);
     for (int64_t t = 0; t < n; ++t) {
         const float* r = ref.data() + t * vocab;
         const float* o = ours.data() + t * vocab;
         int64_t ar = 0, ao = 0;
         double mr = r[0], mo = o[0];
         for (int64_t v = 0; v < vocab; ++v) {
-            a.rel_err = std::max(a.rel_err, std::abs(static_cast<double>(o[v]) - r[v]) / scale);
             if (r[v] > r[ar]) ar = v;
             if (o[v] > o[ao]) ao = v;
             mr = std::max(mr, static_cast<double>(r[v]));

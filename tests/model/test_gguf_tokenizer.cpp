@@ -9,8 +9,11 @@
 #include <climits>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
+
+#include <unistd.h>
 
 #include "io/gguf.hpp"
 #include "io/gguf_writer.hpp"
@@ -61,7 +64,9 @@ protected:
     static void SetUpTestSuite() {
         if (test::tokenizer_file().empty()) return;
         tok_ = new text::Tokenizer(text::Tokenizer::load(test::tokenizer_file()));
-        const auto path = test::work_dir() / "gguf_tokenizer_test.gguf";
+        // One file per process: CTest runs this suite's cases as parallel processes.
+        path_ = test::work_dir() / ("gguf_tokenizer_test_" + std::to_string(::getpid()) + ".gguf");
+        const auto& path = path_;
         {
             io::GgufWriter w(path);
             w.add_string("general.architecture", "llama4");
@@ -75,12 +80,15 @@ protected:
         delete tok_;
         file_ = nullptr;
         tok_ = nullptr;
+        std::error_code ec;
+        std::filesystem::remove(path_, ec);
     }
     void SetUp() override {
         if (tok_ == nullptr) SCOUT_SKIP_WITHOUT_DATA("no real tokenizer.model (CMake's SCOUT_TOKENIZER)");
     }
     static text::Tokenizer* tok_;
     static io::GgufFile* file_;
+    static inline std::filesystem::path path_;
 };
 text::Tokenizer* GgufTokenizerTest::tok_ = nullptr;
 io::GgufFile* GgufTokenizerTest::file_ = nullptr;

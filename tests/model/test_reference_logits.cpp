@@ -11,22 +11,14 @@
 #include "engine/model.hpp"
 #include "fixture.hpp"
 #include "kv/kv_cache.hpp"
+#include "test_util.hpp"
 
 using namespace scout;
 
 namespace {
 
-// max |a - b|
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    double m = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
-    return m;
-}
-double max_abs(const std::vector<float>& a) {
-    double m = 0;
-    for (float v : a) m = std::max(m, std::abs(static_cast<double>(v)));
-    return m;
-}
+using test::max_abs;
+using test::max_abs_diff;
 
 // Runs `tokens` with the first K in one batch and the rest in pieces of N.
 std::vector<float> run_split(const engine::Model& m, const std::vector<int32_t>& tokens, int64_t K, int64_t N,

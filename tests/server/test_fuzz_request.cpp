@@ -39,8 +39,7 @@ std::string mutate(std::string s, std::mt19937_64& rng) {
 }
 
 TEST(FuzzRequest, MutatedBodiesGiveRequestsOr400) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     int accepted = 0, rejected = 0;
     for (int i = 0; i < 20000; ++i) {
@@ -63,8 +62,7 @@ TEST(FuzzRequest, MutatedBodiesGiveRequestsOr400) {
 }
 
 TEST(FuzzRequest, ToolCallParserNeverThrows) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     const std::vector<std::string> replies = {R"([get_weather(city="SF", n=1, l=[1,{"a":(2,)}])])",
                                               R"({"name":"f","parameters":{"a":[1,2]}})",

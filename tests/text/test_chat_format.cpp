@@ -62,7 +62,10 @@ TEST(ChatFormat, ImageBlockSizes) {
 TEST(ChatFormat, ImageSizeFromDataUrl) {
     // A 1x1 PNG header claiming 672x672 pixels gives the 2x2 grid.
     std::string png = "\x89PNG\r\n\x1a\n";
-    png += std::string("\0\0\0\x0dIHDR\0\0\x02\xa0\0\0\x02\xa0\x08\x02\0\0\0", 25);
+    // The IHDR chunk: length 13, type, width and height 672 (big-endian), depth 8, colour type 2,
+    // three zero bytes. 21 bytes, counted by sizeof: a hand count of 25 read past the literal.
+    static constexpr char kIhdr[] = "\0\0\0\x0dIHDR\0\0\x02\xa0\0\0\x02\xa0\x08\x02\0\0\0";
+    png.append(kIhdr, sizeof kIhdr - 1);
     static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string b64;
     for (size_t i = 0; i < png.size(); i += 3) {

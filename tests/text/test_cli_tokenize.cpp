@@ -37,11 +37,7 @@ fs::path temp_path(const std::string& name) {
     return fs::temp_directory_path() / ("scout_text_cli_" + std::to_string(getpid()) + "_" + name);
 }
 
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
+std::string quote(const std::string& s) { return scout::test::shell_quote(s); }
 
 class Cli : public ::testing::Test {
 protected:

@@ -7,8 +7,8 @@ scout_add_test(test_sampler
     ${CMAKE_CURRENT_LIST_DIR}/test_sampler_exp.cpp
   LIBS scout_sample
   LABELS unit)
-# Separate binary: it replaces the global operator new to count allocations.
+# Separate binary: it links the counting global operator new (tests/alloc_counter.cpp).
 scout_add_test(test_sampler_alloc
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sampler_alloc.cpp
-  LIBS scout_sample
+  LIBS scout_sample scout_alloc_counter
   LABELS unit)

@@ -33,8 +33,7 @@ std::vector<uint8_t> quantize(DType t, const std::vector<float>& x, int64_t cols
 }  // namespace
 
 TEST(GgufWriter, WritesEveryTypeAndReadsItBack) {
-    std::mt19937_64 rng(test::fresh_seed());
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     const auto path = std::filesystem::current_path() / "scout_written.gguf";
     const int64_t rows = 5, cols = 768;
     std::vector<std::vector<uint8_t>> data;

@@ -73,8 +73,7 @@ TEST(KvType, NamesAndSizes) {
 }
 
 TEST(KvType, CodecsFollowTheirDefinitions) {
-    const uint64_t seed = test::fresh_seed();
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed);
     const int64_t n = 96;
     auto x = test::random_floats(rng, n, 3.0f);

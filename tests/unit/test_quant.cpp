@@ -74,7 +74,7 @@ TEST(Quant, BlockGeometry) {
 }
 
 TEST(Quant, ScaleMinPackingRoundTrips) {
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     for (int rep = 0; rep < 1000; ++rep) {
         uint8_t sc[8], m[8], packed[kKScaleBytes];
         for (int s = 0; s < 8; ++s) {
@@ -95,8 +95,7 @@ TEST(Quant, ScaleMinPackingRoundTrips) {
 // representable, so a sane quantizer finds (nearly) the same values again. This
 // catches packing bugs that a loose error bound would hide.
 TEST(Quant, RequantizingDecodedValuesIsStable) {
-    SCOPED_TRACE(test::fresh_seed());
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     for (DType t : kQuantTypes) {
         SCOPED_TRACE(type_name(t));
         const auto x = test::random_floats(rng, 256 * 8, 0.02f);
@@ -107,8 +106,7 @@ TEST(Quant, RequantizingDecodedValuesIsStable) {
 }
 
 TEST(Quant, ErrorWithinBounds) {
-    SCOPED_TRACE(test::fresh_seed());
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     // Gaussian rows (the shape of trained weights). Expected relative RMS error is about
     // step / sqrt(12) / sigma (Q8_0: max|x| of 32 normals ~2.1 sigma, step = max/127 -> ~0.5%);
     // the bounds leave ~20% headroom over the measured values (docs/gguf.md:
@@ -130,8 +128,7 @@ TEST(Quant, ErrorWithinBounds) {
 // ~10-15% above the values measured over seeds with the vectorized scale search (Q4_K 0.093-0.094,
 // Q5_K 0.047, Q6_K 0.0255-0.0271; the scalar search it replaced measured the same).
 TEST(Quant, HeavyTailedErrorWithinBounds) {
-    SCOPED_TRACE(test::fresh_seed());
-    std::mt19937_64 rng(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     std::student_t_distribution<float> dist(3.0f);
     std::vector<float> x(256 * 256);
     for (auto& v : x) v = 0.02f * dist(rng);
@@ -168,8 +165,7 @@ TEST(Quant, NonFiniteInputIsAnError) {
 }
 
 TEST(Quant, OutliersAndMixedMagnitudes) {
-    std::mt19937_64 rng(test::fresh_seed());
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     for (DType t : kQuantTypes) {
         SCOPED_TRACE(type_name(t));
         auto x = test::random_floats(rng, 256 * 4, 1.0f);
@@ -184,8 +180,7 @@ TEST(Quant, OutliersAndMixedMagnitudes) {
 }
 
 TEST(Quant, DotRowMatchesDequantizedDot) {
-    std::mt19937_64 rng(test::fresh_seed());
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     for (DType t : kAllTypes) {
         for (int64_t n : {256, 512 * 3, 256 * 41}) {
             SCOPED_TRACE(cat(type_name(t), " n=", n));

@@ -119,8 +119,7 @@ void expect_quantized_block(const float* x, int n, float d, const int8_t* q) {
 }
 
 TEST(QuantKernels, ActivationQuantizationMatchesDefinition) {
-    std::mt19937_64 rng(test::fresh_seed());
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed());
     for (int64_t n : {256, 512, 1024}) {
         std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(n), 2.0f);
         x[3] = 40.0f;                                        // an outlier in block 0
@@ -156,8 +155,7 @@ TEST(QuantKernels, ActivationQuantizationMatchesDefinition) {
 // sum a small integer (|partial sums| < 2^24), so all float arithmetic is exact and every level
 // must give exactly Σ dequantize_row(w)[i] * q[i] — the bit-exact dequantizer is the oracle.
 TEST(QuantKernels, IntegerCasesAreExactAtEveryLevel) {
-    std::mt19937_64 rng(test::fresh_seed() + 1);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 1);
     const uint16_t one = f32_to_f16(1.0f);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
@@ -187,8 +185,7 @@ TEST(QuantKernels, IntegerCasesAreExactAtEveryLevel) {
 // scale and high-bit value) and random activations, including the extremes that would
 // saturate a careless int16 sum; and every tile width giving the same bits as tile[0].
 TEST(QuantKernels, VecDotLevelsMatchPortableReference) {
-    std::mt19937_64 rng(test::fresh_seed() + 2);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 2);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
         for (int trial = 0; trial < 6; ++trial) {
@@ -290,8 +287,7 @@ void expect_within_activation_bound(const std::vector<float>& x, int64_t T, cons
 }
 
 TEST(QuantKernels, MatmulMatchesReferenceOddSizesEveryLevel) {
-    std::mt19937_64 rng(test::fresh_seed() + 3);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 3);
     ThreadPool pool(3);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
@@ -325,7 +321,7 @@ TEST(QuantKernels, MatmulMatchesReferenceOddSizesEveryLevel) {
 }
 
 TEST(QuantKernels, MatmulDefaultEntryUsesBestLevel) {
-    std::mt19937_64 rng(test::fresh_seed() + 4);
+    std::mt19937_64 rng(test::test_seed() + 4);
     ThreadPool pool(2);
     const QuantMatrix w = random_quant_matrix(rng, DType::Q4_K, 20, 512);
     const std::vector<float> x = test::random_floats(rng, 3 * 512);
@@ -340,8 +336,7 @@ TEST(QuantKernels, MatmulDefaultEntryUsesBestLevel) {
 }
 
 TEST(QuantKernels, ResultsDoNotDependOnThreadCount) {
-    std::mt19937_64 rng(test::fresh_seed() + 5);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 5);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
         const int64_t K = is_k_quant(t) ? 512 : 160, N = 75, T = 9;
@@ -370,8 +365,7 @@ TEST(QuantKernels, ResultsDoNotDependOnThreadCount) {
 // panel; Q8_0/Q4_0 rows of 7 blocks end off the 4-block step of the decode kernel, and K-quant
 // rows of 3 super-blocks take the Q4_K/Q5_K decode kernel's two-block step and its odd last block.
 TEST(QuantKernels, RowResultsDoNotDependOnBatch) {
-    std::mt19937_64 rng(test::fresh_seed() + 6);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 6);
     ThreadPool pool(2);
     for (DType t : kTypes) {
         SCOPED_TRACE(type_name(t));
@@ -404,8 +398,7 @@ TEST(QuantKernels, GroupedProductsEqualSeparateOnes) {
     // matmul_nt_group (q/k/v, gate/up, router + shared expert in one pass) must give each product
     // exactly what matmul_nt gives it alone: mixed block types sharing or not sharing an input
     // format, a float matrix among them, odd row counts that split across threads mid-matrix.
-    std::mt19937_64 rng(test::fresh_seed() + 11);
-    SCOPED_TRACE(test::fresh_seed());
+    std::mt19937_64 rng(test::test_seed() + 11);
     const int64_t K = 512;
     const DType types[] = {DType::Q4_K, DType::Q8_0, DType::Q6_K, DType::Q4_0, DType::Q5_K};
     const int64_t rows[] = {37, 16, 5, 64, 23};

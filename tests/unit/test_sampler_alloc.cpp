@@ -1,27 +1,13 @@
 // Sampler's promise that a steady-state call does not allocate: after the first call has sized
 // its scratch buffers, sample() must not reach operator new. Own binary, because counting needs
-// the global operator new replaced for the whole program.
+// the global operator new replaced for the whole program (alloc_counter.cpp).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "sample/rng.hpp"
 #include "sample/sampler.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};  // test instrumentation only
-}
-
-void* operator new(std::size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace scout {
 namespace {
@@ -50,13 +36,14 @@ TEST(SamplerAlloc, SteadyStateSampleDoesNotAllocate) {
     for (const SamplingParams& params : {full, plain, greedy}) {
         Sampler sampler(params);
         sampler.sample(logits, history);  // sizes the scratch
-        const long before = g_allocations.load();
+        const long before = test::allocation_count();
         for (int i = 0; i < 20; ++i) {
             history.push_back(sampler.sample(logits, history));
             history.erase(history.begin());  // keep the length (and capacity) fixed
         }
-        EXPECT_EQ(g_allocations.load() - before, 0) << "temperature " << params.temperature;
+        EXPECT_EQ(test::allocation_count() - before, 0) << "temperature " << params.temperature;
     }
+    SCOUT_SKIP_IF_ALLOCATIONS_UNCOUNTED();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "sample/rng.hpp"
 #include "sample/sampler.hpp"
+#include "test_util.hpp"
 
 namespace scout {
 namespace {
@@ -189,7 +190,7 @@ TEST(SamplerChain, TemperatureToZeroEqualsGreedy) {
     for (uint64_t trial = 0; trial < 30; ++trial) {
         const size_t n = 2000;
         std::vector<float> logits(n);
-        Rng rng(trial);
+        Rng rng(test::test_seed() + trial);
         for (size_t i = 0; i < n; ++i) logits[i] = 0.01f * static_cast<float>(i);
         for (size_t i = n - 1; i > 0; --i) {  // Fisher-Yates with our RNG
             std::swap(logits[i], logits[rng.next_u64() % (i + 1)]);

@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "sample/rng.hpp"
 #include "sample/steps.hpp"
+#include "test_util.hpp"
 
 namespace scout {
 namespace {
@@ -122,7 +123,7 @@ TEST(SamplerTopP, KeepsTheSmallestHighestSetReachingTheMass) {
         const size_t n = 3000 + seed * 7;
         // Flat-ish distribution (scale 3) so the kept set spans hundreds of tokens.
         // Scales from flat (kept set spans thousands of tokens) to peaked (a handful).
-        auto c = from_logits(random_logits(n, seed + 100, 1.0f + 2.0f * static_cast<float>(seed)));
+        auto c = from_logits(random_logits(n, test::test_seed() + seed + 100, 1.0f + 2.0f * static_cast<float>(seed)));
         softmax(c);
         const std::vector<Candidate> all = c;
         for (float top_p : {0.05f, 0.5f, 0.9f, 0.99f}) {
@@ -156,7 +157,7 @@ TEST(SamplerTopP, KeepsTheSmallestHighestSetReachingTheMass) {
 // distributions full of exact ties: logits on a 0.5 grid give many equal probabilities.
 TEST(SamplerTopP, MatchesSortAndWalkReferenceWithManyTies) {
     for (uint64_t seed = 0; seed < 30; ++seed) {
-        Rng rng(seed);
+        Rng rng(test::test_seed() + seed);
         const size_t n = 500 + seed * 37;
         std::vector<float> logits(n);
         for (float& x : logits) x = 0.5f * static_cast<float>(rng.next_u64() % 21) - 5.0f;
@@ -293,7 +294,7 @@ TEST(SamplerArgmax, MatchesFirstMaxElementAcrossLanesAndTail) {
     // eight interleaved lanes and the tail; the answer must be its first position.
     for (size_t n = 1; n <= 70; ++n) {
         for (uint64_t seed = 0; seed < 8; ++seed) {
-            Rng rng(seed * 1000 + n);
+            Rng rng(test::test_seed() + seed * 1000 + n);
             std::vector<float> v(n);
             for (float& x : v) x = static_cast<float>(rng.next_u64() % 5);
             if (seed == 0) std::fill(v.begin(), v.end(), -kInf);  // all -inf: index 0

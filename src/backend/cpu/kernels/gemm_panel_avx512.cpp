@@ -23,7 +23,7 @@
 #include "quant/blocks.hpp"
 
 namespace scout::cpu {
-// The block layouts (quant/blocks.hpp) these kernels read.
+// The block layouts (src/quant/blocks.hpp) these kernels read.
 using quant::BlockQ4_0;
 using quant::BlockQ4_K;
 using quant::BlockQ5_K;

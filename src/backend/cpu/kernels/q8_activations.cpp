@@ -6,7 +6,7 @@
 #include "quant/quant.hpp"
 
 namespace scout::cpu {
-// The block layouts (quant/blocks.hpp) these kernels read.
+// What these kernels take from the block formats (src/quant).
 using quant::kQK;
 using quant::kQK_K;
 using quant::row_size;

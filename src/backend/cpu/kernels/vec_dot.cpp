@@ -12,7 +12,7 @@
 #include "quant/quant.hpp"
 
 namespace scout::cpu {
-// The block layouts (quant/blocks.hpp) these kernels read.
+// What these kernels take from the block formats (src/quant).
 using quant::BlockQ4_0;
 using quant::BlockQ4_K;
 using quant::BlockQ5_K;
