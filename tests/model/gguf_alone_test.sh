@@ -39,12 +39,15 @@ printf 'Hello there\nAnd again\n/quit\n' | "$scout" chat -m demo.gguf "${gen[@]}
 [ "$(grep -c '^\[prompt' chat.err)" -eq 2 ] || { cat chat.err; fail "scout chat did not answer both messages"; }
 grep -q "^tokenizer: demo.gguf (tokenizer.ggml" chat.err || fail "scout chat: no 'tokenizer:' line"
 
-# scout serve: one chat completion over HTTP, then SIGTERM ends it cleanly.
+# scout serve: one chat completion over HTTP, then SIGTERM ends it cleanly. serve.err exists
+# before the server starts: the background job opens it only when it runs, and a sed on a missing
+# file would end this script under set -e (seen under ASan, where the server starts slowly).
+: >serve.err
 "$scout" serve -m demo.gguf --host 127.0.0.1 --port 0 -q -t 2 --ctx 1024 2>serve.err &
 pid=$!
 port=""
 for _ in $(seq 1 600); do   # up to 60 s
-  port="$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' serve.err)"
+  port="$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' serve.err || true)"
   [ -n "$port" ] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
