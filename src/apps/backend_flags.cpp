@@ -1,5 +1,7 @@
 #include "apps/backend_flags.hpp"
 
+#include "apps/cli_util.hpp"
+#include "base/error.hpp"
 #include "kv/kv_type.hpp"
 
 namespace scout::apps {
@@ -12,7 +14,14 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
     cmd->add_option("--kv-type", f.kv_type,
                     "KV memory element type: " + kv::kv_type_list() + " (default " +
                         std::string(kv::kv_type_name(kv::kDefaultKvType)) +
-                        "; f32 is the exact reference, q8_0 needs head_dim divisible by 32)");
+                        "; f32 is the exact reference, q8_0 and q4_0 need head_dim divisible by 32)");
+    cmd->add_option("--kv-ram", f.kv_ram,
+                    "KV beyond RAM: keep at most this many bytes of the global layers' KV in RAM (all "
+                    "sequences together; e.g. 512M, 8G; K/M/G/T = powers of 1,024) and put the rest in a "
+                    "file in --kv-dir, read back as needed; results are identical. Default: no limit");
+    cmd->add_option("--kv-dir", f.kv_dir,
+                    "Folder for the KV file of --kv-ram (default: the system's temporary folder); the file "
+                    "is deleted when scout exits");
 }
 
 backend::BackendOptions backend_options(const BackendFlags& f) {
@@ -20,6 +29,12 @@ backend::BackendOptions backend_options(const BackendFlags& f) {
     o.device = f.device;
     o.threads = f.threads;
     if (!f.kv_type.empty()) o.kv_type = kv::parse_kv_type(f.kv_type);
+    if (!f.kv_ram.empty()) {
+        o.kv_ram_bytes = parse_byte_size(f.kv_ram, "--kv-ram");
+        check(o.kv_ram_bytes > 0, "--kv-ram must be more than 0 bytes (leave it out for no limit)");
+    }
+    check(f.kv_dir.empty() || !f.kv_ram.empty(), "--kv-dir needs --kv-ram (the KV goes to a file only past that budget)");
+    o.kv_dir = f.kv_dir;
     return o;
 }
 

@@ -32,6 +32,8 @@ struct BenchOptions {
     bool json = false;
     bool bandwidth = false;
     bool profile = false;
+    std::string depth = "0";      // -d: context already in the KV before each measurement
+    std::string fill = "prefill";  // how that context is made: prefill (real tokens) or random rows
 };
 
 struct Stat {
@@ -96,46 +98,89 @@ void print_profile(const backend::StageProfile& pp, int64_t pp_tokens, const bac
     }
 }
 
-void bench(const BenchOptions& o) {
-    check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
-    const auto m = engine::load_model(o.model);
-    m->prefault();
-    const backend::BackendOptions bo = backend_options(o.backend);
-    const std::unique_ptr<backend::Forward> fwd = backend::make_forward(m->config.text, m->plan, m->weights, bo);
-    const auto& c = m->config.text;
-    std::mt19937 rng(1234);
-    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
+// Speeds at one depth: pp (n_prompt tokens in one batch) and tg (n_gen tokens one at a time),
+// each measured after `depth` positions of context, reps + 1 times (the first warms up).
+struct DepthResult {
+    int64_t depth = 0;
     std::vector<double> pp, tg;
-    backend::StageProfile pp_profile, tg_profile;
-    std::size_t kv_bytes = 0;
+};
+
+DepthResult measure_at_depth(backend::Forward& fwd, const BenchOptions& o, int64_t depth, bool random_fill,
+                             std::mt19937& rng, std::uniform_int_distribution<int32_t>& tok,
+                             backend::StageProfile& pp_profile, backend::StageProfile& tg_profile, std::size_t& kv_bytes,
+                             std::size_t& kv_file_bytes) {
+    DepthResult r;
+    r.depth = depth;
     std::vector<float> logits;
+    std::vector<int32_t> context(static_cast<std::size_t>(random_fill ? 0 : depth));
+    for (auto& t : context) t = tok(rng);
+    const auto kv = fwd.make_kv();
+    // Brings kv to exactly `depth` positions: the first time by filling it, later by rewinding,
+    // which keeps the global layers' rows; at most one chunk of context (the chunk rings') is
+    // made again. Not timed.
+    auto to_depth = [&] {
+        const int64_t resume = kv->n_past() >= depth ? kv->rewind(depth) : kv->n_past();
+        if (random_fill && resume < depth) {
+            fwd.fill_kv_random(*kv, depth - resume, 0x5C0u + static_cast<uint64_t>(resume));
+        } else if (resume < depth) {
+            fwd.forward(*kv, std::span<const int32_t>(context).subspan(static_cast<std::size_t>(resume)), false, logits);
+        }
+    };
     for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms up and is not counted
         if (o.n_prompt > 0) {
-            const auto kv = fwd->make_kv();
+            to_depth();
             std::vector<int32_t> ids(static_cast<std::size_t>(o.n_prompt));
             for (auto& t : ids) t = tok(rng);
-            if (o.profile && rep > 0) fwd->set_profile(&pp_profile);
+            if (o.profile && rep > 0) fwd.set_profile(&pp_profile);
             const auto t0 = std::chrono::steady_clock::now();
-            fwd->forward(*kv, ids, false, logits);
-            fwd->set_profile(nullptr);
+            fwd.forward(*kv, ids, false, logits);
+            fwd.set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (rep > 0) pp.push_back(static_cast<double>(o.n_prompt) / secs);
+            if (rep > 0) r.pp.push_back(static_cast<double>(o.n_prompt) / secs);
             kv_bytes = std::max(kv_bytes, kv->bytes_allocated());
+            kv_file_bytes = std::max(kv_file_bytes, kv->bytes_in_file());
         }
         if (o.n_gen > 0) {
-            const auto kv = fwd->make_kv();
-            if (o.profile && rep > 0) fwd->set_profile(&tg_profile);
+            to_depth();
+            if (o.profile && rep > 0) fwd.set_profile(&tg_profile);
             const auto t0 = std::chrono::steady_clock::now();
             for (int64_t i = 0; i < o.n_gen; ++i) {
                 const int32_t t = tok(rng);
-                fwd->forward(*kv, std::span<const int32_t>(&t, 1), false, logits);
+                fwd.forward(*kv, std::span<const int32_t>(&t, 1), false, logits);
             }
-            fwd->set_profile(nullptr);
+            fwd.set_profile(nullptr);
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (rep > 0) tg.push_back(static_cast<double>(o.n_gen) / secs);
+            if (rep > 0) r.tg.push_back(static_cast<double>(o.n_gen) / secs);
             kv_bytes = std::max(kv_bytes, kv->bytes_allocated());
+            kv_file_bytes = std::max(kv_file_bytes, kv->bytes_in_file());
         }
     }
+    return r;
+}
+
+void bench(const BenchOptions& o) {
+    check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
+    check(o.fill == "prefill" || o.fill == "random", cat("--fill: \"", o.fill, "\" is not prefill or random"));
+    const std::vector<int64_t> depths = parse_token_counts(o.depth, "-d/--depth");
+    const auto m = engine::load_model(o.model);
+    const auto& c = m->config.text;
+    for (int64_t d : depths)
+        check(d == 0 || d + o.n_prompt + o.n_gen <= c.max_position_embeddings,
+              cat("-d ", d, " + -p ", o.n_prompt, " + -n ", o.n_gen, " positions exceed this model's context of ",
+                  c.max_position_embeddings));
+    m->prefault();
+    const backend::BackendOptions bo = backend_options(o.backend);
+    const std::unique_ptr<backend::Forward> fwd = backend::make_forward(m->config.text, m->plan, m->weights, bo);
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
+    backend::StageProfile pp_profile, tg_profile;
+    std::size_t kv_bytes = 0, kv_file_bytes = 0;
+    std::vector<DepthResult> results;
+    for (int64_t d : depths)
+        results.push_back(measure_at_depth(*fwd, o, d, o.fill == "random", rng, tok, pp_profile, tg_profile, kv_bytes,
+                                           kv_file_bytes));
+    const std::vector<double>& pp = results.front().pp;
+    const std::vector<double>& tg = results.front().tg;
     const double wbytes = model::weight_bytes_per_token(m->weights, c, m->plan);
     const Stat spp = summarize(pp), stg = summarize(tg);
     struct rusage ru {};
@@ -160,8 +205,19 @@ void bench(const BenchOptions& o) {
                             {"weight_bytes_per_token", wbytes},
                             {"tg_weight_gb_s", stg.median * wbytes / 1e9},
                             {"kv_bytes", kv_bytes},
+                            {"kv_bytes_in_file", kv_file_bytes},
                             {"file_bytes", m->file_bytes()},
-                            {"peak_rss_bytes", peak_rss}};
+                            {"peak_rss_bytes", peak_rss},
+                            {"depth", results.front().depth},
+                            {"fill", o.fill}};
+        nlohmann::json by = nlohmann::json::array();
+        for (const DepthResult& r : results) {
+            const Stat p = summarize(r.pp), t = summarize(r.tg);
+            by.push_back({{"depth", r.depth},
+                          {"pp_tok_s", {{"median", p.median}, {"min", p.min}, {"max", p.max}}},
+                          {"tg_tok_s", {{"median", t.median}, {"min", t.min}, {"max", t.max}}}});
+        }
+        j["by_depth"] = by;
         if (o.bandwidth) j["probe_read_gb_s"] = probe / 1e9;
         if (o.profile) {
             for (const auto& [key, prof, tokens] : {std::tuple{"pp_profile_ms_per_token", &pp_profile, o.n_prompt},
@@ -169,7 +225,8 @@ void bench(const BenchOptions& o) {
                 nlohmann::json p = nlohmann::json::object();
                 for (int s = 0; s < static_cast<int>(backend::Stage::Count); ++s)
                     p[std::string(backend::StageProfile::name(static_cast<backend::Stage>(s)))] =
-                        tokens > 0 ? prof->seconds[static_cast<std::size_t>(s)] * 1e3 / static_cast<double>(tokens * o.reps)
+                        tokens > 0 ? prof->seconds[static_cast<std::size_t>(s)] * 1e3 /
+                                          static_cast<double>(tokens * o.reps * static_cast<int64_t>(results.size()))
                                    : 0.0;
                 j[key] = p;
             }
@@ -179,17 +236,27 @@ void bench(const BenchOptions& o) {
     }
     std::printf("model %s, %s (%s), KV %s, %d repetitions (+1 warm-up)\n", o.model.c_str(), caps.device.c_str(),
                 caps.description.c_str(), std::string(kv::kv_type_name(fwd->kv_type())).c_str(), o.reps);
-    if (o.n_prompt > 0)
-        std::printf("pp%-5lld %9.2f tok/s  (min %.2f, max %.2f)\n", static_cast<long long>(o.n_prompt), spp.median, spp.min,
-                    spp.max);
-    if (o.n_gen > 0)
-        std::printf("tg%-5lld %9.2f tok/s  (min %.2f, max %.2f)  %.2f GB/s of weights (%s per token)\n",
-                    static_cast<long long>(o.n_gen), stg.median, stg.min, stg.max, stg.median * wbytes / 1e9,
-                    human_bytes(wbytes).c_str());
-    std::printf("kv %s, file %s, peak RSS %s\n", human_bytes(static_cast<double>(kv_bytes)).c_str(),
+    if (results.size() > 1 || results.front().depth > 0)
+        std::printf("context before each measurement: %s\n",
+                    o.fill == "random" ? "random K/V rows (--fill random; attention cost as real, logits meaningless)"
+                                       : "a prefill of random tokens (--fill prefill)");
+    for (const DepthResult& r : results) {
+        const Stat p = summarize(r.pp), t = summarize(r.tg);
+        const std::string at = r.depth > 0 ? " @ d" + std::to_string(r.depth) : "";
+        if (o.n_prompt > 0)
+            std::printf("%-16s %9.2f tok/s  (min %.2f, max %.2f)\n", ("pp" + std::to_string(o.n_prompt) + at).c_str(),
+                        p.median, p.min, p.max);
+        if (o.n_gen > 0)
+            std::printf("%-16s %9.2f tok/s  (min %.2f, max %.2f)  %.2f GB/s of weights (%s per token)\n",
+                        ("tg" + std::to_string(o.n_gen) + at).c_str(), t.median, t.min, t.max, t.median * wbytes / 1e9,
+                        human_bytes(wbytes).c_str());
+    }
+    std::printf("kv %s%s, file %s, peak RSS %s\n", human_bytes(static_cast<double>(kv_bytes)).c_str(),
+                kv_file_bytes > 0 ? (" (" + human_bytes(static_cast<double>(kv_file_bytes)) + " in the --kv-ram file)").c_str() : "",
                 human_bytes(static_cast<double>(m->file_bytes())).c_str(), human_bytes(peak_rss).c_str());
     if (o.bandwidth) std::printf("read bandwidth probe: %.2f GB/s\n", probe / 1e9);
-    if (o.profile) print_profile(pp_profile, o.n_prompt * o.reps, tg_profile, o.n_gen * o.reps);
+    const auto runs = static_cast<int64_t>(o.reps) * static_cast<int64_t>(results.size());  // profiled over every depth
+    if (o.profile) print_profile(pp_profile, o.n_prompt * runs, tg_profile, o.n_gen * runs);
 }
 
 }  // namespace
@@ -205,8 +272,18 @@ void register_bench(CLI::App& app) {
     cmd->add_flag("--json", opt->json, "Print JSON");
     cmd->add_flag("--bandwidth", opt->bandwidth, "Also measure this machine's memory read bandwidth (1 GiB probe)");
     cmd->add_flag("--profile", opt->profile, "Also print the time per token spent in each step of the forward pass");
+    cmd->add_option("-d,--depth", opt->depth,
+                    "Context already in the KV memory before each pp and tg measurement, as llama-bench's -d "
+                    "(comma-separated; K = 1,024, M = 1,048,576; e.g. 0,4K,16K)")
+        ->capture_default_str();
+    cmd->add_option("--fill", opt->fill,
+                    "How the --depth context is made: prefill (random tokens through the model: exact, slow at "
+                    "depth) or random (random K/V rows written directly: same attention cost, meaningless logits; "
+                    "CPU backend)")
+        ->capture_default_str();
     cmd->footer("Random token ids; generation reads the weights of the routed experts only (that is what the\n"
-                "GB/s figure counts).\n\nExample:\n  scout bench -m model.gguf -p 512 -n 128 -r 3 --bandwidth");
+                "GB/s figure counts).\n\nExamples:\n  scout bench -m model.gguf -p 512 -n 128 -r 3 --bandwidth\n"
+                "  scout bench -m model.gguf -p 512 -n 32 -d 0,16K,64K --fill random");
     cmd->callback([opt] { bench(*opt); });
 }
 

@@ -7,6 +7,7 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "base/error.hpp"
 #include "io/gguf.hpp"
 #include "io/hf_checkpoint.hpp"
 #include "model/config.hpp"
@@ -23,7 +24,15 @@ namespace {
 struct InfoOptions {
     std::string model_dir;
     bool json = false;
+    std::string ctx;     // --ctx: token counts to size the KV memory for
+    std::string kv_ram;  // --kv-ram: RAM budget of the global layers' KV (the rest in a file)
 };
+
+// Of one sequence's KV at n tokens, the bytes past a --kv-ram budget (global layers only: chunk
+// rings always stay in RAM). Page granularity aside, what the file would hold.
+int64_t kv_in_file(const kv::KvSize& ks, int64_t n, uint64_t kv_ram) {
+    return kv_ram == 0 ? 0 : std::max<int64_t>(0, ks.bytes_per_token * n - static_cast<int64_t>(kv_ram));
+}
 
 // The weights a checkpoint holds: a Hugging Face directory's safetensors files, or a GGUF file
 // (llama.cpp's llama4 layout; split models from their first part) with its tensor types.
@@ -35,6 +44,46 @@ struct WeightsInfo {
     std::map<std::string, int> tensor_types; // GGUF: type name -> tensor count
     model::GgufTokenizerInfo tokenizer;      // GGUF: the vocabulary and chat template it carries
 };
+
+// One sequence's KV memory at each context length of --ctx, per KV type: the global layers'
+// rows for every position plus the chunk rings (filled up to the chunk size), as allocated.
+void print_kv_at_ctx(const std::vector<std::pair<kv::KvType, kv::KvSize>>& kv_sizes, const std::vector<int64_t>& ctx,
+                     int64_t chunk_size, int64_t max_positions, uint64_t kv_ram) {
+    std::cout << "kv at --ctx  one sequence, all layers (global rows for every position + chunk rings):\n"
+              << "  " << std::string(13, ' ');
+    for (int64_t n : ctx) {
+        const std::string h = group_thousands(n) + (n > max_positions ? "*" : "");
+        std::cout << std::string(h.size() < 14 ? 14 - h.size() : 1, ' ') << h;
+    }
+    std::cout << "\n";
+    for (const auto& [t, ks] : kv_sizes) {
+        const std::string name(kv::kv_type_name(t));
+        std::cout << "  " << name << std::string(13 - std::min<std::size_t>(12, name.size()), ' ');
+        for (int64_t n : ctx) {
+            const std::string v = human_bytes(static_cast<double>(ks.bytes_for(n, chunk_size)));
+            std::cout << std::string(v.size() < 14 ? 14 - v.size() : 1, ' ') << v;
+        }
+        std::cout << "\n";
+    }
+    if (kv_ram > 0) {
+        std::cout << "  of which in the --kv-ram file (RAM budget " << human_bytes(static_cast<double>(kv_ram))
+                  << " for the global layers; chunk rings stay in RAM):\n";
+        for (const auto& [t, ks] : kv_sizes) {
+            const std::string name(kv::kv_type_name(t));
+            std::cout << "  " << name << std::string(13 - std::min<std::size_t>(12, name.size()), ' ');
+            for (int64_t n : ctx) {
+                const std::string v = human_bytes(static_cast<double>(kv_in_file(ks, n, kv_ram)));
+                std::cout << std::string(v.size() < 14 ? 14 - v.size() : 1, ' ') << v;
+            }
+            std::cout << "\n";
+        }
+    }
+    for (int64_t n : ctx)
+        if (n > max_positions) {
+            std::cout << "  * beyond this model's " << group_thousands(max_positions) << " positions\n";
+            break;
+        }
+}
 
 void run_info(const InfoOptions& opt) {
     model::ModelConfig mc;
@@ -60,6 +109,9 @@ void run_info(const InfoOptions& opt) {
     for (kv::KvType t : kv::all_kv_types())
         if (c.head_dim % kv::kv_block_elems(t) == 0) kv_sizes.emplace_back(t, kv::kv_size(c, plan, t));
     const kv::KvSize kv_default = kv::kv_size(c, plan, kv::kDefaultKvType);
+    const std::vector<int64_t> ctx = opt.ctx.empty() ? std::vector<int64_t>{} : parse_token_counts(opt.ctx, "--ctx");
+    const uint64_t kv_ram = opt.kv_ram.empty() ? 0 : parse_byte_size(opt.kv_ram, "--kv-ram");
+    check(kv_ram == 0 || !ctx.empty(), "--kv-ram needs --ctx (it splits the KV sizes --ctx prints)");
 
     if (opt.json) {
         nlohmann::json j;
@@ -82,6 +134,20 @@ void run_info(const InfoOptions& opt) {
             kvj[std::string(kv::kv_type_name(t))] = {{"bytes_per_token", ks.bytes_per_token},
                                                      {"chunk_ring_bytes", ks.chunk_ring_bytes}};
         j["kv"] = kvj;
+        if (!ctx.empty()) {
+            nlohmann::json at = nlohmann::json::array();
+            for (int64_t n : ctx) {
+                nlohmann::json by = nlohmann::json::object();
+                nlohmann::json file = nlohmann::json::object();
+                for (const auto& [t, ks] : kv_sizes) {
+                    by[std::string(kv::kv_type_name(t))] = ks.bytes_for(n, plan.chunk_size);
+                    file[std::string(kv::kv_type_name(t))] = kv_in_file(ks, n, kv_ram);
+                }
+                at.push_back({{"tokens", n}, {"within_model_context", n <= c.max_position_embeddings}, {"kv_bytes", by},
+                              {"kv_bytes_in_file", file}});
+            }
+            j["kv_at_ctx"] = at;
+        }
         j["attention_chunk_size"] = plan.chunk_size;
         j["dtype"] = std::string(dtype_name(c.dtype));
         j["has_weights"] = wi.present;
@@ -131,6 +197,7 @@ void run_info(const InfoOptions& opt) {
                   << group_thousands(ks.bytes_per_token) << " bytes per token + "
                   << human_bytes(static_cast<double>(ks.chunk_ring_bytes)) << "\n";
     }
+    if (!ctx.empty()) print_kv_at_ctx(kv_sizes, ctx, plan.chunk_size, c.max_position_embeddings, kv_ram);
     std::cout << "weights      "
               << (wi.present ? human_bytes(static_cast<double>(wi.bytes)) + " in " + std::to_string(wi.files) + " " +
                                    wi.format + " file(s)"
@@ -164,8 +231,14 @@ void register_info(CLI::App& app) {
                     "Hugging Face checkpoint directory (config.json alone is enough) or llama4 GGUF file")
         ->required();
     cmd->add_flag("--json", opt->json, "Print a JSON object instead of the table");
+    cmd->add_option("--ctx", opt->ctx,
+                    "Also size one sequence's KV memory at these context lengths, per --kv-type "
+                    "(comma-separated; K = 1,024, M = 1,048,576; e.g. 128K,1M,10M)");
+    cmd->add_option("--kv-ram", opt->kv_ram,
+                    "With --ctx: also show how much of that KV would go to the file under this RAM budget "
+                    "(as run/serve --kv-ram; e.g. 64G)");
     cmd->footer("Example:\n  scout info -m Llama-4-Scout-17B-16E-Instruct\n  scout info -m scout-q4_k_m.gguf\n"
-                "  scout info -m DIR --json");
+                "  scout info -m DIR --json\n  scout info -m Llama-4-Scout-17B-16E-Instruct --ctx 128K,1M,10M");
     cmd->callback([opt] { run_info(*opt); });
 }
 

@@ -18,6 +18,10 @@ struct BackendOptions {
     kv::KvType kv_type = kv::kDefaultKvType;
     int64_t max_batch_rows = 512;        // workspace size: rows per forward pass
     int64_t kv_page_size = 256;          // positions per KV page (global layers)
+    // KV beyond RAM (kv/page_store.hpp): the global layers' KV pages of all sequences held in RAM
+    // stay within kv_ram_bytes, the rest go to a file in kv_dir. 0: no budget. CPU backend only.
+    uint64_t kv_ram_bytes = 0;
+    std::string kv_dir = {};             // empty: the system's temporary folder
 };
 
 // Devices compiled into this binary ("cpu", and "cuda" when built with SCOUT_CUDA).

@@ -1,5 +1,7 @@
 #include "backend/forward.hpp"
 
+#include "base/error.hpp"
+
 namespace scout::backend {
 
 std::string_view StageProfile::name(Stage s) {
@@ -16,6 +18,10 @@ std::string_view StageProfile::name(Stage s) {
         case Stage::Count: break;
     }
     return "?";
+}
+
+void Forward::fill_kv_random(kv::KvMemory&, int64_t, uint64_t) {
+    throw Error(cat("the ", capabilities().device, " backend cannot fill KV memory with random rows: use --fill prefill"));
 }
 
 }  // namespace scout::backend

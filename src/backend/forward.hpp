@@ -66,6 +66,12 @@ public:
     // A new, empty KV memory for one sequence, of the backend's KV type.
     virtual std::unique_ptr<kv::KvMemory> make_kv() = 0;
 
+    // Appends n positions of seeded pseudo-random K/V rows to kv (made by this backend) without
+    // running the model, then advances it: `scout bench --depth N --fill random` measures speed at
+    // a depth whose prefill would take too long. Attention costs the same whatever the values;
+    // the logits that follow are meaningless. Backends that cannot throw scout::Error.
+    virtual void fill_kv_random(kv::KvMemory& kv, int64_t n, uint64_t seed);
+
     virtual Capabilities capabilities() const = 0;
     virtual MemoryUse memory() const = 0;
     virtual const model::TextConfig& config() const = 0;

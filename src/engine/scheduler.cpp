@@ -220,10 +220,14 @@ void Scheduler::finish(Active& a, StopReason reason, const std::string& error) {
 // KV memory of busy and idle slots.
 void Scheduler::update_running_stats_locked() {
     stats_.n_running = static_cast<int64_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return !a->done; }));
-    int64_t in_use = 0, cached = 0;
-    for (const auto& s : slots_) (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
+    int64_t in_use = 0, cached = 0, in_file = 0;
+    for (const auto& s : slots_) {
+        (s->busy ? in_use : cached) += static_cast<int64_t>(s->kv->bytes_allocated());
+        in_file += static_cast<int64_t>(s->kv->bytes_in_file());
+    }
     stats_.kv_bytes_in_use = in_use;
     stats_.kv_bytes_cached = cached;
+    stats_.kv_bytes_in_file = in_file;
 }
 
 void Scheduler::step() {

@@ -108,6 +108,7 @@ struct SchedulerStats {
     int64_t queue_depth = 0, n_running = 0;
     int64_t kv_bytes_in_use = 0;   // KV of running sequences
     int64_t kv_bytes_cached = 0;   // KV kept by idle slots for prefix reuse
+    int64_t kv_bytes_in_file = 0;  // of both, bytes kept in the --kv-ram file instead of RAM
 };
 
 struct QueueFull : std::runtime_error {

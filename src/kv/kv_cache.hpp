@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "kv/kv_memory.hpp"
+#include "kv/page_store.hpp"
 
 namespace scout::kv {
 
 class LayerKv {
 public:
-    LayerKv(KvType type, int64_t row_size, int64_t head_dim, int64_t page_slots);
+    // store: where pages come from (nullptr: the heap); it must outlive this object.
+    LayerKv(KvType type, int64_t row_size, int64_t head_dim, int64_t page_slots, PageStore* store = nullptr);
 
     KvType type() const { return type_; }
     int64_t row_size() const { return row_size_; }
@@ -34,13 +36,23 @@ public:
     void v_head(int64_t slot, int64_t g, float* dst) const;
 
     std::size_t bytes_allocated() const;
+    std::size_t bytes_in_file() const;  // of bytes_allocated(): pages the store put in its file
     void clear();
 
 private:
-    const uint8_t* at(const std::vector<std::unique_ptr<uint8_t[]>>& pages, int64_t slot) const {
+    // Gives a page back where it came from.
+    struct PageDeleter {
+        PageStore* store = nullptr;
+        void operator()(uint8_t* p) const {
+            if (store) store->release(p);
+            else delete[] p;
+        }
+    };
+    using Page = std::unique_ptr<uint8_t[], PageDeleter>;
+    const uint8_t* at(const std::vector<Page>& pages, int64_t slot) const {
         return pages[static_cast<std::size_t>(slot / page_slots_)].get() + (slot % page_slots_) * row_bytes_;
     }
-    uint8_t* row(std::vector<std::unique_ptr<uint8_t[]>>& pages, int64_t slot);
+    uint8_t* row(std::vector<Page>& pages, int64_t slot);
 
     KvType type_;
     int64_t row_size_;   // values per row
@@ -48,12 +60,16 @@ private:
     int64_t head_bytes_;
     int64_t row_bytes_;
     int64_t page_slots_;
-    std::vector<std::unique_ptr<uint8_t[]>> k_pages_, v_pages_;
+    PageStore* store_;
+    std::vector<Page> k_pages_, v_pages_;
 };
 
 struct KvOptions {
     KvType type = kDefaultKvType;
     int64_t page_size = 256;  // positions per page (global layers; chunk rings use min(C, page_size))
+    // Where the global layers' pages come from (--kv-ram / --kv-dir); its page_bytes must be
+    // page_size rows. nullptr: the heap. Chunk rings are always on the heap (small and fixed).
+    std::shared_ptr<PageStore> store = nullptr;
 };
 
 // All layers of one sequence.
@@ -64,9 +80,11 @@ public:
     LayerKv& layer(int64_t il) { return layers_[static_cast<std::size_t>(il)]; }
     const LayerKv& layer(int64_t il) const { return layers_[static_cast<std::size_t>(il)]; }
     std::size_t bytes_allocated() const override;
+    std::size_t bytes_in_file() const override;
 
 private:
     void release() override;
+    std::shared_ptr<PageStore> store_;  // before layers_: destroyed after their pages went back
     std::vector<LayerKv> layers_;
 };
 

@@ -33,6 +33,8 @@ public:
     }
     // Bytes of storage held now (what `scout info`, `/metrics` and the scheduler report).
     virtual std::size_t bytes_allocated() const = 0;
+    // Of those, bytes kept in a file rather than RAM (--kv-ram; 0 without a budget).
+    virtual std::size_t bytes_in_file() const { return 0; }
 
 protected:
     virtual void release() = 0;

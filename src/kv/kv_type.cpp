@@ -16,11 +16,12 @@ std::string_view kv_type_name(KvType t) {
         case KvType::F16: return "f16";
         case KvType::BF16: return "bf16";
         case KvType::Q8_0: return "q8_0";
+        case KvType::Q4_0: return "q4_0";
     }
     return "?";
 }
 
-std::vector<KvType> all_kv_types() { return {KvType::F32, KvType::F16, KvType::BF16, KvType::Q8_0}; }
+std::vector<KvType> all_kv_types() { return {KvType::F32, KvType::F16, KvType::BF16, KvType::Q8_0, KvType::Q4_0}; }
 
 std::string kv_type_list() {
     std::string s;
@@ -36,7 +37,7 @@ KvType parse_kv_type(std::string_view name) {
     throw Error(cat("unknown KV type \"", name, "\" (choose one of: ", kv_type_list(), ")"));
 }
 
-int64_t kv_block_elems(KvType t) { return t == KvType::Q8_0 ? 32 : 1; }
+int64_t kv_block_elems(KvType t) { return t == KvType::Q8_0 || t == KvType::Q4_0 ? 32 : 1; }
 
 int64_t kv_block_bytes(KvType t) {
     switch (t) {
@@ -44,6 +45,7 @@ int64_t kv_block_bytes(KvType t) {
         case KvType::F16:
         case KvType::BF16: return 2;
         case KvType::Q8_0: return 34;
+        case KvType::Q4_0: return 18;
     }
     return 0;
 }
@@ -75,6 +77,17 @@ void kv_encode_row(KvType t, const float* src, int64_t n, void* dst) {
             return;
         }
         case KvType::Q8_0: quant::quantize_row(DType::Q8_0, src, dst, n); return;
+        case KvType::Q4_0: {
+            // Clamped like f16: the block scale is max / -8 stored as f16, which overflows to inf
+            // (and decodes to NaN) for |values| beyond 8 x 65504.
+            constexpr float kMax = 8.0f * 65504.0f;
+            float block[32];
+            for (int64_t b = 0; b < n; b += 32) {
+                for (int64_t j = 0; j < 32; ++j) block[j] = std::clamp(src[b + j], -kMax, kMax);
+                quant::quantize_row(DType::Q4_0, block, static_cast<uint8_t*>(dst) + b / 32 * 18, 32);
+            }
+            return;
+        }
     }
 }
 
@@ -92,6 +105,7 @@ void kv_decode_row(KvType t, const void* src, int64_t n, float* dst) {
             return;
         }
         case KvType::Q8_0: quant::dequantize_row(DType::Q8_0, src, dst, n); return;
+        case KvType::Q4_0: quant::dequantize_row(DType::Q4_0, src, dst, n); return;
     }
 }
 

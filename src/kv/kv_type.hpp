@@ -9,6 +9,9 @@
 //   bf16  2 bytes: for models whose activations leave f16's range.
 //   q8_0  34 bytes per 32 values (ggml's Q8_0 block: f16 scale + 32 int8, as llama.cpp's
 //         -ctk q8_0): needs head_dim to be a multiple of 32, so that blocks never straddle heads.
+//   q4_0  18 bytes per 32 values (ggml's Q4_0 block: f16 scale + 32 4-bit codes, as llama.cpp's
+//         -ctk q4_0): 3.6x less than f16, for contexts whose global KV would not fit otherwise;
+//         same head_dim rule as q8_0. CPU only for now (the CUDA backend refuses it at start).
 #pragma once
 
 #include <cstdint>
@@ -18,16 +21,16 @@
 
 namespace scout::kv {
 
-enum class KvType { F32, F16, BF16, Q8_0 };
+enum class KvType { F32, F16, BF16, Q8_0, Q4_0 };
 
 inline constexpr KvType kDefaultKvType = KvType::F16;
 
-std::string_view kv_type_name(KvType t);        // "f32", "f16", "bf16", "q8_0"
+std::string_view kv_type_name(KvType t);        // "f32", "f16", "bf16", "q8_0", "q4_0"
 KvType parse_kv_type(std::string_view name);    // throws scout::Error listing the valid names
 std::vector<KvType> all_kv_types();
-std::string kv_type_list();                     // "f32, f16, bf16, q8_0" (for --help)
+std::string kv_type_list();                     // "f32, f16, bf16, q8_0, q4_0" (for --help)
 
-// Elements per block (32 for q8_0, else 1) and bytes per block.
+// Elements per block (32 for q8_0 and q4_0, else 1) and bytes per block.
 int64_t kv_block_elems(KvType t);
 int64_t kv_block_bytes(KvType t);
 // Bytes of a row of n values; n must be a multiple of the block size.

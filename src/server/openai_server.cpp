@@ -202,6 +202,8 @@ std::string OpenAiServer::metrics_text() const {
     metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences, as allocated.", one("scout_kv_bytes_in_use", s.kv_bytes_in_use, kv_label));
     metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse, as allocated.",
            one("scout_kv_bytes_cached", s.kv_bytes_cached, kv_label));
+    metric("scout_kv_bytes_in_file", "gauge", "Of the KV memory above, bytes kept in the --kv-ram file instead of RAM.",
+           one("scout_kv_bytes_in_file", s.kv_bytes_in_file, kv_label));
     metric("scout_kv_bytes_per_token", "gauge", "KV bytes per position of the global-attention layers.",
            one("scout_kv_bytes_per_token", options_.kv_bytes_per_token, kv_label));
     metric("scout_kv_chunk_ring_bytes", "gauge", "KV bytes of one sequence's full chunked-attention rings.",

@@ -9,6 +9,8 @@
 
 #include "backend/cpu/forward_cpu.hpp"
 #include "backend/cuda/forward_cuda.hpp"
+#include "backend/cuda/ops.hpp"
+#include "base/error.hpp"
 #include "cuda_test_util.hpp"
 #include "engine/model.hpp"
 #include "fixture.hpp"
@@ -158,6 +160,10 @@ TEST_P(CudaFixtures, MatchesCpuForEveryKvType) {
     for (kv::KvType t : kv::all_kv_types()) {
         if (model->config.text.head_dim % kv::kv_block_elems(t) != 0) continue;
         SCOPED_TRACE(std::string("kv ") + std::string(kv::kv_type_name(t)));
+        if (!cuda::cuda_kv_type_supported(t)) {  // refused at start with a message naming the type
+            EXPECT_THROW(gpu(*model, t), Error);
+            continue;
+        }
         cpu::CpuForward cpu_fwd(model->config.text, model->plan, model->weights, options(t, 512, "cpu"));
         auto gpu_fwd = gpu(*model, t);
         const std::vector<float> want = run_split(cpu_fwd, tokens, n / 2, 1);

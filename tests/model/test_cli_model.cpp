@@ -32,6 +32,42 @@ TEST(CliModel, InfoJsonOnScoutConfigOnly) {
     EXPECT_EQ(j["kv_bytes_per_token"], 49152);
 }
 
+// --ctx sizes one sequence's KV: Scout's 12 global layers keep 8 KV heads x 128 values of K and V
+// per position; its 36 chunked layers keep rings of 8,192 positions once full.
+TEST(CliModel, InfoSizesKvAtContextLengths) {
+    const auto r = test::run_command(test::scout_binary() + " info --json --ctx 4096,128K,10M -m " +
+                                     q(test::data_dir() / "configs/scout"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    ASSERT_EQ(j["kv_at_ctx"].size(), 3u);
+    const int64_t row = 8 * 128 * 2;  // K + V values of one position in one layer
+    const int64_t ring = int64_t{36} * row * 8192;
+    EXPECT_EQ(j["kv_at_ctx"][0]["tokens"], 4096);
+    EXPECT_EQ(j["kv_at_ctx"][0]["kv_bytes"]["f16"], (12 * row * 4096 + int64_t{36} * row * 4096) * 2);
+    EXPECT_EQ(j["kv_at_ctx"][1]["tokens"], 131072);
+    EXPECT_EQ(j["kv_at_ctx"][1]["kv_bytes"]["f32"], (12 * row * 131072 + ring) * 4);
+    EXPECT_EQ(j["kv_at_ctx"][2]["tokens"], 10485760);
+    EXPECT_EQ(j["kv_at_ctx"][2]["within_model_context"], true);
+    EXPECT_EQ(j["kv_at_ctx"][2]["kv_bytes"]["q4_0"], (12 * row * 10485760 + ring) / 32 * 18);
+    EXPECT_EQ(j["kv_at_ctx"][2]["kv_bytes"]["q8_0"], (12 * row * 10485760 + ring) / 32 * 34);
+
+    const auto t = test::run_command(test::scout_binary() + " info --ctx 1M,20M -m " + q(test::data_dir() / "configs/scout"));
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("20,971,520*"), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find("beyond this model's 10,485,760 positions"), std::string::npos) << t.output;
+    // f32 at 1M: 12 layers x 8 KiB x 1M = 96 GiB, + 36 rings x 8 KiB x 8,192 = 2.25 GiB.
+    EXPECT_NE(t.output.find("98.25 GiB"), std::string::npos) << t.output;
+
+    // --kv-ram 16G: of the global layers' 48 KiB per token (f16), 1M tokens = 48 GiB, 32 GiB in the file.
+    const auto f = test::run_command(test::scout_binary() + " info --json --ctx 1M --kv-ram 16G -m " + q(test::data_dir() / "configs/scout"));
+    ASSERT_EQ(f.status, 0) << f.output;
+    EXPECT_EQ(nlohmann::json::parse(f.output)["kv_at_ctx"][0]["kv_bytes_in_file"]["f16"], int64_t{32} << 30);
+
+    const auto bad = test::run_command(test::scout_binary() + " info --ctx 12x -m " + q(test::data_dir() / "configs/scout"));
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("--ctx: \"12x\" is not a token count"), std::string::npos) << bad.output;
+}
+
 TEST(CliModel, InfoTableShowsPlan) {
     const auto r = test::run_command(test::scout_binary() + " info -m " + q(test::data_dir() / "configs/maverick"));
     ASSERT_EQ(r.status, 0) << r.output;
@@ -94,7 +130,7 @@ TEST(CliModel, LogitsWritesNpyMatchingReference) {
     }
     const auto bad = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 1 --kv-type q4 -o " + q(out));
     EXPECT_EQ(bad.status, 1);
-    EXPECT_NE(bad.output.find("unknown KV type \"q4\" (choose one of: f32, f16, bf16, q8_0)"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("unknown KV type \"q4\" (choose one of: f32, f16, bf16, q8_0, q4_0)"), std::string::npos) << bad.output;
     const auto q8 = test::run_command(test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 1 --kv-type q8_0 -o " + q(out));
     EXPECT_EQ(q8.status, 1);
     EXPECT_NE(q8.output.find("head_dim is 24"), std::string::npos) << q8.output;
@@ -115,6 +151,46 @@ TEST(CliModel, BenchReportsSpeedsAndBandwidth) {
     EXPECT_LT(j["weight_bytes_per_token"].get<double>(), static_cast<double>(j["file_bytes"].get<int64_t>()));
     EXPECT_GT(j["kv_bytes"].get<int64_t>(), 0);
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
+}
+
+// -d: pp and tg after a context, made by a prefill or by random K/V rows (--fill random).
+TEST(CliModel, BenchMeasuresAtDepths) {
+    const std::string base = test::scout_binary() + " bench --json -p 5 -n 3 -r 1 -t 2 -m " +
+                             q(test::data_dir() / "models/tiny_text_f32");
+    for (const char* fill : {"prefill", "random"}) {
+        SCOPED_TRACE(fill);
+        const auto r = test::run_command(base + " -d 0,9 --fill " + fill, false);
+        ASSERT_EQ(r.status, 0) << r.output;
+        const auto j = nlohmann::json::parse(r.output);
+        EXPECT_EQ(j["fill"], fill);
+        ASSERT_EQ(j["by_depth"].size(), 2u);
+        EXPECT_EQ(j["by_depth"][0]["depth"], 0);
+        EXPECT_EQ(j["by_depth"][1]["depth"], 9);
+        EXPECT_GT(j["by_depth"][1]["pp_tok_s"]["median"].get<double>(), 0);
+        EXPECT_GT(j["by_depth"][1]["tg_tok_s"]["median"].get<double>(), 0);
+        EXPECT_EQ(j["pp_tok_s"], j["by_depth"][0]["pp_tok_s"]);
+    }
+    const auto text = test::run_command(test::scout_binary() + " bench -p 5 -n 3 -r 1 -t 2 -d 9 --fill random -m " +
+                                            q(test::data_dir() / "models/tiny_text_f32"),
+                                        false);
+    ASSERT_EQ(text.status, 0) << text.output;
+    EXPECT_NE(text.output.find("pp5 @ d9"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("tg3 @ d9"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("random K/V rows"), std::string::npos) << text.output;
+    // --kv-ram below one page: the global layers' KV goes to the file (in --kv-dir).
+    const auto dir = std::filesystem::temp_directory_path() / ("scout_kv_dir_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto off = test::run_command(base + " -d 9 --fill random --kv-ram 1K --kv-dir " + q(dir), false);
+    ASSERT_EQ(off.status, 0) << off.output;
+    EXPECT_GT(nlohmann::json::parse(off.output)["kv_bytes_in_file"].get<int64_t>(), 0);
+    EXPECT_TRUE(std::filesystem::is_empty(dir)) << "the KV file is unlinked as soon as it is made";
+    std::filesystem::remove_all(dir);
+    const auto bad_ram = test::run_command(base + " --kv-ram 12q");
+    EXPECT_EQ(bad_ram.status, 1);
+    EXPECT_NE(bad_ram.output.find("--kv-ram: \"12q\" is not a byte size"), std::string::npos) << bad_ram.output;
+    const auto bad = test::run_command(base + " -d 9 --fill zeros");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("--fill: \"zeros\" is not prefill or random"), std::string::npos) << bad.output;
 }
 
 TEST(CliModel, ErrorsAreClear) {

@@ -64,6 +64,7 @@ TEST(Config, ScoutParameterCountAndKv) {
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F16).bytes_per_token, values * 2);  // 48 KiB
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::BF16).bytes_per_token, values * 2);
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::Q8_0).bytes_per_token, values / 32 * 34);
+    EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::Q4_0).bytes_per_token, values / 32 * 18);
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F16).chunk_ring_bytes, int64_t{36} * 2 * 8 * 128 * 2 * 8192);
 }
 

@@ -306,7 +306,7 @@ std::vector<AttnCase> attention_cases() {
 
 // The attention kernels' fast K/V decoding against the reference codec: every one of the 65,536
 // f16 and bf16 bit patterns, at every offset of the 8-wide loop and its scalar tail (n = 1..19),
-// bit for bit (NaNs only have to stay NaN); Q8_0 and F32 rows pass through the reference.
+// bit for bit (NaNs only have to stay NaN); Q8_0, Q4_0 and F32 rows pass through the reference.
 TEST(CpuOps, KvHeadDecodeF16cMatchesReferenceForEveryValue) {
     if (!simd_level_supported(SimdLevel::Avx2)) GTEST_SKIP() << "no AVX2 + F16C on this processor";
     std::vector<uint16_t> all(65536);
@@ -333,7 +333,7 @@ TEST(CpuOps, KvHeadDecodeF16cMatchesReferenceForEveryValue) {
     }
     std::mt19937_64 rng(test::test_seed());
     std::uniform_real_distribution<float> u(-3.0f, 3.0f);
-    for (kv::KvType type : {kv::KvType::Q8_0, kv::KvType::F32}) {
+    for (kv::KvType type : {kv::KvType::Q8_0, kv::KvType::Q4_0, kv::KvType::F32}) {
         std::vector<float> x(64);
         for (float& v : x) v = u(rng);
         std::vector<uint8_t> row(static_cast<std::size_t>(kv::kv_row_bytes(type, 64)));

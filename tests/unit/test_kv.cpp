@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <random>
 
 #include "base/dtype.hpp"
@@ -11,6 +13,7 @@
 #include "kv/kv_cache.hpp"
 #include "kv/kv_layout.hpp"
 #include "kv/kv_type.hpp"
+#include "kv/page_store.hpp"
 #include "test_util.hpp"
 
 namespace scout::kv {
@@ -63,12 +66,14 @@ TEST(KvType, NamesAndSizes) {
         parse_kv_type("q4");
         FAIL();
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("f32, f16, bf16, q8_0"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("f32, f16, bf16, q8_0, q4_0"), std::string::npos);
     }
     EXPECT_EQ(kv_row_bytes(KvType::F32, 64), 256);
     EXPECT_EQ(kv_row_bytes(KvType::F16, 64), 128);
     EXPECT_EQ(kv_row_bytes(KvType::Q8_0, 64), 68);
+    EXPECT_EQ(kv_row_bytes(KvType::Q4_0, 64), 36);
     EXPECT_THROW(check_kv_type_fits(KvType::Q8_0, 24), Error);
+    EXPECT_THROW(check_kv_type_fits(KvType::Q4_0, 48), Error);
     EXPECT_NO_THROW(check_kv_type_fits(KvType::Q8_0, 128));
 }
 
@@ -98,6 +103,22 @@ TEST(KvType, CodecsFollowTheirDefinitions) {
                     for (int64_t j = i / 32 * 32; j < i / 32 * 32 + 32; ++j) amax = std::max(amax, std::fabs(x[static_cast<std::size_t>(j)]));
                     const float d = amax / 127.0f;
                     EXPECT_EQ(b, f16_to_f32(f32_to_f16(d)) * std::round(v * (1.0f / d)));
+                    break;
+                }
+                case KvType::Q4_0: {
+                    // ggml's Q4_0 of the values clamped to ±8 x 65504 (so that the f16 scale stays
+                    // finite): the element of largest magnitude, with its sign, maps to -8:
+                    // d = max / -8, q = min(15, trunc(v / d + 8.5)), value = fp16(d) * (q - 8).
+                    auto clamp = [](float y) { return std::clamp(y, -8.0f * 65504.0f, 8.0f * 65504.0f); };
+                    float amax = 0, max = 0;
+                    for (int64_t j = i / 32 * 32; j < i / 32 * 32 + 32; ++j)
+                        if (std::fabs(clamp(x[static_cast<std::size_t>(j)])) > amax) {
+                            amax = std::fabs(clamp(x[static_cast<std::size_t>(j)]));
+                            max = clamp(x[static_cast<std::size_t>(j)]);
+                        }
+                    const float d = max / -8.0f;
+                    const int q = std::min(15, static_cast<int>(clamp(v) * (1.0f / d) + 8.5f));
+                    EXPECT_EQ(b, static_cast<float>(q - 8) * f16_to_f32(f32_to_f16(d)));
                     break;
                 }
             }
@@ -130,6 +151,88 @@ TEST(HostKv, TypedRowsPerHeadAndBytes) {
         EXPECT_EQ(kv.n_past(), 0);
     }
     EXPECT_THROW(SequenceKv(plan, 2, 24, {KvType::Q8_0, 4}), Error);
+}
+
+// KV beyond RAM: pages in RAM up to the budget, then in the (already unlinked) file; file pages
+// hold their data across drop_resident(); released pages are reused.
+TEST(PageStore, RamUpToTheBudgetThenTheFile) {
+    const std::size_t page = 3000;  // not a multiple of the system page: file pages are padded
+    PageStore store(page, {2 * page, ""});
+    uint8_t* a = store.allocate();
+    uint8_t* b = store.allocate();
+    uint8_t* c = store.allocate();
+    uint8_t* d = store.allocate();
+    EXPECT_FALSE(store.in_file(a));
+    EXPECT_FALSE(store.in_file(b));
+    EXPECT_TRUE(store.in_file(c));
+    EXPECT_TRUE(store.in_file(d));
+    EXPECT_EQ(store.ram_bytes_in_use(), 2 * page);
+    EXPECT_EQ(store.file_bytes_in_use(), 2 * page);
+    EXPECT_FALSE(std::filesystem::exists(store.file_path())) << "the file must be unlinked at once";
+    std::mt19937_64 rng(test::test_seed());
+    std::vector<uint8_t> want_c(page), want_d(page);
+    for (auto& x : want_c) x = static_cast<uint8_t>(rng());
+    for (auto& x : want_d) x = static_cast<uint8_t>(rng());
+    std::memcpy(c, want_c.data(), page);
+    std::memcpy(d, want_d.data(), page);
+    store.drop_resident();
+    EXPECT_EQ(std::memcmp(c, want_c.data(), page), 0);
+    EXPECT_EQ(std::memcmp(d, want_d.data(), page), 0);
+    store.release(c);
+    EXPECT_EQ(store.file_bytes_in_use(), page);
+    EXPECT_EQ(store.allocate(), c);  // the freed file page comes back first
+    store.release(a);
+    uint8_t* e = store.allocate();   // RAM budget has room again
+    EXPECT_FALSE(store.in_file(e));
+    for (uint8_t* p : {b, c, d, e}) store.release(p);
+    EXPECT_EQ(store.ram_bytes_in_use(), 0u);
+    EXPECT_EQ(store.file_bytes_in_use(), 0u);
+
+    PageStore nowhere(page, {page, "/nonexistent/kv-dir"});
+    uint8_t* r = nowhere.allocate();
+    try {
+        nowhere.allocate();
+        FAIL() << "a file in a missing folder";
+    } catch (const Error& err) {
+        EXPECT_NE(std::string(err.what()).find("--kv-dir: cannot create the KV file in /nonexistent/kv-dir"),
+                  std::string::npos) << err.what();
+    }
+    nowhere.release(r);
+}
+
+// A sequence whose global pages go to the file stores and returns the same bytes as one in RAM;
+// chunk rings never go to the file.
+TEST(PageStore, SequenceKvRowsThroughTheFileEqualRam) {
+    const model::LayerPlan plan = plan_of({true, false, false}, 8);
+    const int64_t row = 2 * 32;
+    for (KvType t : {KvType::F32, KvType::F16, KvType::Q4_0}) {
+        SCOPED_TRACE(std::string(kv_type_name(t)));
+        auto store = std::make_shared<PageStore>(static_cast<std::size_t>(4 * kv_row_bytes(t, row)),
+                                                 PageStoreOptions{static_cast<uint64_t>(3 * 4 * kv_row_bytes(t, row)), ""});
+        SequenceKv ram(plan, 2, 32, {t, 4}), file(plan, 2, 32, {t, 4, store});
+        std::mt19937_64 rng(test::test_seed());
+        for (int64_t pos = 0; pos < 37; ++pos) {
+            const auto k = test::random_floats(rng, row), v = test::random_floats(rng, row);
+            for (int64_t il = 0; il < 3; ++il) {
+                ram.layer(il).write(ram.layout().slot(il, pos), k.data(), v.data());
+                file.layer(il).write(file.layout().slot(il, pos), k.data(), v.data());
+            }
+        }
+        store->drop_resident();
+        for (int64_t il = 0; il < 3; ++il)
+            for (int64_t pos = il == 0 ? 32 : 0; pos < 37; ++pos) {
+                const int64_t slot = ram.layout().slot(il, pos);
+                ASSERT_EQ(std::memcmp(ram.layer(il).k_raw(slot), file.layer(il).k_raw(slot), ram.layer(il).row_bytes()), 0);
+                ASSERT_EQ(std::memcmp(ram.layer(il).v_raw(slot), file.layer(il).v_raw(slot), ram.layer(il).row_bytes()), 0);
+            }
+        // 2 global layers x (K, V) x 10 pages of 4 positions = 40 pages, 3 of them in RAM.
+        EXPECT_EQ(file.bytes_allocated(), ram.bytes_allocated());
+        EXPECT_EQ(file.bytes_in_file(), static_cast<std::size_t>((40 - 3) * 4 * kv_row_bytes(t, row)));
+        EXPECT_EQ(ram.bytes_in_file(), 0u);
+        EXPECT_EQ(file.layer(0).bytes_in_file(), 0u);  // the chunk ring
+        file.clear();
+        EXPECT_EQ(store->ram_bytes_in_use() + store->file_bytes_in_use(), 0u);
+    }
 }
 
 }  // namespace

@@ -59,11 +59,16 @@ CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& 
     check(options_.max_batch_rows >= 1, "the batch size (rows per forward pass) must be at least 1");
     kv::check_kv_type_fits(options_.kv_type, config_.head_dim);
     ws_.reserve(config_, options_.max_batch_rows);
+    if (options_.kv_ram_bytes > 0) {
+        const int64_t row_bytes = kv::kv_row_bytes(options_.kv_type, config_.num_key_value_heads * config_.head_dim);
+        kv_store_ = std::make_shared<kv::PageStore>(static_cast<std::size_t>(options_.kv_page_size * row_bytes),
+                                                    kv::PageStoreOptions{options_.kv_ram_bytes, options_.kv_dir});
+    }
 }
 
 std::unique_ptr<kv::KvMemory> CpuForward::make_kv() {
     return std::make_unique<kv::SequenceKv>(plan_, config_.num_key_value_heads, config_.head_dim,
-                                            kv::KvOptions{options_.kv_type, options_.kv_page_size});
+                                            kv::KvOptions{options_.kv_type, options_.kv_page_size, kv_store_});
 }
 
 backend::Capabilities CpuForward::capabilities() const {
@@ -213,6 +218,9 @@ void CpuForward::forward(backend::Batch batch, std::vector<float>& logits) {
 }
 
 void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
+    // KV beyond RAM: the file pages the previous pass read leave the process (page cache keeps
+    // them), so RSS holds the RAM budget plus one pass's reads, whatever the depth.
+    if (kv_store_) kv_store_->drop_resident();
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
     Workspace& ws = ws_;
     int64_t S = 0;

@@ -33,6 +33,7 @@ public:
     void forward(backend::Batch batch, std::vector<float>& logits) override;
 
     std::unique_ptr<kv::KvMemory> make_kv() override;
+    void fill_kv_random(kv::KvMemory& kv, int64_t n, uint64_t seed) override;  // kv_random_fill.cpp
     backend::Capabilities capabilities() const override;
     backend::MemoryUse memory() const override;
     const model::TextConfig& config() const override { return config_; }
@@ -57,6 +58,7 @@ private:
     ThreadPool pool_;
     std::vector<float> inv_freq_;
     Workspace ws_;
+    std::shared_ptr<kv::PageStore> kv_store_;  // global-layer KV pages under --kv-ram (else null)
     backend::StageProfile* profile_ = nullptr;
     backend::ActivationObserver* observer_ = nullptr;
 };

@@ -113,6 +113,10 @@ void CudaForward::init_common() {
     const int64_t R = options_.max_batch_rows;
     check(R >= 1 && R <= (int64_t{1} << 20), "the batch size (rows per forward pass) must be in [1, 2^20]");
     kv::check_kv_type_fits(options_.kv_type, c.head_dim);
+    check(options_.kv_ram_bytes == 0, "--kv-ram (KV beyond RAM) runs on the CPU only for now: use --device cpu");
+    check(cuda_kv_type_supported(options_.kv_type),
+          cat("--kv-type ", kv::kv_type_name(options_.kv_type), " runs on the CPU only for now: use --device cpu, ",
+              "or f16, bf16, q8_0 or f32 on cuda"));
     check(c.head_dim % 2 == 0 && c.head_dim <= 256, cat("the CUDA backend needs an even head_dim <= 256, not ", c.head_dim));
     check(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
           "attention heads must be a multiple of the KV heads");
@@ -176,7 +180,7 @@ backend::Capabilities CudaForward::capabilities() const {
     c.description = cat(info.name, ", ", (info.total_bytes + (1u << 29)) >> 30, " GiB, ", info.sm_count, " SMs");
     c.max_batch_rows = options_.max_batch_rows;
     for (kv::KvType t : kv::all_kv_types())
-        if (config_.head_dim % kv::kv_block_elems(t) == 0) c.kv_types.push_back(t);
+        if (config_.head_dim % kv::kv_block_elems(t) == 0 && cuda_kv_type_supported(t)) c.kv_types.push_back(t);
     c.embedding_rows = true;
     return c;
 }

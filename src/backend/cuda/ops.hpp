@@ -125,6 +125,9 @@ void gather_rows(const float* x, int64_t D, const int32_t* rows, int64_t n, floa
 // pointers at [(il * 2 + kind) * cap ...]. Slot of position p: chunked ? p % chunk_size : p;
 // page = slot / page_slots; a page holds page_slots rows of n_kv_heads · head_dim values, each
 // head kv_row_bytes(type, head_dim) bytes.
+// KV types the device kernels read and write (q4_0 is CPU-only for now).
+inline bool cuda_kv_type_supported(kv::KvType t) { return t != kv::KvType::Q4_0; }
+
 struct KvView {
     void* const* const* tables = nullptr;  // [n_seq] device table of each sequence of the pass
     const int32_t* caps = nullptr;         // [n_seq] pages per (layer, kind) of each table

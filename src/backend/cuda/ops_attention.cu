@@ -200,6 +200,7 @@ void dispatch_kv(kv::KvType t, F&& f) {
         case kv::KvType::F16: f(std::integral_constant<kv::KvType, kv::KvType::F16>{}); return;
         case kv::KvType::BF16: f(std::integral_constant<kv::KvType, kv::KvType::BF16>{}); return;
         case kv::KvType::Q8_0: f(std::integral_constant<kv::KvType, kv::KvType::Q8_0>{}); return;
+        case kv::KvType::Q4_0: break;  // refused by CudaForward at start (cuda_kv_type_supported)
     }
     throw Error("unknown KV type");
 }

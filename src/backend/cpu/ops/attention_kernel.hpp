@@ -50,7 +50,7 @@ using TaskFn = void (*)(const TaskArgs&);
 // Decodes n stored values of one K / V head (kv::LayerKv raw bytes) to float32: the fast twin of
 // kv::kv_decode_row (kv/kv_type.cpp, the reference), bit-identical to it for every value but NaNs
 // (still NaN). F16 through F16C (vcvtph2ps, exact for every half, subnormals too), BF16 by a shift;
-// Q8_0 and F32 through the reference. Defined in attention_avx2.cpp: the processor must have
+// Q8_0, Q4_0 and F32 through the reference. Defined in attention_avx2.cpp: the processor must have
 // AVX2 + F16C (SimdLevel::Avx2 and up). The reference decoded every f16 value with std::ldexp,
 // which cost ~9 % of a decode step on the 1.3 B model at 128 positions (AVX2 machine, 2026-12-04).
 void decode_kv_head_f16c(kv::KvType type, const uint8_t* src, int64_t n, float* dst);
