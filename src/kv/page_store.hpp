@@ -2,10 +2,10 @@
 // --kv-dir): in RAM up to a byte budget, past it in a file, mapped into memory. The attention
 // kernels read a file page through the mapping exactly as they read a RAM page, so results are
 // bit-identical to the all-in-RAM run; the kernel's read-ahead brings file pages back as decode
-// streams through them. After each forward pass the backend calls drop_resident(): the mapped
-// file pages leave the process (its RSS stays at the RAM budget plus what one pass touches) and
-// stay in the page cache, from which the kernel evicts them under memory pressure (they are
-// written back to the file first).
+// streams through them. After each global layer's attention the backend calls drop_resident():
+// the mapped file pages leave the process (its RSS stays at the RAM budget plus one layer's file
+// pages) and stay in the page cache, from which the kernel evicts them under memory pressure
+// (written back to the file first).
 //
 // The file is created in `dir` (empty: the system's temporary folder) and unlinked at once: it
 // never outlives the process, even after a crash. It grows in segments of kSegmentBytes.

@@ -155,6 +155,9 @@ void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* 
             seg_begin = seg_end;
         }
     }
+    // KV beyond RAM: the file pages this layer's attention read leave the process before the
+    // next layer reads its own, so RSS grows by one layer's file KV at most, not all layers'.
+    if (kv_store_ && !rule.chunked) kv_store_->drop_resident();
     clock.mark(Stage::Attention);
     matmul_nt(attn, S, as_matrix(*w.wo), out, pool_);
     report("self_attn.o_proj", il, out, S, config_.hidden_size);
@@ -218,9 +221,6 @@ void CpuForward::forward(backend::Batch batch, std::vector<float>& logits) {
 }
 
 void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
-    // KV beyond RAM: the file pages the previous pass read leave the process (page cache keeps
-    // them), so RSS holds the RAM budget plus one pass's reads, whatever the depth.
-    if (kv_store_) kv_store_->drop_resident();
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
     Workspace& ws = ws_;
     int64_t S = 0;

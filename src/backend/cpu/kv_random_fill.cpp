@@ -39,20 +39,29 @@ void CpuForward::fill_kv_random(kv::KvMemory& m, int64_t n, uint64_t seed) {
     const int64_t from = seq->n_past(), to = from + n;
     const int64_t row_size = config_.num_key_value_heads * config_.head_dim;
     // One task per layer; each layer's rows come from its own stream, so the result does not
-    // depend on the thread count.
-    pool_.parallel_for(layout.n_layers(), [&](int64_t b, int64_t e, int) {
-        std::vector<float> k(static_cast<std::size_t>(row_size)), v(k.size());
-        for (int64_t il = b; il < e; ++il) {
-            uint64_t state = seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(il + 1));
-            // A chunk ring keeps only the last chunk: earlier positions would be overwritten.
-            const int64_t start = layout.chunked(il) ? std::max(from, to - layout.chunk_size()) : from;
-            for (int64_t pos = start; pos < to; ++pos) {
-                fill_row(state, k);
-                fill_row(state, v);
-                seq->layer(il).write(layout.slot(il, pos), k.data(), v.data());
+    // depend on the thread count. Blocks of positions: after each, KV pages in a --kv-ram file
+    // leave the process, as they do after each layer of a real prefill.
+    std::vector<uint64_t> states(static_cast<std::size_t>(layout.n_layers()));
+    for (int64_t il = 0; il < layout.n_layers(); ++il)
+        states[static_cast<std::size_t>(il)] = seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(il + 1));
+    constexpr int64_t kBlock = 4096;
+    for (int64_t block = from; block < to; block += kBlock) {
+        const int64_t block_end = std::min(to, block + kBlock);
+        pool_.parallel_for(layout.n_layers(), [&](int64_t b, int64_t e, int) {
+            std::vector<float> k(static_cast<std::size_t>(row_size)), v(k.size());
+            for (int64_t il = b; il < e; ++il) {
+                uint64_t& state = states[static_cast<std::size_t>(il)];
+                // A chunk ring keeps only the last chunk: earlier positions would be overwritten.
+                const int64_t start = layout.chunked(il) ? std::max(block, to - layout.chunk_size()) : block;
+                for (int64_t pos = start; pos < block_end; ++pos) {
+                    fill_row(state, k);
+                    fill_row(state, v);
+                    seq->layer(il).write(layout.slot(il, pos), k.data(), v.data());
+                }
             }
-        }
-    });
+        });
+        if (kv_store_) kv_store_->drop_resident();
+    }
     seq->advance(n);
 }
 
