@@ -1,11 +1,16 @@
 // `scout serve`: the OpenAI-compatible HTTP server (docs/server.md).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "apps/commands.hpp"
-#include "apps/interrupt.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
 #include "engine/scheduler.hpp"
@@ -18,6 +23,47 @@ namespace scout::apps {
 
 namespace {
 
+// The only global mutable state of `scout serve`, and only because signal handlers can reach
+// nothing else: the count of SIGINT/SIGTERM received (the first asks for a graceful stop, the
+// second ends the process at once) and the model path the SIGBUS message names (written once
+// before the handler is installed, read only by it).
+std::atomic<int> g_stop_signals{0};
+char g_model_path[1024] = {};
+
+extern "C" void on_stop_signal(int) {
+    if (g_stop_signals.fetch_add(1) >= 1) {
+        static const char msg[] = "scout serve: second signal, exiting now\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+        _exit(130);
+    }
+}
+
+// The weights are mmapped: if the model file is truncated while serving, touching a page past
+// its new end raises SIGBUS. There is no way to recover the weights, so say what happened and
+// exit non-zero instead of dying with a bare "Bus error" (docs/server.md).
+extern "C" void on_sigbus(int) {
+    static const char a[] = "scout serve: SIGBUS reading the mapped model (";
+    static const char b[] = "): the file was truncated or replaced while in use; restart the server\n";
+    (void)!write(STDERR_FILENO, a, sizeof a - 1);
+    (void)!write(STDERR_FILENO, g_model_path, strnlen(g_model_path, sizeof g_model_path));
+    (void)!write(STDERR_FILENO, b, sizeof b - 1);
+    _exit(135);
+}
+
+void install_serve_signal_handlers(const std::string& model_path) {
+    static_assert(std::atomic<int>::is_always_lock_free);
+    std::strncpy(g_model_path, model_path.c_str(), sizeof g_model_path - 1);
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_sigbus;
+    sigaction(SIGBUS, &sa, nullptr);
+    // A write to a client that has gone away must not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
 struct ServeOptions {
     GenerationFlags gen;
     std::string host = "127.0.0.1";
@@ -29,6 +75,7 @@ struct ServeOptions {
     int http_threads = 64;
     std::string api_key;
     std::string model_name;
+    std::vector<std::string> allow_origin;
 };
 
 void serve(const ServeOptions& o) {
@@ -50,6 +97,8 @@ void serve(const ServeOptions& o) {
                                           : std::filesystem::path(o.gen.model_dir).lexically_normal().filename().string();
     if (sv.model_name.empty()) sv.model_name = std::filesystem::path(o.gen.model_dir).parent_path().filename().string();
     sv.api_key = o.api_key;
+    sv.bind_host = o.host;
+    sv.allow_origin = o.allow_origin;
     sv.default_sampling = r->sampling;
     sv.stop_tokens = r->generate_options.stop_tokens;
     sv.default_max_tokens = o.gen.max_tokens;
@@ -68,13 +117,10 @@ void serve(const ServeOptions& o) {
     api.install(http);
     const int port = http.bind();
 
-    // A write to a client that has gone away must not kill the process.
-    std::signal(SIGPIPE, SIG_IGN);
-    std::atomic<bool>& interrupted = install_interrupt_handler();
-    std::signal(SIGTERM, [](int) { std::raise(SIGINT); });
+    install_serve_signal_handlers(o.gen.model_dir);
     std::atomic<bool> serving{true};
     std::thread watcher([&] {
-        while (serving.load() && !interrupted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        while (serving.load() && g_stop_signals.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         // Ending the generations first lets every open response finish at once; httplib's
         // stop waits for its handlers.
         scheduler.stop();
@@ -105,6 +151,9 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--max-body-mb", opt->max_body_mb, "Largest request body in MiB; larger get 413")->capture_default_str();
     cmd->add_option("--http-threads", opt->http_threads, "Connections served at once")->capture_default_str();
     cmd->add_option("--api-key", opt->api_key, "Require Authorization: Bearer KEY on /v1/* and /metrics");
+    cmd->add_option("--allow-origin", opt->allow_origin,
+                    "Origin allowed to call the API besides the server's own (http://host:port, or * for any); a bare "
+                    "host name also allows that Host header. Repeatable");
     cmd->add_option("--model-name", opt->model_name, "Model id reported by /v1/models (default: the directory name)");
     cmd->footer(
         "-n sets the default max_tokens of requests that give none (0: up to the context).\n"

@@ -1,6 +1,7 @@
 #include "engine/scheduler.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
@@ -125,7 +126,30 @@ void Scheduler::run() {
             if (stop_) return;
             admit_locked();
         }
-        if (!active_.empty()) step();
+        if (active_.empty()) continue;
+        // An exception escaping a step (a bad_alloc, a bug) must not end the process through
+        // std::terminate on this thread: the sequences of that step end with the error and the
+        // scheduler goes on with the next requests.
+        std::string error;
+        try {
+            step();
+            continue;
+        } catch (const std::exception& e) {
+            error = e.what();
+        } catch (...) {
+            error = "unknown exception";
+        }
+        std::fprintf(stderr, "scout: scheduler step failed: %s\n", error.c_str());
+        for (auto& a : active_)
+            if (!a->done) {
+                try {
+                    finish(*a, StopReason::error, "internal error: " + error);
+                } catch (...) {
+                    a->done = true;  // finish itself failed: at least free the slot
+                    a->slot->busy = false;
+                }
+            }
+        std::erase_if(active_, [](const auto& a) { return a->done; });
     }
 }
 

@@ -19,11 +19,13 @@ form{display:flex;gap:.5em}textarea{flex:1;min-height:3em;font:inherit}
 <h1>scout</h1>
 <div id="log"></div>
 <form id="f"><textarea id="q" placeholder="Message (Enter to send, Shift+Enter for a new line)"></textarea>
+<input id="key" type="password" autocomplete="off" placeholder="API key (--api-key)" size="12">
 <button id="send" type="submit">Send</button><button id="stop" type="button" disabled>Stop</button></form>
 <script>
 "use strict";
 const log = document.getElementById("log"), q = document.getElementById("q");
 const sendBtn = document.getElementById("send"), stopBtn = document.getElementById("stop");
+const keyBox = document.getElementById("key");  // kept in the page only, sent as a Bearer token
 const messages = [];
 let controller = null;
 function add(role, text) {
@@ -48,7 +50,8 @@ document.getElementById("f").onsubmit = async e => {
   let reply = "";
   try {
     const r = await fetch("/v1/chat/completions", {method: "POST", signal: controller.signal,
-      headers: {"Content-Type": "application/json"},
+      headers: Object.assign({"Content-Type": "application/json"},
+        keyBox.value ? {"Authorization": "Bearer " + keyBox.value} : {}),
       body: JSON.stringify({messages, stream: true, max_tokens: 512})});
     if (!r.ok) throw new Error((await r.json()).error.message);
     const reader = r.body.getReader(), dec = new TextDecoder();

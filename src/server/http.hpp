@@ -61,6 +61,10 @@ public:
     // line, 500 on an escaped exception) from the status and a short message.
     void set_error_responder(std::function<HttpResponse(int status, const std::string& message)> f);
 
+    // Called for every POST with the request line and headers (no body yet); returning false
+    // sends `out` instead and never reads the body (a 401 before a large upload is buffered).
+    void set_before_body(std::function<bool(const HttpRequest& headers_only, HttpResponse& out)> f);
+
     // Binds the listening socket; returns the port (useful with port 0). Throws scout::Error.
     int bind();
     // Serves until stop() (from another thread or a signal-safe watcher). Call after bind().

@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "server/api_error.hpp"
 #include "text/chat_json.hpp"
+#include "text/json_limits.hpp"
 
 namespace scout::server {
 
@@ -16,33 +17,9 @@ using Json = nlohmann::ordered_json;
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, param); }
 
-// The deepest bracket nesting in a JSON text (brackets inside strings do not count). Checked
-// before parsing: the parser itself is iterative, but dumping and walking a value recurse, and a
-// few megabytes of "[" would overflow the stack.
-int json_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            max_depth = std::max(max_depth, ++depth);
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return max_depth;
-}
-
-constexpr int kMaxJsonDepth = 64;
-
 Json parse_body(std::string_view body) {
-    if (json_depth(body) > kMaxJsonDepth)
-        throw ApiError(400, cat("the request body nests JSON deeper than ", kMaxJsonDepth, " levels"), "",
+    if (text::json_nesting_exceeds(body))
+        throw ApiError(400, cat("the request body nests JSON deeper than ", text::kMaxJsonDepth, " levels"), "",
                        "invalid_request_error", "invalid_json");
     Json j;
     try {

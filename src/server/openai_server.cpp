@@ -1,5 +1,6 @@
 #include "server/openai_server.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -91,10 +92,61 @@ bool OpenAiServer::authorized(const HttpRequest& req) const {
     return same_secret(std::string_view(h).substr(bearer.size()), options_.api_key);
 }
 
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The host part of "host", "host:port", "[v6]" or "[v6]:port", lower-cased, brackets removed.
+std::string host_part(std::string_view authority) {
+    if (!authority.empty() && authority[0] == '[') {
+        const auto close = authority.find(']');
+        return lower(authority.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+    }
+    const auto colon = authority.find(':');
+    if (colon != std::string_view::npos && authority.find(':', colon + 1) == std::string_view::npos)
+        authority = authority.substr(0, colon);
+    return lower(authority);
+}
+
+bool is_loopback(const std::string& h) {
+    return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0 ||
+           (h.size() > 10 && h.compare(h.size() - 10, 10, ".localhost") == 0);
+}
+
+}  // namespace
+
+bool OpenAiServer::same_site(const HttpRequest& req) const {
+    const auto& allow = options_.allow_origin;
+    const auto listed = [&](const std::string& v) {
+        for (const auto& a : allow)
+            if (a == "*" || lower(a) == v) return true;
+        return false;
+    };
+    const std::string bind = host_part(options_.bind_host);
+    const std::string host_header = req.header("Host");
+    const std::string host = host_part(host_header);
+    const bool wildcard = bind.empty() || bind == "0.0.0.0" || bind == "::";
+    const bool host_ok = host_header.empty() || wildcard || host == bind || (is_loopback(bind) && is_loopback(host)) ||
+                         listed(host);
+    if (!host_ok) return false;
+    const std::string origin = lower(req.header("Origin"));
+    if (origin.empty()) return true;  // not from a browser page (curl, SDKs)
+    if (listed(origin)) return true;
+    const auto scheme = origin.find("://");
+    return scheme != std::string::npos && origin.substr(scheme + 3) == lower(host_header);
+}
+
 HttpResponse OpenAiServer::guarded(const HttpRequest& req, bool needs_auth,
                                    HttpResponse (OpenAiServer::*fn)(const HttpRequest&)) {
     HttpResponse r;
     try {
+        if (!same_site(req))
+            throw ApiError(403, "the Host or Origin header does not name this server (see --allow-origin)", "",
+                           "invalid_request_error", "forbidden_origin");
         if (needs_auth && !authorized(req))
             throw ApiError(401, "missing or wrong API key (send Authorization: Bearer KEY)", "", "authentication_error",
                            "invalid_api_key");
@@ -117,6 +169,20 @@ void OpenAiServer::install(HttpServer& http) {
         r.status = status;
         r.body = error_body(status, message, {}, {}, status == 413 ? "request_too_large" : "");
         return r;
+    });
+    // Every POST route needs the key: a request without it gets its 401 before its body is read.
+    http.set_before_body([this](const HttpRequest& req, HttpResponse& out) {
+        if (!same_site(req)) {
+            ++counters_.responses_4xx;
+            out = error_response(ApiError(403, "the Host or Origin header does not name this server (see --allow-origin)",
+                                          "", "invalid_request_error", "forbidden_origin"));
+            return false;
+        }
+        if (authorized(req)) return true;
+        ++counters_.responses_4xx;
+        out = error_response(ApiError(401, "missing or wrong API key (send Authorization: Bearer KEY)", "",
+                                      "authentication_error", "invalid_api_key"));
+        return false;
     });
     http.route("POST", "/v1/chat/completions", [this](const HttpRequest& r) {
         ++counters_.requests_chat;
@@ -483,7 +549,11 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
                 if (e.done) {
                     done = true;
                     if (!engine::ended_normally(e.finish)) {
-                        sse.send(Json::parse(error_body(500, "generation failed: " + e.error)));
+                        // Only StopReason::error carries a message; a shutdown (or a cancel)
+                        // must still say why the stream ended.
+                        sse.send(Json::parse(e.finish == engine::StopReason::error
+                                                 ? error_body(500, "generation failed: " + e.error)
+                                                 : error_body(503, "the server is shutting down")));
                         guard->finished = true;
                         return;
                     }

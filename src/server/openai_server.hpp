@@ -28,6 +28,13 @@ struct ServerOptions {
     std::string kv_type = "f16";           // the backend's KV element type: the kv_type label of /metrics
     int64_t kv_bytes_per_token = 0;        // KV bytes per position of the global layers (kv_size.hpp)
     int64_t kv_chunk_ring_bytes = 0;       // KV bytes of a sequence's full chunk rings
+    // Cross-site and DNS-rebinding defence on the API routes: the Host header must name the bind
+    // address (any loopback name or IP when it is a loopback address; anything when it is a
+    // wildcard such as 0.0.0.0), and an Origin header must be the request's own origin. Entries
+    // of allow_origin widen this: an origin ("http://app.example:3000"), "*" (any origin), or a
+    // bare host name that the Host header may carry.
+    std::string bind_host = "127.0.0.1";
+    std::vector<std::string> allow_origin;
 };
 
 struct ServerCounters {
@@ -59,6 +66,7 @@ private:
                              std::function<void(const engine::StreamEvent&)> on_event,
                              std::function<nlohmann::ordered_json(const engine::StreamEvent&)> build);
     bool authorized(const HttpRequest& req) const;
+    bool same_site(const HttpRequest& req) const;  // the Host/Origin check (ServerOptions::bind_host)
     HttpResponse guarded(const HttpRequest& req, bool needs_auth, HttpResponse (OpenAiServer::*fn)(const HttpRequest&));
 
     engine::Scheduler& scheduler_;

@@ -1,6 +1,7 @@
 #include "text/chat_format.hpp"
 
 #include "base/error.hpp"
+#include "text/json_limits.hpp"
 #include "text/py_json.hpp"
 #include "text/special_tokens.hpp"
 
@@ -10,15 +11,13 @@ namespace {
 bool is_tool_role(const std::string& role) { return role == "tool" || role == "ipython"; }
 
 nlohmann::ordered_json parse_arguments(const ToolCall& call) {
-    try {
-        return nlohmann::ordered_json::parse(call.arguments_json.empty() ? "{}" : call.arguments_json);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(cat("tool call '", call.name, "' has arguments that are not JSON: ", e.what()));
-    }
+    return parse_json_limited(call.arguments_json.empty() ? "{}" : call.arguments_json,
+                              cat("arguments of tool call '", call.name, "'"));
 }
 
 // Python's str() of a value inside the python_list tool format.
-std::string python_value(const nlohmann::ordered_json& v) {
+std::string python_value(const nlohmann::ordered_json& v, int depth = 0) {
+    check_json_depth(depth);
     if (v.is_string()) {
         std::string s(1, '"');  // appended, not operator+: GCC 12 warns falsely (-Wrestrict) on the chain
         s += v.get<std::string>();
@@ -29,14 +28,14 @@ std::string python_value(const nlohmann::ordered_json& v) {
     if (v.is_null()) return "None";
     if (v.is_array()) {
         std::string s = "[";
-        for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + python_value(v[i]);
+        for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + python_value(v[i], depth + 1);
         return s + "]";
     }
     if (v.is_object()) {
         std::string s = "{";
         bool first = true;
         for (const auto& [k, x] : v.items()) {
-            s += (first ? "" : ", ") + k + "=" + python_value(x);
+            s += (first ? "" : ", ") + k + "=" + python_value(x, depth + 1);
             first = false;
         }
         return s + "}";

@@ -1,9 +1,12 @@
 #include "text/chat_json.hpp"
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
 #include "text/base64.hpp"
+#include "text/json_limits.hpp"
 
 namespace scout::text {
 namespace {
@@ -64,9 +67,12 @@ TileLayout image_layout(const Json& part, size_t mi, const ImageTokenParams& par
         const auto& t = part["tiles"];
         if (!t.is_array() || t.size() != 2 || !t[0].is_number_integer() || !t[1].is_number_integer())
             throw fail("\"tiles\" is not [rows, cols]");
-        const int r = t[0].get<int>(), c = t[1].get<int>();
-        if (r < 1 || c < 1 || r * c > params.max_chunks) throw fail(cat("tile grid ", r, "x", c, " is not allowed"));
-        return {r, c};
+        // Read as 64-bit and compared one factor at a time: r * c in int overflowed (and
+        // get<int> truncated), which let bad grids through.
+        const int64_t r = t[0].get<int64_t>(), c = t[1].get<int64_t>();
+        if (r < 1 || c < 1 || r > params.max_chunks || c > params.max_chunks || r * c > params.max_chunks)
+            throw fail(cat("tile grid ", r, "x", c, " is not allowed"));
+        return {static_cast<int>(r), static_cast<int>(c)};
     }
     if (part.contains("width") || part.contains("height")) {
         if (!part.value("width", Json()).is_number_integer() || !part.value("height", Json()).is_number_integer())
@@ -129,13 +135,13 @@ ToolCall parse_tool_call(const Json& c, size_t mi) {
     t.name = f["name"].get<std::string>();
     const Json args = f.value("arguments", Json::object());
     if (args.is_string()) {
-        Json parsed;
-        try {
-            parsed = Json::parse(args.get<std::string>());
-        } catch (const nlohmann::json::exception&) {
-            throw Error(w + ": arguments of '" + t.name + "' is a string that is not JSON");
-        }
-        t.arguments_json = parsed.dump();
+        // A string from the client: parsed with the depth limit, since walking it recurses.
+        const std::string& text = args.get_ref<const std::string&>();
+        if (json_nesting_exceeds(text))
+            throw Error(cat(w, ": arguments of '", t.name, "' nest JSON deeper than ", kMaxJsonDepth, " levels"));
+        const auto parsed = try_parse_json_limited(text);
+        if (!parsed) throw Error(w + ": arguments of '" + t.name + "' is a string that is not JSON");
+        t.arguments_json = parsed->dump();
     } else {
         t.arguments_json = args.dump();
     }
@@ -145,12 +151,7 @@ ToolCall parse_tool_call(const Json& c, size_t mi) {
 }  // namespace
 
 std::vector<ChatMessage> parse_chat_messages(std::string_view json_text, const ImageTokenParams& params) {
-    Json j;
-    try {
-        j = Json::parse(json_text);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(cat("chat messages are not valid JSON: ", e.what()));
-    }
+    Json j = parse_json_limited(json_text, "chat messages");
     if (j.is_object() && j.contains("messages")) j = j["messages"];  // accept a whole request body
     check(j.is_array(), "chat messages must be a JSON array of {\"role\": ..., \"content\": ...} objects");
     std::vector<ChatMessage> out;

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/json_limits.hpp"
 #include "text/unicode_tables.hpp"
 #include "text/utf8.hpp"
 
@@ -48,11 +49,8 @@ std::string_view trim(std::string_view s) {
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool ends_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.substr(s.size() - p.size()) == p; }
 
-std::optional<Json> parse_json(std::string_view s) {
-    Json j = Json::parse(s.begin(), s.end(), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return std::nullopt;
-    return j;
-}
+// The model's reply is untrusted text too: too deep is "not a call", like any other bad JSON.
+std::optional<Json> parse_json(std::string_view s) { return try_parse_json_limited(s); }
 
 // Arguments as ToolCall::arguments_json: compact; ill-formed UTF-8 from escapes becomes U+FFFD.
 std::string dump_args(const Json& args) { return args.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -85,7 +83,7 @@ public:
     }
 
 private:
-    static constexpr int kMaxDepth = 64;  // nesting of values; walking them recurses
+    static constexpr int kMaxDepth = kMaxJsonDepth;  // nesting of values; walking them recurses
 
     char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
     bool eat(char c) {

@@ -15,6 +15,7 @@
 
 #include "base/error.hpp"
 #include "text/chat_format.hpp"
+#include "text/json_limits.hpp"
 #include "text/py_json.hpp"
 #include "text/unicode_tables.hpp"
 #include "text/utf8.hpp"
@@ -69,11 +70,7 @@ std::string render_hf_chat_text(std::span<const ChatMessage> messages, const HfC
     nlohmann::ordered_json tools;
     const bool has_tools = !options.tools_json.empty();
     if (has_tools) {
-        try {
-            tools = nlohmann::ordered_json::parse(options.tools_json);
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(cat("tools are not valid JSON: ", e.what()));
-        }
+        tools = parse_json_limited(options.tools_json, "tools");
         check(tools.is_array(), "tools must be a JSON array of tool definitions");
     }
     const auto tool_list = [&] {
@@ -116,7 +113,8 @@ std::string render_hf_chat_text(std::span<const ChatMessage> messages, const HfC
         } else if (!m.tool_calls.empty()) {
             out += "<|header_start|>assistant<|header_end|>\n\n<|python_start|>" + parts_text(m) + "<|python_end|>";
             for (const auto& call : m.tool_calls) {
-                const auto args = nlohmann::ordered_json::parse(call.arguments_json.empty() ? "{}" : call.arguments_json);
+                const auto args = parse_json_limited(call.arguments_json.empty() ? "{}" : call.arguments_json,
+                                                     cat("arguments of tool call '", call.name, "'"));
                 out += "{\"name\": \"" + call.name + "\", \"parameters\": " + py_json_dumps(args, false) + "}";
             }
             out += "<|eot|>";

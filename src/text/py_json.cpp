@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "text/json_limits.hpp"
 #include "text/utf8.hpp"
 
 namespace scout::text {
@@ -54,6 +55,7 @@ void dump_string(std::string& out, const std::string& s, bool ensure_ascii) {
 }
 
 void dump(std::string& out, const nlohmann::ordered_json& v, bool ensure_ascii, int indent, int depth) {
+    check_json_depth(depth);
     const auto newline = [&](int d) {
         out.push_back('\n');
         out.append(static_cast<size_t>(indent * d), ' ');

@@ -299,6 +299,24 @@ def test_deep_nesting(server):
     assert server.alive()
 
 
+def test_deep_nesting_inside_tool_call_arguments(server):
+    """Issue 19's crash: the body nests 5 levels, but an assistant tool call's arguments string
+    holds 20,000 nested "[" (about 40 KB), which was parsed and rendered without a limit."""
+    args = "[" * 20000 + "]" * 20000
+    body = {"messages": [{"role": "user", "content": "hi"},
+                         {"role": "assistant", "content": "", "tool_calls": [
+                             {"id": "c1", "type": "function", "function": {"name": "f", "arguments": args}}]},
+                         {"role": "tool", "tool_call_id": "c1", "content": "ok"}],
+            "max_tokens": 1}
+    status, r = post(server, "/v1/chat/completions", body)
+    assert status == 400
+    assert_error_shape(r, param="messages")
+    assert "deeper than 64" in r["error"]["message"]
+    assert server.alive()
+    status, r = post(server, "/v1/chat/completions", {"messages": CHAT, "max_tokens": 1})
+    assert status == 200
+
+
 def test_unknown_fields_are_ignored(server):
     status, r = post(server, "/v1/chat/completions",
                      {"messages": CHAT, "max_tokens": 1, "user": "me", "x_vendor": {"nested": [1, 2]}, "metadata": None})
@@ -455,3 +473,42 @@ def test_shutdown_with_streams_in_flight(scout_bin, demo_model):
         assert b"shutting down" in got
     finally:
         s.stop()
+
+
+def test_completions_stream_cut_by_shutdown_says_why(scout_bin, demo_model):
+    """A /v1/completions stream ended by SIGTERM ends with an error that gives a reason (it was
+    "generation failed: " with nothing after it)."""
+    from conftest import Server
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "4096", "-t", "2")
+    try:
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 3000, "temperature": 0, "stream": True}).encode()
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        sock.sendall((f"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+        got = b""
+        while got.count(b"data: ") < 3:
+            got += sock.recv(4096)
+        s.proc.terminate()
+        s.proc.wait(timeout=15)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        sock.close()
+        assert b"shutting down" in got
+        assert b"generation failed: \"" not in got
+    finally:
+        s.stop()
+
+
+def test_port_taken_refuses_to_start(scout_bin, demo_model, server):
+    """A second server on a port in use fails to start with a clear error (no SO_REUSEPORT, with
+    which both would listen and the kernel would split the traffic)."""
+    r = subprocess.run([str(scout_bin), "serve", "-m", str(demo_model), "--host", "127.0.0.1", "--port",
+                        str(server.port), "-q", "-t", "1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "cannot listen on 127.0.0.1:" in r.stderr
+    assert "listening on" not in r.stderr
+    status, _ = post(server, "/v1/chat/completions", {"messages": CHAT, "max_tokens": 1})
+    assert status == 200
