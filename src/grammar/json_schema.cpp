@@ -13,7 +13,7 @@ namespace scout::grammar {
 
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 // Keywords that only annotate: accepted anywhere, no effect on generation.
 const std::set<std::string> kAnnotations = {"title", "description", "default", "examples", "$schema", "$id",
@@ -324,7 +324,7 @@ private:
 
 }  // namespace
 
-std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::json& schema, const JsonGrammarOptions& options) {
+std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::ordered_json& schema, const JsonGrammarOptions& options) {
     auto g = std::make_shared<Grammar>();
     Converter c(*g, schema, options);
     g->set_root(c.visit(schema, ""));
@@ -334,7 +334,7 @@ std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::json& sche
 
 std::shared_ptr<const Grammar> json_object_grammar(const JsonGrammarOptions& options) {
     auto g = std::make_shared<Grammar>();
-    const nlohmann::json root = nlohmann::json::object();
+    const nlohmann::ordered_json root = nlohmann::ordered_json::object();
     Converter c(*g, root, options);
     g->set_root(c.any_object());
     g->finalize();

@@ -19,7 +19,7 @@ struct JsonGrammarOptions {
 
 // The grammar of the JSON texts that validate against `schema` (compact JSON: at most one space
 // or newline between tokens, object properties in schema order).
-std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::json& schema, const JsonGrammarOptions& options = {});
+std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::ordered_json& schema, const JsonGrammarOptions& options = {});
 
 // JSON mode: any JSON object.
 std::shared_ptr<const Grammar> json_object_grammar(const JsonGrammarOptions& options = {});

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,6 +54,30 @@ private:
     void walk(const Matcher& m, uint32_t node, int depth, std::span<uint64_t> mask);
     const TokenTrie& trie_;
     std::vector<MatchState> states_;  // [trie depth + 1] the state after each prefix of the walk
+};
+
+// One sequence's constraint while it generates: the matcher, the masker and the mask buffer.
+// mask() gives the allowed tokens for the next step; accept() advances by the chosen token.
+class TokenConstraint {
+public:
+    TokenConstraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie,
+                    std::vector<int32_t> end_tokens)
+        : trie_(std::move(trie)), matcher_(std::move(grammar)), masker_(*trie_), end_tokens_(std::move(end_tokens)) {}
+    std::span<const uint64_t> mask(size_t n_vocab) {
+        mask_.resize((n_vocab + 63) / 64);
+        masker_.compute(matcher_, end_tokens_, mask_);
+        return mask_;
+    }
+    // Advances by a regular token's bytes; false when the grammar refuses them.
+    bool accept(std::string_view token_bytes) { return matcher_.accept(token_bytes); }
+    const Matcher& matcher() const { return matcher_; }
+
+private:
+    std::shared_ptr<const TokenTrie> trie_;
+    Matcher matcher_;
+    TokenMasker masker_;
+    std::vector<int32_t> end_tokens_;
+    std::vector<uint64_t> mask_;
 };
 
 // The slow twin: tries every token's bytes on a copy of the matcher. For tests.
