@@ -1,6 +1,7 @@
 // JSON Schema -> grammar: see json_schema.hpp and docs/structured-output.md.
 #include "grammar/json_schema.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <optional>
@@ -202,7 +203,7 @@ private:
         for (const auto& [k, v] : props.items()) list.emplace_back(k, &v);
         const size_t n = list.size();
         std::vector<std::array<uint32_t, 2>> after(n + 1);
-        after[n][0] = g_.choice({{}}, path + "/end");
+        after[n][0] = g_.choice(std::vector<Sequence>(1), path + "/end");
         after[n][1] = after[n][0];
         for (size_t i = n; i-- > 0;) {
             const std::string& key = list[i].first;

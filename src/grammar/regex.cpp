@@ -2,6 +2,7 @@
 #include "grammar/regex.hpp"
 
 #include <cstdio>
+#include <optional>
 
 #include "base/error.hpp"
 #include "text/utf8.hpp"
@@ -74,7 +75,7 @@ private:
         else if (cp == '\t') s = "\\t";
         else if (cp == '\r') s = "\\r";
         else if (cp < 0x20) {
-            char buf[8];
+            char buf[16];
             std::snprintf(buf, sizeof buf, "\\u%04x", cp);
             s = buf;
         } else {
