@@ -11,7 +11,7 @@ import pytest
 
 from structured_schemas import BAD_SCHEMAS, SCHEMAS
 
-MAX_TOKENS = 600
+MAX_TOKENS = 1000
 
 
 def response_format(name, schema):
