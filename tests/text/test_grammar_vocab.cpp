@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "grammar/token_mask.hpp"
 #include "test_util.hpp"
 #include "text/tokenizer.hpp"
+#include "text/utf8.hpp"
 
 namespace scout::grammar {
 namespace {
@@ -53,6 +57,49 @@ TEST(GrammarVocab, TrieMaskEqualsSlowTwinOnTheRealVocabulary) {
             }
         }
         std::printf("mask after %-40s %7zu tokens allowed, %.2f ms\n", prefix, n_allowed, ms);
+    }
+}
+
+// A random-token "model" (uniform over the allowed tokens, like the random-weight demo model at
+// its most erratic) always ends with a stop token and writes parseable JSON of the right shape.
+TEST(GrammarVocab, RandomTokenGenerationsEndAndParse) {
+    const auto path = test::tokenizer_file();
+    if (path.empty()) SCOUT_SKIP_WITHOUT_DATA("the real tokenizer.model is absent");
+    const text::Tokenizer tok = text::Tokenizer::load(path);
+    auto trie = std::make_shared<const TokenTrie>(TokenTrie::from_tokenizer(tok));
+    const auto schema = nlohmann::ordered_json::parse(
+        R"({"type":"object","properties":{"name":{"type":"string","maxLength":6},"tags":{"type":"array","items":{"enum":["日本","ü"]},"maxItems":3},
+            "code":{"type":"string","pattern":"^[A-Z]{2}\\d$"},"n":{"type":["integer","null"]}},"required":["name","code"]})");
+    auto g = json_schema_to_grammar(schema);
+    for (uint64_t seed = 0; seed < 4; ++seed) {
+        TokenConstraint c(g, trie, tok.stop_tokens());
+        std::mt19937_64 rng(seed);
+        std::string text;
+        bool ended = false;
+        for (int step = 0; step < 400 && !ended; ++step) {
+            const auto mask = c.mask(static_cast<size_t>(tok.n_vocab()));
+            std::vector<int32_t> ok;
+            for (int32_t t = 0; t < tok.n_vocab(); ++t)
+                if (mask_allows(mask, t)) ok.push_back(t);
+            ASSERT_FALSE(ok.empty()) << text;
+            const int32_t id = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+            if (tok.is_special(id)) {
+                ended = true;
+                break;
+            }
+            ASSERT_TRUE(c.accept(tok.token_bytes(id)));
+            text += tok.token_bytes(id);
+        }
+        ASSERT_TRUE(ended) << text;
+        const auto v = nlohmann::json::parse(text);
+        ASSERT_TRUE(v.is_object()) << text;
+        EXPECT_TRUE(v.contains("name") && v["name"].is_string()) << text;
+        EXPECT_LE(text::utf8::sanitize(v["name"].get<std::string>()).size(), 6u * 4u) << text;
+        ASSERT_TRUE(v.contains("code") && v["code"].is_string()) << text;
+        const std::string code = v["code"].get<std::string>();
+        EXPECT_TRUE(code.size() == 3 && std::isupper(static_cast<unsigned char>(code[0])) &&
+                    std::isupper(static_cast<unsigned char>(code[1])) && std::isdigit(static_cast<unsigned char>(code[2])))
+            << text;
     }
 }
 
