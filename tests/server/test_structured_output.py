@@ -44,9 +44,10 @@ def test_chat_streaming_json_schema(client):
 
 
 def test_json_object_mode(client):
+    # Free keys and strings nest without bound on a random model: a short budget, a prefix is enough.
     for seed in range(3):
         r = client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "JSON please"}],
-                                           max_tokens=MAX_TOKENS, seed=seed, temperature=0.7,
+                                           max_tokens=150, seed=seed, temperature=0.7,
                                            response_format={"type": "json_object"})
         if r.choices[0].finish_reason == "stop":
             assert isinstance(json.loads(r.choices[0].message.content), dict)
