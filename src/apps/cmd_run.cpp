@@ -2,13 +2,18 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "apps/commands.hpp"
 #include "apps/interrupt.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
 #include "engine/session.hpp"
+#include "grammar/json_schema.hpp"
+#include "grammar/token_mask.hpp"
 #include "sample/sampler.hpp"
 
 namespace scout::apps {
@@ -20,7 +25,29 @@ struct RunOptions {
     std::string prompt;
     std::string prompt_file;
     bool no_bos = false;
+    bool json = false;             // --json: the output is a JSON object
+    std::string json_schema_file;  // --json-schema FILE: the output validates against it
 };
+
+// The grammar --json / --json-schema ask for, or null (docs/structured-output.md).
+std::shared_ptr<const grammar::Grammar> output_grammar(const RunOptions& o) {
+    check(!(o.json && !o.json_schema_file.empty()), "give at most one of --json and --json-schema");
+    if (o.json) return grammar::json_object_grammar();
+    if (o.json_schema_file.empty()) return nullptr;
+    std::ifstream in(o.json_schema_file, std::ios::binary);
+    check(static_cast<bool>(in), cat("cannot read the JSON schema file ", o.json_schema_file));
+    nlohmann::ordered_json schema;
+    try {
+        schema = nlohmann::ordered_json::parse(in);
+    } catch (const std::exception& e) {
+        throw Error(cat(o.json_schema_file, " is not valid JSON: ", e.what()));
+    }
+    try {
+        return grammar::json_schema_to_grammar(schema);
+    } catch (const Error& e) {
+        throw Error(cat(o.json_schema_file, ": ", e.what()));
+    }
+}
 
 std::string read_prompt(const RunOptions& o) {
     check(o.prompt.empty() != o.prompt_file.empty(), "give the prompt with exactly one of -p TEXT or -f FILE");
@@ -40,6 +67,7 @@ std::string read_prompt(const RunOptions& o) {
 
 void run(const RunOptions& o) {
     const std::string prompt_text = read_prompt(o);
+    const std::shared_ptr<const grammar::Grammar> constraint = output_grammar(o);  // errors before loading
     auto r = make_runner(o.gen);
     text::EncodeOptions enc;
     enc.bos = !o.no_bos;
@@ -55,6 +83,10 @@ void run(const RunOptions& o) {
     Sampler sampler(r->sampling);
     engine::GenerateOptions opt = r->generate_options;
     opt.cancel = &interrupted;
+    if (constraint) {
+        opt.grammar = constraint;
+        opt.trie = std::make_shared<const grammar::TokenTrie>(grammar::TokenTrie::from_tokenizer(*r->tokenizer));
+    }
     std::fwrite(prompt_text.data(), 1, prompt_text.size(), stdout);
     std::fflush(stdout);
     const auto result = engine::generate(session, sampler, r->tokenizer.get(), prompt, opt, [](std::string_view s) {
@@ -74,13 +106,17 @@ void register_run(CLI::App& app) {
     cmd->add_option("-p,--prompt", opt->prompt, "Prompt text");
     cmd->add_option("-f,--file", opt->prompt_file, "Read the prompt from a file (- for standard input)");
     cmd->add_flag("--no-bos", opt->no_bos, "Do not put <|begin_of_text|> before the prompt");
+    cmd->add_flag("--json", opt->json, "Constrain the output to a JSON object");
+    cmd->add_option("--json-schema", opt->json_schema_file,
+                    "Constrain the output to JSON valid against this JSON Schema file (docs/structured-output.md)");
     add_generation_flags(cmd, opt->gen, 256);
     cmd->footer(
         "Generation stops at <|eot|>, <|eom|>, <|end_of_text|>, a --stop string, -n tokens or Ctrl-C.\n"
         "Sampling defaults come from the checkpoint's generation_config.json (Scout: temperature 0.6, top-p 0.9).\n\n"
         "Examples:\n"
         "  scout run -m demo-model -p \"The capital of France is\" -n 32\n"
-        "  scout run -m Llama-4-Scout-17B-16E-Instruct -f prompt.txt --temp 0 --stop \"\\n\\n\"");
+        "  scout run -m Llama-4-Scout-17B-16E-Instruct -f prompt.txt --temp 0 --stop \"\\n\\n\"\n"
+        "  scout run -m demo-model -p \"A user record:\" --json-schema user.schema.json");
     cmd->callback([opt] { run(*opt); });
 }
 

@@ -34,6 +34,12 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
         return std::find(options.stop_tokens.begin(), options.stop_tokens.end(), id) != options.stop_tokens.end();
     };
 
+    std::optional<grammar::TokenConstraint> constraint;
+    if (options.grammar) {
+        check(tokenizer && options.trie, "structured output needs the tokenizer and its token trie");
+        constraint.emplace(options.grammar, options.trie, options.stop_tokens);
+    }
+
     auto t_first = clock::now();
     result.reason = StopReason::max_tokens;  // unless something else ends it first
     bool stopped = false;
@@ -43,7 +49,10 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
             stopped = true;
             break;
         }
-        const int32_t id = sampler.sample(logits, session.tokens());
+        const int32_t id = sampler.sample(logits, session.tokens(),
+                                          constraint ? constraint->mask(logits.size()) : std::span<const uint64_t>());
+        if (constraint && !tokenizer->is_special(id) && !constraint->accept(tokenizer->token_bytes(id)))
+            throw Error("structured output: the grammar refused a token its mask allowed");
         if (i == 0) t_first = clock::now();
         result.tokens.push_back(id);
         if (is_stop(id)) {

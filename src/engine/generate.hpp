@@ -5,11 +5,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/session.hpp"
+#include "grammar/token_mask.hpp"
 #include "engine/stop_reason.hpp"
 #include "sample/sampler.hpp"
 #include "text/tokenizer.hpp"
@@ -21,6 +23,10 @@ struct GenerateOptions {
     std::vector<int32_t> stop_tokens;       // e.g. <|eot|>, <|eom|>, <|end_of_text|>
     std::vector<std::string> stop_strings;  // user stop strings; the text is cut before them
     const std::atomic<bool>* cancel = nullptr;  // set to true (e.g. by Ctrl-C) to stop early
+    // Structured output (docs/structured-output.md): the reply stays inside this grammar and ends
+    // with a stop token once complete. Needs the tokenizer and `trie` built from it.
+    std::shared_ptr<const grammar::Grammar> grammar;
+    std::shared_ptr<const grammar::TokenTrie> trie;
 };
 
 struct GenerateResult {

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "engine/stop_strings.hpp"
+#include "grammar/token_mask.hpp"
 #include "sample/sampler.hpp"
 #include "text/stream_decoder.hpp"
 #include "text/tokenizer.hpp"
@@ -54,6 +55,7 @@ struct Scheduler::Active {
     std::size_t feed_pos = 0;      // next prompt index to feed (prefill phase while < prompt.size())
     int64_t n_reused = 0;
     std::optional<Sampler> sampler;
+    std::optional<grammar::TokenConstraint> constraint;  // structured output
     std::optional<text::StreamDecoder> decoder;
     std::optional<StopStringFilter> stop_strings;
     std::vector<int32_t> history;  // prompt + generated (penalties)
@@ -100,6 +102,7 @@ std::shared_ptr<RequestStream> Scheduler::submit(GenRequest request) {
     check(static_cast<int64_t>(request.prompt.size()) < options_.context_length,
           cat("the prompt has ", request.prompt.size(), " tokens; the context holds ", options_.context_length));
     check(request.max_tokens >= 1, "max_tokens must be at least 1");
+    check(!request.grammar || (tokenizer_ && request.trie), "structured output needs a tokenizer and its token trie");
     auto stream = std::make_shared<RequestStream>();
     {
         std::lock_guard lock(mu_);
@@ -198,6 +201,7 @@ void Scheduler::admit_locked() {
         a->feed_pos = static_cast<std::size_t>(resume);
         a->n_reused = resume;
         a->sampler.emplace(a->req.sampling);
+        if (a->req.grammar) a->constraint.emplace(a->req.grammar, a->req.trie, a->req.stop_tokens);
         if (tokenizer_) a->decoder.emplace(*tokenizer_);
         a->stop_strings.emplace(tokenizer_ ? a->req.stop_strings : std::vector<std::string>{});
         a->history = a->req.prompt;
@@ -314,13 +318,18 @@ void Scheduler::step() {
                 Active& a = *owners[i];
                 const std::span<const float> logits(logits_.data() + i * vocab, vocab);
                 try {
+                    const std::span<const uint64_t> allowed =
+                        a.constraint ? a.constraint->mask(vocab) : std::span<const uint64_t>();
                     if (a.req.top_logprobs >= 0) {
-                        SampleResult r = a.sampler->sample_with_logprobs(logits, a.history, a.req.top_logprobs);
+                        SampleResult r = a.sampler->sample_with_logprobs(logits, a.history, a.req.top_logprobs, allowed);
                         sampled[i].id = r.id;
                         sampled[i].logprob = TokenLogprob{r.id, r.logprob, std::move(r.top_logprobs)};
                     } else {
-                        sampled[i].id = a.sampler->sample(logits, a.history);
+                        sampled[i].id = a.sampler->sample(logits, a.history, allowed);
                     }
+                    const int32_t id = sampled[i].id;
+                    if (a.constraint && !tokenizer_->is_special(id) && !a.constraint->accept(tokenizer_->token_bytes(id)))
+                        throw Error("structured output: the grammar refused a token its mask allowed");
                 } catch (const std::exception& ex) {
                     sampled[i].error = ex.what();
                 }

@@ -34,6 +34,10 @@
 
 namespace scout {
 class ThreadPool;
+namespace grammar {
+class Grammar;
+class TokenTrie;
+}  // namespace grammar
 namespace text {
 class Tokenizer;
 }
@@ -56,6 +60,11 @@ struct GenRequest {
     std::vector<int32_t> stop_tokens;       // end it with StopReason::stop_token, never shown as text
     std::vector<std::string> stop_strings;  // the text is cut before them
     int top_logprobs = -1;                  // < 0: no logprobs; else logprobs with this many alternatives
+    // Structured output (docs/structured-output.md): when set, every sampled token keeps the text
+    // inside this grammar and only stop_tokens may follow a complete structure. Needs the
+    // scheduler's tokenizer and `trie` (built once from it).
+    std::shared_ptr<const grammar::Grammar> grammar;
+    std::shared_ptr<const grammar::TokenTrie> trie;
 };
 
 struct TokenLogprob {

@@ -22,11 +22,15 @@ void Sampler::reset(uint64_t seed) {
 }
 
 std::span<const float> Sampler::penalised_logits(std::span<const float> logits,
-                                                 std::span<const int32_t> history) {
+                                                 std::span<const int32_t> history,
+                                                 std::span<const uint64_t> allowed) {
     check_logits(logits);
-    if (!penalties_active(params_) || history.empty()) return logits;
+    const bool penalise = penalties_active(params_) && !history.empty();
+    if (!penalise && allowed.empty()) return logits;
     penalised_.assign(logits.begin(), logits.end());
-    apply_penalties(penalised_, history, params_, scratch_);
+    if (penalise) apply_penalties(penalised_, history, params_, scratch_);
+    if (!allowed.empty())
+        require(apply_token_mask(penalised_, allowed) > 0, "sampling: the output constraint allows no token here");
     return penalised_;
 }
 
@@ -46,14 +50,16 @@ int32_t Sampler::choose(std::span<const float> logits) {
     return draw(kept, u);
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
-    return choose(penalised_logits(logits, history));
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history,
+                        std::span<const uint64_t> allowed) {
+    return choose(penalised_logits(logits, history, allowed));
 }
 
 SampleResult Sampler::sample_with_logprobs(std::span<const float> logits,
-                                           std::span<const int32_t> history, int n_top) {
+                                           std::span<const int32_t> history, int n_top,
+                                           std::span<const uint64_t> allowed) {
     require(n_top >= 0, "sampling: n_top must be >= 0, got ", n_top);
-    const std::span<const float> scores = penalised_logits(logits, history);
+    const std::span<const float> scores = penalised_logits(logits, history, allowed);
     SampleResult result{};
     result.id = choose(scores);
 

@@ -36,12 +36,17 @@ public:
     // generated, oldest first), used only by the penalties. Throws scout::Error on empty logits,
     // NaN / +inf logits, all -inf logits, or a history token in the penalty window that is not
     // in [0, n_vocab). Consumes exactly one RNG draw unless greedy (greedy consumes none).
-    int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+    // `allowed`: the structured-output mask (apply_token_mask), applied after the penalties and
+    // before everything else, greedy or not; empty = no mask. Throws scout::Error when the mask
+    // leaves no token with a finite logit.
+    int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
+                   std::span<const uint64_t> allowed = {});
 
     // sample() plus log-probabilities (see SampleResult); n_top >= 0, clamped to n_vocab.
     // Draws the same token as sample() would from the same state.
     SampleResult sample_with_logprobs(std::span<const float> logits,
-                                      std::span<const int32_t> history, int n_top);
+                                      std::span<const int32_t> history, int n_top,
+                                      std::span<const uint64_t> allowed = {});
 
     // Restarts the RNG stream from `seed` (as if constructed with it); params are kept.
     void reset(uint64_t seed);
@@ -52,7 +57,8 @@ private:
     // Checks the logits and applies the penalties; returns the vocabulary-indexed logits the
     // rest of the chain reads (the input itself when no penalty applies, else penalised_).
     std::span<const float> penalised_logits(std::span<const float> logits,
-                                            std::span<const int32_t> history);
+                                            std::span<const int32_t> history,
+                                            std::span<const uint64_t> allowed);
     // Greedy argmax, or temperature -> top-k -> softmax -> top-p -> min-p -> draw.
     int32_t choose(std::span<const float> logits);
 

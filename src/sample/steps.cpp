@@ -271,4 +271,15 @@ int32_t draw(std::span<const Candidate> candidates, double u) {
     return last_positive->id;
 }
 
+size_t apply_token_mask(std::span<float> logits, std::span<const uint64_t> allowed) {
+    size_t n_finite = 0;
+    for (size_t t = 0; t < logits.size(); ++t) {
+        const size_t w = t / 64;
+        const bool ok = w < allowed.size() && ((allowed[w] >> (t % 64)) & 1u);
+        if (!ok) logits[t] = -std::numeric_limits<float>::infinity();
+        else if (std::isfinite(logits[t])) ++n_finite;
+    }
+    return n_finite;
+}
+
 }  // namespace scout

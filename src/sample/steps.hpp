@@ -42,6 +42,11 @@ void check_logits(std::span<const float> logits);
 void apply_penalties(std::span<float> logits, std::span<const int32_t> history,
                      const SamplingParams& params, std::vector<int32_t>& scratch);
 
+// The structured-output mask step (docs/structured-output.md): logits[t] = -inf for every token t
+// whose bit is clear in `allowed` (64 tokens per word, bit t % 64 of word t / 64; tokens beyond
+// the words are disallowed). Returns how many tokens keep a finite logit.
+size_t apply_token_mask(std::span<float> logits, std::span<const uint64_t> allowed);
+
 // True when apply_penalties would change anything for these params.
 bool penalties_active(const SamplingParams& params);
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "grammar/json_schema.hpp"
 #include "server/api_error.hpp"
 #include "text/chat_json.hpp"
 #include "text/json_limits.hpp"
@@ -189,12 +190,28 @@ void parse_tools(const Json& j, ChatRequest& r) {
         bad("parallel_tool_calls", "'parallel_tool_calls' must be true or false");
 }
 
-void check_response_format(const Json& j) {
+// response_format -> the grammar the reply must follow (docs/structured-output.md); null for text.
+std::shared_ptr<const grammar::Grammar> parse_response_format(const Json& j) {
     const Json* v = field(j, "response_format");
-    if (!v) return;
+    if (!v) return nullptr;
     if (!v->is_object() || !v->contains("type") || !(*v)["type"].is_string())
         bad("response_format", "'response_format' must be an object with a \"type\"");
-    if ((*v)["type"] != "text") bad("response_format", "only {\"type\": \"text\"} is supported");
+    const std::string type = (*v)["type"].get<std::string>();
+    if (type == "text") return nullptr;
+    try {
+        if (type == "json_object") return grammar::json_object_grammar();
+        if (type == "json_schema") {
+            const Json* js = field(*v, "json_schema");
+            if (!js || !js->is_object()) bad("response_format", "'response_format.json_schema' must be an object");
+            if (js->contains("strict") && !(*js)["strict"].is_boolean())
+                bad("response_format", "'response_format.json_schema.strict' must be a boolean");
+            if (!js->contains("schema")) bad("response_format", "'response_format.json_schema.schema' is required");
+            return grammar::json_schema_to_grammar((*js)["schema"]);
+        }
+    } catch (const Error& e) {
+        bad("response_format", cat("response_format: ", e.what()));
+    }
+    bad("response_format", cat("'response_format.type' must be \"text\", \"json_object\" or \"json_schema\", not \"", type, "\""));
 }
 
 }  // namespace
@@ -216,7 +233,7 @@ ChatRequest parse_chat_request(std::string_view body) {
             if (p.kind == text::ContentPart::Kind::image) bad("messages", "images are not supported by this server yet");
     r.sampling = parse_sampling(j, true);
     parse_tools(j, r);
-    check_response_format(j);
+    r.sampling.grammar = parse_response_format(j);
     return r;
 }
 
@@ -246,6 +263,7 @@ CompletionRequest parse_completion_request(std::string_view body) {
         bad("suffix", "'suffix' is not supported");
     if (auto b = integer(j, "best_of", 1, 1 << 20); b && *b != 1) bad("best_of", "only best_of = 1 is supported");
     r.sampling = parse_sampling(j, false);
+    r.sampling.grammar = parse_response_format(j);
     return r;
 }
 

@@ -1,11 +1,12 @@
 // OpenAI request bodies -> validated, typed requests (docs/server.md, "Requests").
 // Policy: a known field with a wrong type or an out-of-range value is a 400 naming the field;
 // unknown top-level fields are ignored (clients and SDKs send extras such as "user" or
-// vendor keys); known fields we cannot honour (n > 1, a non-empty logit_bias, json response
-// formats) are a 400 rather than a silent difference.
+// vendor keys); known fields we cannot honour (n > 1, a non-empty logit_bias) are a 400 rather than a silent
+// difference; so is a response_format schema using a keyword the grammar layer does not support.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "text/chat_message.hpp"
+
+namespace scout::grammar {
+class Grammar;
+}
 
 namespace scout::server {
 
@@ -34,6 +39,8 @@ struct SamplingRequest {
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
     int top_logprobs = -1;       // < 0: no logprobs
+    // response_format json_object / json_schema, compiled (docs/structured-output.md); null: text.
+    std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 struct ChatRequest {

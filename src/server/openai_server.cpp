@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "grammar/token_mask.hpp"
 #include "server/api_error.hpp"
 #include "server/chat_page.hpp"
 #include "server/openai_request.hpp"
@@ -310,7 +311,17 @@ engine::GenRequest OpenAiServer::make_generation(const SamplingRequest& s, std::
     g.stop_tokens = options_.stop_tokens;
     g.stop_strings = s.stop;
     g.top_logprobs = s.top_logprobs;
+    if (s.grammar) {
+        g.grammar = s.grammar;
+        g.trie = token_trie();
+    }
     return g;
+}
+
+std::shared_ptr<const grammar::TokenTrie> OpenAiServer::token_trie() const {
+    std::lock_guard lock(trie_mu_);
+    if (!trie_) trie_ = std::make_shared<const grammar::TokenTrie>(grammar::TokenTrie::from_tokenizer(tokenizer_));
+    return trie_;
 }
 
 // Queues a generation; a full queue is 429 and a server shutting down is 503, for every endpoint.

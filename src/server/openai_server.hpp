@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <cstdint>
@@ -69,8 +70,13 @@ private:
     bool same_site(const HttpRequest& req) const;  // the Host/Origin check (ServerOptions::bind_host)
     HttpResponse guarded(const HttpRequest& req, bool needs_auth, HttpResponse (OpenAiServer::*fn)(const HttpRequest&));
 
+    // The token trie structured output masks with, built from tokenizer_ on first use.
+    std::shared_ptr<const grammar::TokenTrie> token_trie() const;
+
     engine::Scheduler& scheduler_;
     const text::Tokenizer& tokenizer_;
+    mutable std::mutex trie_mu_;
+    mutable std::shared_ptr<const grammar::TokenTrie> trie_;  // guarded by trie_mu_
     ServerOptions options_;
     ServerCounters counters_;
     int64_t created_;  // unix time of start, reported as the model's "created"

@@ -23,6 +23,7 @@ def pytest_addoption(parser):
     parser.addoption("--scout-bin", default=str(REPO / "build" / "src" / "apps" / "scout"))
     parser.addoption("--work-dir", default=str(REPO / "build" / "test-work"))
     parser.addoption("--test-paths", default=str(REPO / "build" / "test_paths.json"))
+    parser.addoption("--structured-seeds", default="20", help="seeded generations per schema (test_structured_output.py)")
 
 
 def pytest_configure(config):

@@ -64,7 +64,13 @@ TEST(OpenAiRequest, WrongTypesNameTheField) {
     EXPECT_EQ(chat_param(R"(,"logprobs":true,"top_logprobs":21)"), "top_logprobs");
     EXPECT_EQ(chat_param(R"(,"model":3)"), "model");
     EXPECT_EQ(chat_param(R"(,"logit_bias":{"1":2})"), "logit_bias");
-    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"json_object"})"), "response_format");
+    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"json_object"})"), "<accepted>");
+    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"integer"},"strict":true}})"),
+              "<accepted>");
+    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","format":"date"}}})"),
+              "response_format");
+    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x"}})"), "response_format");
+    EXPECT_EQ(chat_param(R"(,"response_format":{"type":"yaml"})"), "response_format");
     EXPECT_EQ(chat_param(R"(,"tools":{})"), "tools");
     EXPECT_EQ(chat_param(R"(,"tools":[{"type":"function","function":{"name":"a b"}}])"), "tools[0].function.name");
     EXPECT_EQ(chat_param(R"(,"tool_choice":"always")"), "tool_choice");

@@ -1,0 +1,281 @@
+// Structured output (src/grammar): JSON Schema -> grammar, the pushdown matcher, the token-trie
+// mask against its slow twin, and the sampler's mask step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "grammar/json_schema.hpp"
+#include "grammar/matcher.hpp"
+#include "grammar/token_mask.hpp"
+#include "sample/sampler.hpp"
+#include "sample/steps.hpp"
+
+namespace scout::grammar {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+bool matches(const std::shared_ptr<const Grammar>& g, const std::string& s) {
+    Matcher m(g);
+    return m.accept(s) && m.can_end();
+}
+
+std::shared_ptr<const Grammar> schema(const char* text) { return json_schema_to_grammar(Json::parse(text)); }
+
+std::string error_of(const char* text) {
+    try {
+        schema(text);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(JsonSchema, Types) {
+    auto g = schema(R"({"type":"integer"})");
+    EXPECT_TRUE(matches(g, "0"));
+    EXPECT_TRUE(matches(g, "-42"));
+    EXPECT_FALSE(matches(g, "01"));
+    EXPECT_FALSE(matches(g, "1.5"));
+    g = schema(R"({"type":"number"})");
+    EXPECT_TRUE(matches(g, "1.5e-3"));
+    EXPECT_TRUE(matches(g, "-0.25"));
+    EXPECT_FALSE(matches(g, "1."));
+    EXPECT_FALSE(matches(g, "+1"));
+    g = schema(R"({"type":"boolean"})");
+    EXPECT_TRUE(matches(g, "true"));
+    EXPECT_TRUE(matches(g, "false"));
+    EXPECT_FALSE(matches(g, "null"));
+    g = schema(R"({"type":"null"})");
+    EXPECT_TRUE(matches(g, "null"));
+    g = schema(R"({"type":["string","null"]})");
+    EXPECT_TRUE(matches(g, "null"));
+    EXPECT_TRUE(matches(g, R"("x")"));
+    EXPECT_FALSE(matches(g, "1"));
+}
+
+TEST(JsonSchema, NumbersAreBounded) {
+    auto g = schema(R"({"type":"integer"})");
+    EXPECT_TRUE(matches(g, std::string(16, '9')));
+    EXPECT_FALSE(matches(g, std::string(17, '9')));
+}
+
+TEST(JsonSchema, StringsEscapesAndUtf8) {
+    auto g = schema(R"({"type":"string","minLength":2,"maxLength":3})");
+    EXPECT_FALSE(matches(g, R"("a")"));
+    EXPECT_TRUE(matches(g, R"("ab")"));
+    EXPECT_TRUE(matches(g, R"("a\"b")"));  // an escape is one character
+    EXPECT_TRUE(matches(g, "\"h\xC3\xA9\xE2\x82\xAC\""));  // hé€: 3 characters, 6 bytes
+    EXPECT_FALSE(matches(g, R"("abcd")"));
+    g = schema(R"({"type":"string"})");
+    EXPECT_TRUE(matches(g, "\"\xF0\x9F\x98\x80\""));
+    EXPECT_FALSE(matches(g, "\"\xC0\xAF\""));      // overlong
+    EXPECT_FALSE(matches(g, "\"\xED\xA0\x80\""));  // surrogate
+    EXPECT_FALSE(matches(g, "\"\xFF\""));
+    EXPECT_FALSE(matches(g, "\"a\nb\""));  // raw control character
+    EXPECT_TRUE(matches(g, R"("\u00e9\n")"));
+    EXPECT_FALSE(matches(g, R"("\ud800")"));
+}
+
+TEST(JsonSchema, ObjectsRequiredOptionalOrder) {
+    auto g = schema(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"},"c":{"type":"boolean"}},
+                       "required":["b"],"additionalProperties":false})");
+    EXPECT_TRUE(matches(g, R"({"b":"x"})"));
+    EXPECT_TRUE(matches(g, R"({"a":1,"b":"x"})"));
+    EXPECT_TRUE(matches(g, R"({"a": 1, "b": "x", "c": true})"));
+    EXPECT_TRUE(matches(g, R"({"b":"x","c":false})"));
+    EXPECT_FALSE(matches(g, R"({"a":1})"));            // b is required
+    EXPECT_FALSE(matches(g, R"({"b":"x","d":1})"));    // no additional properties
+    EXPECT_FALSE(matches(g, R"({"b":"x",})"));
+    EXPECT_FALSE(matches(g, R"({"b":"x",  "c":true})"));  // at most one whitespace character
+}
+
+TEST(JsonSchema, ArraysEnumConstAnyOfRefs) {
+    auto g = schema(R"({"type":"array","items":{"enum":["x",2,null]},"minItems":1,"maxItems":2})");
+    EXPECT_FALSE(matches(g, "[]"));
+    EXPECT_TRUE(matches(g, R"(["x"])"));
+    EXPECT_TRUE(matches(g, R"([2, null])"));
+    EXPECT_FALSE(matches(g, R"([2,2,2])"));
+    EXPECT_FALSE(matches(g, R"(["y"])"));
+    g = schema(R"({"const":{"k":[1,"é"]}})");
+    EXPECT_TRUE(matches(g, R"({"k":[1,"é"]})"));
+    g = schema(R"({"anyOf":[{"type":"integer"},{"type":"string","maxLength":1}]})");
+    EXPECT_TRUE(matches(g, "7"));
+    EXPECT_TRUE(matches(g, R"("z")"));
+    EXPECT_FALSE(matches(g, R"("zz")"));
+    g = schema(R"({"oneOf":[{"const":1},{"const":2}]})");
+    EXPECT_TRUE(matches(g, "2"));
+    g = schema(R"({"$defs":{"node":{"type":"object","properties":{"next":{"anyOf":[{"$ref":"#/$defs/node"},{"type":"null"}]}},
+                  "required":["next"]}},"$ref":"#/$defs/node"})");
+    EXPECT_TRUE(matches(g, R"({"next":{"next":{"next":null}}})"));
+    EXPECT_FALSE(matches(g, R"({"next":{}})"));
+    g = schema(R"({"definitions":{"n":{"type":"integer"}},"type":"array","items":{"$ref":"#/definitions/n"}})");
+    EXPECT_TRUE(matches(g, "[1,2,3]"));
+}
+
+TEST(JsonSchema, Patterns) {
+    auto g = schema(R"({"type":"string","pattern":"^[A-Z]{2}-\\d{3,4}$"})");
+    EXPECT_TRUE(matches(g, R"("AB-123")"));
+    EXPECT_TRUE(matches(g, R"("AB-1234")"));
+    EXPECT_FALSE(matches(g, R"("AB-12")"));
+    EXPECT_FALSE(matches(g, R"("ab-123")"));
+    g = schema(R"({"type":"string","pattern":"^(cat|dog)s?(?:!)*$"})");
+    EXPECT_TRUE(matches(g, R"("dogs!!")"));
+    EXPECT_TRUE(matches(g, R"("cat")"));
+    EXPECT_FALSE(matches(g, R"("cow")"));
+    g = schema(R"({"type":"string","pattern":"x\\.y"})");  // unanchored: anything around
+    EXPECT_TRUE(matches(g, R"("aax.ybb")"));
+    EXPECT_FALSE(matches(g, R"("xzy")"));
+    g = schema(R"({"type":"string","pattern":"^[^a-z]+$"})");
+    EXPECT_TRUE(matches(g, "\"\xC3\xA9X1\""));
+    EXPECT_FALSE(matches(g, R"("\"")"));  // classes never produce a quote
+    g = schema(R"({"type":"string","pattern":"^a\"b$"})");
+    EXPECT_TRUE(matches(g, R"("a\"b")"));  // a literal quote is written escaped
+}
+
+TEST(JsonSchema, JsonObjectMode) {
+    auto g = json_object_grammar();
+    EXPECT_TRUE(matches(g, R"({})"));
+    EXPECT_TRUE(matches(g, R"({"a":[1,{"b":null}],"c":"d"})"));
+    EXPECT_FALSE(matches(g, "[1]"));
+    EXPECT_FALSE(matches(g, R"("x")"));
+    // {} schema: any value.
+    EXPECT_TRUE(matches(schema("{}"), "[true]"));
+}
+
+TEST(JsonSchema, ErrorsNameTheProblem) {
+    EXPECT_NE(error_of(R"({"type":"string","format":"date"})").find("'format'"), std::string::npos);
+    EXPECT_NE(error_of(R"({"allOf":[{}]})").find("'allOf'"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"integer","minimum":3})").find("'minimum'"), std::string::npos);
+    EXPECT_NE(error_of(R"({"enum":[]})").find("admits no value"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"array","minItems":3,"maxItems":2})").find("admits no value"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"string","minLength":3,"maxLength":2})").find("admits no value"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"strin"})").find("unknown type"), std::string::npos);
+    EXPECT_NE(error_of(R"({"$ref":"#/$defs/missing"})").find("does not resolve"), std::string::npos);
+    EXPECT_NE(error_of(R"j({"type":"string","pattern":"(?=a)"})j").find("lookaround"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"string","pattern":"\\bx"})").find("\\b"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"object","properties":{},"required":["a"]})").find("'a'"), std::string::npos);
+    EXPECT_NE(error_of(R"({"$defs":{"x":{"$ref":"#/$defs/x"}},"$ref":"#/$defs/x"})").find("admits no value"), std::string::npos);
+    EXPECT_NE(error_of("false").find("admits no value"), std::string::npos);
+    EXPECT_NE(error_of(R"({"type":"object","additionalProperties":{"type":"integer"}})").find("additionalProperties"), std::string::npos);
+}
+
+TEST(Matcher, StateIsAValueAndRejectLeavesItUnchanged) {
+    auto g = schema(R"({"type":"object","properties":{"k":{"type":"integer"}},"required":["k"]})");
+    Matcher m(g);
+    ASSERT_TRUE(m.accept(std::string_view(R"({"k":1)")));
+    const Matcher copy = m;
+    EXPECT_FALSE(m.accept('x'));
+    EXPECT_EQ(m.state(), copy.state());
+    EXPECT_FALSE(m.can_end());
+    ASSERT_TRUE(m.accept('}'));
+    EXPECT_TRUE(m.can_end());
+    EXPECT_TRUE(m.is_done());
+    Matcher n = copy;
+    ASSERT_TRUE(n.accept('2'));
+    EXPECT_FALSE(n.is_done());
+}
+
+TEST(Matcher, DepthIsBounded) {
+    auto g = json_object_grammar();
+    Matcher m(g, MatcherOptions{.max_depth = 16, .max_stacks = 512});
+    std::string deep;
+    for (int i = 0; i < 40; ++i) deep += "{\"a\":";
+    EXPECT_FALSE(m.accept(deep));
+}
+
+// A small vocabulary with multi-byte characters, split characters and JSON pieces.
+std::vector<std::string> small_vocab() {
+    std::vector<std::string> v = {"{", "}", "\"", "\":", ",", " ", "\n", "[", "]", "{\"", "\"}", "\",", "a", "b", "ab",
+                                  "true", "tr", "ue", "false", "null", "0", "1", "12", "-", ".", "5e", "\\", "\\n", "\\\"",
+                                  "\xC3", "\xA9", "\xC3\xA9", "\xE2\x82", "\xAC", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                                  "\xED\xA0\x80", "\xFF", "k", "\"k", "\":[", "]}", "x y", "\"a\"", "", "AB", "-1", "23"};
+    return v;
+}
+
+TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
+    const std::vector<std::string> vocab = small_vocab();
+    const TokenTrie trie(vocab);
+    TokenMasker masker(trie);
+    const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
+    const size_t n_words = (vocab.size() + 2 + 63) / 64;
+    std::mt19937 rng(1234);
+    for (const char* text : {R"({"type":"object","properties":{"k":{"type":"array","items":{"type":"string","maxLength":3}}},"required":["k"]})",
+                             R"({"anyOf":[{"type":"number"},{"type":"boolean"},{"type":"null"}]})",
+                             R"({"type":"string","pattern":"^[A-Z]+-\\d{2,3}$"})", "{}"}) {
+        auto g = schema(text);
+        for (int walk = 0; walk < 30; ++walk) {
+            Matcher m(g);
+            for (int step = 0; step < 12; ++step) {
+                std::vector<uint64_t> fast(n_words), slow(n_words);
+                masker.compute(m, end, fast);
+                compute_mask_slow(m, vocab, end, slow);
+                ASSERT_EQ(fast, slow) << text << " step " << step;
+                // Move to a random allowed token (a random matcher state for the next check).
+                std::vector<int32_t> ok;
+                for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t)
+                    if (mask_allows(fast, t)) ok.push_back(t);
+                if (ok.empty()) break;
+                const int32_t t = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+                ASSERT_TRUE(m.accept(vocab[static_cast<size_t>(t)]));
+            }
+        }
+    }
+}
+
+TEST(TokenMask, EndTokensOnlyWhenComplete) {
+    const std::vector<std::string> vocab = small_vocab();
+    const TokenTrie trie(vocab);
+    TokenMasker masker(trie);
+    const int32_t eot = static_cast<int32_t>(vocab.size()) + 1;
+    const std::vector<int32_t> end = {eot};
+    std::vector<uint64_t> mask(2);
+    Matcher m(schema(R"({"type":"boolean"})"));
+    masker.compute(m, end, mask);
+    EXPECT_FALSE(mask_allows(mask, eot));
+    EXPECT_TRUE(mask_allows(mask, 15));   // "true"
+    EXPECT_FALSE(mask_allows(mask, 19));  // "null"
+    ASSERT_TRUE(m.accept(std::string_view("true")));
+    masker.compute(m, end, mask);
+    EXPECT_TRUE(mask_allows(mask, eot));
+    for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t) EXPECT_FALSE(mask_allows(mask, t)) << t;
+}
+
+}  // namespace
+}  // namespace scout::grammar
+
+namespace scout {
+namespace {
+
+TEST(SamplerMask, MaskedTokensAreNeverChosenGreedyOrSampled) {
+    std::vector<float> logits = {5.0f, 1.0f, 4.0f, 0.5f, 3.0f};
+    const std::vector<uint64_t> allowed = {0b01010};  // tokens 1 and 3
+    Sampler greedy(SamplingParams{.temperature = 0.0f});
+    EXPECT_EQ(greedy.sample(logits, {}, allowed), 1);
+    Sampler sampled(SamplingParams{.temperature = 1.0f, .seed = 7});
+    for (int i = 0; i < 200; ++i) {
+        const int32_t t = sampled.sample(logits, {}, allowed);
+        EXPECT_TRUE(t == 1 || t == 3) << t;
+    }
+    const SampleResult r = sampled.sample_with_logprobs(logits, {}, 1, allowed);
+    EXPECT_TRUE(r.id == 1 || r.id == 3);
+    EXPECT_EQ(greedy.sample(logits, {}), 0);  // no mask: unchanged behaviour
+    EXPECT_THROW(greedy.sample(logits, {}, std::vector<uint64_t>{0}), Error);
+}
+
+TEST(SamplerMask, StepSetsMinusInfinity) {
+    std::vector<float> logits = {1, 2, 3};
+    EXPECT_EQ(apply_token_mask(logits, std::vector<uint64_t>{0b100}), 1u);
+    EXPECT_TRUE(std::isinf(logits[0]) && logits[0] < 0);
+    EXPECT_TRUE(std::isinf(logits[1]));
+    EXPECT_EQ(logits[2], 3.0f);
+}
+
+}  // namespace
+}  // namespace scout
