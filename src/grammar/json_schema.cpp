@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -22,6 +23,35 @@ const std::set<std::string> kAnnotations = {"title", "description", "default", "
 const std::set<std::string> kSupported = {"type", "properties", "required", "additionalProperties", "enum", "const",
                                           "items", "minItems", "maxItems", "anyOf", "oneOf", "$ref",
                                           "minLength", "maxLength", "pattern"};
+
+// v as a Python literal that is also its JSON text where JSON allows (None / True / False).
+std::string python_literal(const Json& v) {
+    if (v.is_null()) return "None";
+    if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+    if (v.is_array()) {
+        std::string out = "[";
+        for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + python_literal(v[i]);
+        return out + "]";
+    }
+    if (v.is_object()) {
+        std::string out = "{";
+        bool first = true;
+        for (const auto& [k, x] : v.items()) {
+            out += (first ? "" : ", ") + Json(k).dump() + ": " + python_literal(x);
+            first = false;
+        }
+        return out + "}";
+    }
+    return v.dump();  // numbers; strings (escapes \" \\ \b \f \n \r \t \u00XX: Python reads them alike)
+}
+
+// A Python identifier as text::parse_tool_calls reads names (also '-' and '.' after the first).
+bool is_call_name(const std::string& s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+}
 
 class Converter {
 public:
@@ -61,10 +91,10 @@ public:
             if (!list.is_array()) fail(path, "'enum' must be an array");
             if (list.empty()) fail(path, "an empty 'enum' admits no value");
             std::vector<Sequence> alts;
-            for (const auto& v : list) alts.push_back(Grammar::literal(v.dump()));
+            for (const auto& v : list) alts.push_back(Grammar::literal(value_text(v)));
             return g_.choice(std::move(alts), path + "/enum");
         }
-        if (s.contains("const")) return g_.choice({Grammar::literal(s["const"].dump())}, path + "/const");
+        if (s.contains("const")) return g_.choice({Grammar::literal(value_text(s["const"]))}, path + "/const");
         if (s.contains("type")) {
             const Json& t = s["type"];
             if (t.is_string()) return visit_type(t.get<std::string>(), s, path);
@@ -86,6 +116,9 @@ public:
         return any_value();
     }
 
+    // `[call, call, ...]`: at least one call, at most max (< 0: unbounded).
+    uint32_t call_list(uint32_t call, int64_t max) { return list_rule("calls", "[", "]", call, 1, max); }
+
     uint32_t any_object() {
         if (!any_object_) {
             any_object_ = g_.add_rule("any-object");
@@ -97,7 +130,31 @@ public:
         return *any_object_;
     }
 
+    // A call `name(k=v, ...)` whose keyword arguments follow the object schema `params` (this
+    // converter's root, so its $refs resolve there).
+    uint32_t call(const std::string& name, const Json& params, const std::string& path) {
+        if (!is_call_name(name))
+            fail(path, cat("function name '", name, "' is not an identifier the call format can write"));
+        if (params.is_null() || (params.is_object() && params.empty()))
+            return g_.choice({Grammar::literal(name + "()")}, path);
+        if (!params.is_object()) fail(path, "the parameters must be an object schema");
+        for (const auto& [k, v] : params.items())
+            if (!kAnnotations.count(k) && k != "type" && k != "properties" && k != "required" && k != "additionalProperties")
+                fail(path, cat("'", k, "' in the parameters schema is not supported (keyword arguments need an object "
+                               "schema with 'properties')"));
+        if (params.contains("type") && params["type"] != "object") fail(path, "the parameters must have type 'object'");
+        if (params.contains("properties") && params["properties"].is_object())
+            for (const auto& [k, v] : params["properties"].items())
+                if (!is_call_name(k)) fail(path, cat("parameter name '", k, "' is not an identifier a keyword argument can use"));
+        return members(params, path, name + "(", ")", true);
+    }
+
 private:
+    const char* lit_true() const { return o_.python_literals ? "True" : "true"; }
+    const char* lit_false() const { return o_.python_literals ? "False" : "false"; }
+    const char* lit_null() const { return o_.python_literals ? "None" : "null"; }
+    std::string value_text(const Json& v) const { return o_.python_literals ? python_literal(v) : v.dump(); }
+
     [[noreturn]] static void fail(const std::string& path, const std::string& what) {
         throw Error(cat("json schema at ", path.empty() ? "#" : path, ": ", what));
     }
@@ -151,8 +208,8 @@ private:
         if (t == "string") return string(s, path);
         if (t == "number") return number(true);
         if (t == "integer") return number(false);
-        if (t == "boolean") return g_.choice({Grammar::literal("true"), Grammar::literal("false")}, "boolean");
-        if (t == "null") return g_.choice({Grammar::literal("null")}, "null");
+        if (t == "boolean") return g_.choice({Grammar::literal(lit_true()), Grammar::literal(lit_false())}, "boolean");
+        if (t == "null") return g_.choice({Grammar::literal(lit_null())}, "null");
         fail(path, cat("unknown type '", t, "'"));
     }
 
@@ -173,7 +230,11 @@ private:
         return rule;
     }
 
-    uint32_t object(const Json& s, const std::string& path) {
+    uint32_t object(const Json& s, const std::string& path) { return members(s, path, "{", "}", false); }
+
+    // The listed properties of object schema s between open and close: `"key": value` members
+    // (JSON) or `key=value` keyword arguments (kwargs).
+    uint32_t members(const Json& s, const std::string& path, const std::string& open, const std::string& close, bool kwargs) {
         const Json empty = Json::object();
         const Json& props = s.contains("properties") ? s["properties"] : empty;
         if (!props.is_object()) fail(path, "'properties' must be an object");
@@ -194,6 +255,7 @@ private:
         }
         if (!s.contains("properties") && !s.contains("required")) {
             // No properties listed: any object unless additional properties are forbidden.
+            if (kwargs) return g_.choice({Grammar::literal(open + close)}, path + "/no-arguments");
             if (s.contains("additionalProperties") && !s["additionalProperties"].get<bool>())
                 return g_.choice({concat({Grammar::literal("{"), ws(), Grammar::literal("}")})}, path + "/empty-object");
             return any_object();
@@ -208,7 +270,8 @@ private:
         for (size_t i = n; i-- > 0;) {
             const std::string& key = list[i].first;
             const uint32_t value = visit(*list[i].second, cat(path, "/properties/", key));
-            const Sequence member = concat({Grammar::literal(Json(key).dump()), ws(), Grammar::literal(":"), ws(), {Grammar::ref(value)}});
+            const Sequence member = kwargs ? concat({Grammar::literal(key + "="), {Grammar::ref(value)}})
+                                           : concat({Grammar::literal(Json(key).dump()), ws(), Grammar::literal(":"), ws(), {Grammar::ref(value)}});
             for (int c = 0; c < 2; ++c) {
                 std::vector<Sequence> alts;
                 alts.push_back(concat({c ? concat({ws(), Grammar::literal(","), ws()}) : Sequence{}, member,
@@ -217,7 +280,8 @@ private:
                 after[i][c] = g_.choice(std::move(alts), cat(path, "/p", i, c ? "+" : ""));
             }
         }
-        return g_.choice({concat({Grammar::literal("{"), ws(), {Grammar::ref(after[0][0])}, ws(), Grammar::literal("}")})},
+        if (kwargs) return g_.choice({concat({Grammar::literal(open), {Grammar::ref(after[0][0])}, Grammar::literal(close)})}, path);
+        return g_.choice({concat({Grammar::literal(open), ws(), {Grammar::ref(after[0][0])}, ws(), Grammar::literal(close)})},
                          path.empty() ? "root-object" : path);
     }
 
@@ -240,7 +304,10 @@ private:
             const uint32_t plain = g_.add_class({{0, 0x1F}, {'"', '"'}, {'\\', '\\'}}, true);
             const uint32_t hex = g_.add_class({{'0', '9'}, {'a', 'f'}, {'A', 'F'}}, false);
             const uint32_t hex_no_d = g_.add_class({{'0', '9'}, {'a', 'c'}, {'A', 'C'}, {'e', 'f'}, {'E', 'F'}}, false);
-            const uint32_t simple = g_.add_class({{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', 'b'}, {'f', 'f'}, {'n', 'n'}, {'r', 'r'}, {'t', 't'}}, false);
+            // Python keeps "\/" as two characters, so Python literals do without \/ (and \b, \f).
+            const uint32_t simple = o_.python_literals
+                                        ? g_.add_class({{'"', '"'}, {'\\', '\\'}, {'n', 'n'}, {'r', 'r'}, {'t', 't'}}, false)
+                                        : g_.add_class({{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', 'b'}, {'f', 'f'}, {'n', 'n'}, {'r', 'r'}, {'t', 't'}}, false);
             // \uXXXX outside the surrogates, so that every string is valid Unicode.
             string_char_ = g_.choice({{Grammar::cls(plain)},
                                       {Grammar::byte('\\'), Grammar::cls(simple)},
@@ -310,7 +377,7 @@ private:
             any_value_ = g_.add_rule("any-value");
             const uint32_t arr = list_rule("any-array", "[", "]", *any_value_, 0, -1);
             for (uint32_t r : {any_object(), arr, string_rule(0, -1), number(true)}) g_.add_alternative(*any_value_, {Grammar::ref(r)});
-            for (const char* lit : {"true", "false", "null"}) g_.add_alternative(*any_value_, Grammar::literal(lit));
+            for (const char* lit : {lit_true(), lit_false(), lit_null()}) g_.add_alternative(*any_value_, Grammar::literal(lit));
         }
         return *any_value_;
     }
@@ -329,6 +396,29 @@ std::shared_ptr<const Grammar> json_schema_to_grammar(const nlohmann::ordered_js
     auto g = std::make_shared<Grammar>();
     Converter c(*g, schema, options);
     g->set_root(c.visit(schema, ""));
+    g->finalize();
+    return g;
+}
+
+std::shared_ptr<const Grammar> tool_call_grammar(std::span<const ToolFunction> functions, bool parallel,
+                                                 const JsonGrammarOptions& options) {
+    if (functions.empty()) throw Error("tool calls: no function to call");
+    JsonGrammarOptions o = options;
+    o.python_literals = true;
+    // A double holds at most ~1.8e308, and the call reader (like any JSON reader mapping numbers to
+    // doubles) refuses more: 16 digits and a two-digit exponent stay far below.
+    o.max_exp_digits = std::min(o.max_exp_digits, 2);
+    auto g = std::make_shared<Grammar>();
+    std::vector<Sequence> calls;
+    for (const ToolFunction& f : functions) {
+        // One converter per function: its $refs resolve within its own parameters schema.
+        Converter c(*g, f.parameters, o);
+        calls.push_back({Grammar::ref(c.call(f.name, f.parameters, cat("function '", f.name, "'")))});
+    }
+    const Json root = Json::object();
+    Converter lists(*g, root, o);
+    const uint32_t one = g->choice(std::move(calls), "call");
+    g->set_root(lists.call_list(one, parallel ? -1 : 1));
     g->finalize();
     return g;
 }

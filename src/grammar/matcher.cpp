@@ -103,27 +103,27 @@ bool Matcher::advance(const MatchState& in, uint8_t b, MatchState& out) const {
             step = b >= e.lo && b <= e.hi;
             if (!step) continue;
         } else {  // cls
-            uint32_t left, cp;
+            uint32_t left, cp, n;  // continuation bytes still expected, code point bits so far, sequence's continuation bytes
             if (partial == 0) {
                 if (b < 0x80) left = 0, cp = b;
                 else if (b >= 0xC2 && b <= 0xDF) left = 1, cp = b & 0x1F;
                 else if (b >= 0xE0 && b <= 0xEF) left = 2, cp = b & 0x0F;
                 else if (b >= 0xF0 && b <= 0xF4) left = 3, cp = b & 0x07;
                 else continue;
-                const uint32_t n = left;
-                const uint32_t lo = std::max(cp << (6 * left), kSeqMin[n]);
-                const uint32_t hi = std::min((cp << (6 * left)) | ((1u << (6 * left)) - 1), kSeqMax[n]);
-                if (lo > hi || !grammar_->class_intersects(e.id, lo, hi)) continue;
+                n = left;
             } else {
                 if ((b & 0xC0) != 0x80) continue;
+                n = (partial >> 21) & 7;
                 left = (partial >> 24) - 1;
-                cp = ((partial & 0xFFFFFF) << 6) | (b & 0x3F);
-                const uint32_t lo = cp << (6 * left);
-                const uint32_t hi = lo | ((1u << (6 * left)) - 1);
-                if (!grammar_->class_intersects(e.id, lo, hi)) continue;
+                cp = ((partial & 0x1FFFFF) << 6) | (b & 0x3F);
             }
+            // The code points this prefix can still become, within the shortest-form range of an
+            // (n+1)-byte sequence (so E0 80.., F0 8x.. and F4 9x.. are refused at their second byte).
+            const uint32_t lo = std::max(cp << (6 * left), kSeqMin[n]);
+            const uint32_t hi = std::min((cp << (6 * left)) | ((1u << (6 * left)) - 1), kSeqMax[n]);
+            if (lo > hi || !grammar_->class_intersects(e.id, lo, hi)) continue;
             if (left == 0) step = true;
-            else new_partial = (left << 24) | cp;
+            else new_partial = (left << 24) | (n << 21) | cp;
         }
         frames_.assign(f, f + len);
         if (step) {

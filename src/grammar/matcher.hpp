@@ -21,7 +21,8 @@ struct MatcherOptions {
 };
 
 // Stacks stored back to back: [n_frames, partial, frame_0 .. frame_{n-1}] (frame_{n-1} is the top).
-// partial: 0, or (bytes still expected << 24) | code point bits so far.
+// partial: 0, or (bytes still expected << 24) | (the sequence's continuation bytes << 21) | code
+// point bits so far.
 struct MatchState {
     std::vector<uint32_t> buf;
     bool empty() const { return buf.empty(); }

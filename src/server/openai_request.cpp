@@ -190,6 +190,22 @@ void parse_tools(const Json& j, ChatRequest& r) {
         bad("parallel_tool_calls", "'parallel_tool_calls' must be true or false");
 }
 
+// tool_choice required / a named function -> the grammar of the pythonic call list, so that the
+// reply always parses as calls with arguments valid for each function's parameters schema
+// (docs/structured-output.md, "Tool calls").
+std::shared_ptr<const grammar::Grammar> tool_call_constraint(const Json& j, const ChatRequest& r) {
+    std::vector<grammar::ToolFunction> functions;
+    for (const auto& t : r.tools)
+        if (r.tool_choice != ToolChoice::named || t.name == r.tool_choice_name) functions.push_back({t.name, t.parameters});
+    const Json* parallel = field(j, "parallel_tool_calls");
+    try {
+        return grammar::tool_call_grammar(functions, parallel ? parallel->get<bool>() : true);
+    } catch (const Error& e) {
+        bad("tools", cat("tool_choice '", r.tool_choice == ToolChoice::named ? r.tool_choice_name : "required",
+                         "' constrains the reply to the functions' parameter schemas, and ", e.what()));
+    }
+}
+
 // response_format -> the grammar the reply must follow (docs/structured-output.md); null for text.
 std::shared_ptr<const grammar::Grammar> parse_response_format(const Json& j) {
     const Json* v = field(j, "response_format");
@@ -234,6 +250,11 @@ ChatRequest parse_chat_request(std::string_view body) {
     r.sampling = parse_sampling(j, true);
     parse_tools(j, r);
     r.sampling.grammar = parse_response_format(j);
+    if (r.tool_choice == ToolChoice::required || r.tool_choice == ToolChoice::named) {
+        if (r.sampling.grammar)
+            bad("response_format", "'response_format' together with 'tool_choice' required or a named function is not supported");
+        r.sampling.grammar = tool_call_constraint(j, r);
+    }
     return r;
 }
 

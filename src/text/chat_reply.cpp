@@ -212,6 +212,8 @@ private:
                 case 'n': out += '\n'; break;
                 case 't': out += '\t'; break;
                 case 'r': out += '\r'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
                 case '\\': case '\'': case '"': out += e; break;
                 case 'u': {
                     uint32_t cp = 0;

@@ -24,6 +24,7 @@ def pytest_addoption(parser):
     parser.addoption("--work-dir", default=str(REPO / "build" / "test-work"))
     parser.addoption("--test-paths", default=str(REPO / "build" / "test_paths.json"))
     parser.addoption("--structured-seeds", default="20", help="seeded generations per schema (test_structured_output.py)")
+    parser.addoption("--tool-seeds", default="200", help="seeded tool_choice=required requests (test_constrained_tool_calls.py)")
 
 
 def pytest_configure(config):

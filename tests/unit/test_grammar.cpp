@@ -2,6 +2,7 @@
 // mask against its slow twin, and the sampler's mask step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -15,6 +16,8 @@
 #include "grammar/token_mask.hpp"
 #include "sample/sampler.hpp"
 #include "sample/steps.hpp"
+#include "text/chat_reply.hpp"
+#include "test_util.hpp"
 
 namespace scout::grammar {
 namespace {
@@ -76,6 +79,12 @@ TEST(JsonSchema, StringsEscapesAndUtf8) {
     g = schema(R"({"type":"string"})");
     EXPECT_TRUE(matches(g, "\"\xF0\x9F\x98\x80\""));
     EXPECT_FALSE(matches(g, "\"\xC0\xAF\""));      // overlong
+    // Overlong 3- and 4-byte forms (a 2-byte / BMP code point written long) and past U+10FFFF: these
+    // were once accepted at their second byte, which a random walk over tool calls found.
+    for (const char* bad : {"\"\xE0\x80\xAF\"", "\"\xE0\x9F\xBF\"", "\"\xF0\x8A\x83\xA8\"", "\"\xF0\x80\x80\x80\"",
+                            "\"\xF4\x90\x80\x80\""})
+        EXPECT_FALSE(matches(g, bad));
+    EXPECT_TRUE(matches(g, "\"\xE0\xA0\x80\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\""));  // U+0800 U+10000 U+10FFFF
     EXPECT_FALSE(matches(g, "\"\xED\xA0\x80\""));  // surrogate
     EXPECT_FALSE(matches(g, "\"\xFF\""));
     EXPECT_FALSE(matches(g, "\"a\nb\""));  // raw control character
@@ -245,6 +254,127 @@ TEST(TokenMask, EndTokensOnlyWhenComplete) {
     masker.compute(m, end, mask);
     EXPECT_TRUE(mask_allows(mask, eot));
     for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t) EXPECT_FALSE(mask_allows(mask, t)) << t;
+}
+
+// --- Tool calls (tool_call_grammar) ---------------------------------------------------------
+
+const char* kWeather = R"({"type":"object","properties":{
+    "city":{"type":"string","minLength":1,"maxLength":6},
+    "unit":{"enum":["celsius","fahrenheit"]},
+    "days":{"type":"integer"}},
+  "required":["city"],"additionalProperties":false})";
+const char* kFlags = R"({"type":"object","properties":{
+    "on":{"type":"boolean"},"note":{"type":["string","null"],"maxLength":4},
+    "tags":{"type":"array","items":{"$ref":"#/$defs/tag"},"maxItems":2},
+    "point":{"type":"object","properties":{"x":{"type":"number"}},"required":["x"]}},
+  "$defs":{"tag":{"type":"string","pattern":"^[a-z]{1,3}$"}},
+  "required":["on","tags"]})";
+
+std::vector<ToolFunction> tools() {
+    return {{"get_weather", Json::parse(kWeather)}, {"set_flags", Json::parse(kFlags)}, {"ping", Json()}};
+}
+
+TEST(ToolCalls, AcceptsCallsThatFitTheSchemas) {
+    const auto fns = tools();
+    const auto g = tool_call_grammar(fns, true);
+    for (const char* ok : {R"([get_weather(city="Paris")])", R"([get_weather(city="Rome", unit="celsius", days=3)])",
+                           R"([get_weather(city="Oslo", days=-2)])", "[ping()]", R"([ping(), get_weather(city="a")])",
+                           R"([set_flags(on=True, tags=["ab", "c"])])", R"([set_flags(on=False, note=None, tags=[], point={"x": 1.5e3})])",
+                           R"([set_flags(on=True, note="hé", tags=[])])", R"([get_weather(city="\u00e9\n")])"})
+        EXPECT_TRUE(matches(g, ok)) << ok;
+    for (const char* bad : {"[]", R"([get_weather(unit="celsius")])", R"([get_weather(city="Paris", unit="kelvin")])",
+                            R"([get_weather(city="")])", R"([get_weather(city="toolongname")])",
+                            R"([set_flags(on=true, tags=[])])", R"([set_flags(on=True, note=null, tags=[])])",
+                            R"([set_flags(on=True, tags=["ABC"])])", R"([get_weather(unit="celsius", city="x")])",
+                            R"([get_weather(city="a\/b")])", R"([nope()])", R"(get_weather(city="x"))",
+                            R"([get_weather(city='x')])", R"([get_weather(city="x", extra=1)])"})
+        EXPECT_FALSE(matches(g, bad)) << bad;
+}
+
+TEST(ToolCalls, ParallelFalseMeansOneCall) {
+    const auto fns = tools();
+    const auto one = tool_call_grammar(fns, false);
+    EXPECT_TRUE(matches(one, "[ping()]"));
+    EXPECT_FALSE(matches(one, "[ping(), ping()]"));
+    EXPECT_TRUE(matches(tool_call_grammar(fns, true), "[ping(), ping(),\nping()]"));
+}
+
+// Random byte-level walks through the grammar: every finished one parses as calls (the server's
+// reader) whose arguments satisfy the schema rules checked here.
+TEST(ToolCalls, RandomWalksParseAsCalls) {
+    const auto fns = tools();
+    const auto g = tool_call_grammar(fns, true);
+    std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
+    int finished = 0;
+    for (int walk = 0; walk < 300; ++walk) {
+        Matcher m(g);
+        std::string out;
+        for (int step = 0; step < 600; ++step) {
+            if (m.can_end() && (m.is_done() || rng() % 4 == 0)) break;
+            std::vector<uint8_t> ok;
+            for (int b = 0; b < 256; ++b) {
+                Matcher copy = m;
+                if (copy.accept(static_cast<uint8_t>(b))) ok.push_back(static_cast<uint8_t>(b));
+            }
+            ASSERT_FALSE(ok.empty()) << out;
+            const uint8_t b = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+            ASSERT_TRUE(m.accept(b));
+            out += static_cast<char>(b);
+        }
+        if (!m.can_end()) continue;
+        ++finished;
+        const auto parsed = text::parse_tool_calls(out);
+        ASSERT_TRUE(parsed.has_value()) << out;
+        ASSERT_FALSE(parsed->calls.empty()) << out;
+        for (const auto& call : parsed->calls) {
+            const Json args = Json::parse(call.arguments_json);
+            if (call.name == "get_weather") {
+                ASSERT_TRUE(args.contains("city") && args["city"].is_string()) << out;
+                const std::string city = args["city"].get<std::string>();
+                const auto n = std::count_if(city.begin(), city.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+                EXPECT_TRUE(n >= 1 && n <= 6) << n << " [" << city << "] " << out;
+                if (args.contains("unit")) {
+                    EXPECT_TRUE(args["unit"] == "celsius" || args["unit"] == "fahrenheit") << out;
+                }
+                if (args.contains("days")) {
+                    EXPECT_TRUE(args["days"].is_number_integer()) << out;
+                }
+            } else if (call.name == "set_flags") {
+                ASSERT_TRUE(args.contains("on") && args["on"].is_boolean()) << out;
+                ASSERT_TRUE(args.contains("tags") && args["tags"].is_array() && args["tags"].size() <= 2) << out;
+                if (args.contains("note")) {
+                    EXPECT_TRUE(args["note"].is_null() || args["note"].is_string()) << out;
+                }
+                if (args.contains("point")) {
+                    EXPECT_TRUE(args["point"]["x"].is_number()) << out;
+                }
+            } else {
+                EXPECT_EQ(call.name, "ping") << out;
+                EXPECT_TRUE(args.empty()) << out;
+            }
+        }
+    }
+    EXPECT_GT(finished, 100);
+}
+
+TEST(ToolCalls, ErrorsNameTheFunctionAndTheProblem) {
+    const auto error = [](const char* name, const char* params) {
+        try {
+            const std::vector<ToolFunction> f = {{name, Json::parse(params)}};
+            tool_call_grammar(f, true);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_NE(error("f", R"({"type":"object","properties":{"user id":{"type":"string"}}})").find("'user id'"), std::string::npos);
+    EXPECT_NE(error("f", R"({"anyOf":[{"type":"object"}]})").find("'anyOf'"), std::string::npos);
+    EXPECT_NE(error("f", R"({"type":"array"})").find("type 'object'"), std::string::npos);
+    const std::string fmt = error("get_time", R"({"type":"object","properties":{"when":{"type":"string","format":"date"}}})");
+    EXPECT_NE(fmt.find("get_time"), std::string::npos) << fmt;
+    EXPECT_NE(fmt.find("'format'"), std::string::npos) << fmt;
+    EXPECT_NE(error("9lives", "{}").find("'9lives'"), std::string::npos);
+    EXPECT_THROW(tool_call_grammar({}, true), Error);
 }
 
 }  // namespace
