@@ -82,6 +82,30 @@ void TokenMasker::compute(const Matcher& matcher, std::span<const int32_t> end_t
         }
 }
 
+std::span<const uint64_t> TokenConstraint::mask(size_t n_vocab) {
+    const size_t words = (n_vocab + 63) / 64;
+    ++clock_;
+    for (Cached& c : cache_)
+        if (c.mask.size() == words && c.state == matcher_.state()) {
+            c.last_use = clock_;
+            ++hits_;
+            return c.mask;
+        }
+    Cached* slot;
+    if (cache_.size() < kCachedMasks) {
+        slot = &cache_.emplace_back();
+    } else {
+        slot = &*std::min_element(cache_.begin(), cache_.end(),
+                                  [](const Cached& a, const Cached& b) { return a.last_use < b.last_use; });
+    }
+    slot->state = matcher_.state();
+    slot->mask.resize(words);
+    slot->last_use = clock_;
+    masker_.compute(matcher_, end_tokens_, slot->mask);
+    ++walks_;
+    return slot->mask;
+}
+
 void compute_mask_slow(const Matcher& matcher, const std::vector<std::string>& token_bytes,
                        std::span<const int32_t> end_tokens, std::span<uint64_t> mask) {
     std::fill(mask.begin(), mask.end(), 0);

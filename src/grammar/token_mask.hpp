@@ -59,26 +59,39 @@ private:
 
 // One sequence's constraint while it generates: the matcher, the masker and the mask buffer.
 // mask() gives the allowed tokens for the next step; accept() advances by the chosen token.
+// Masks of the last kCachedMasks distinct states are kept: a state the matcher returns to (inside
+// an unbounded string every character leads back to the same state) costs a comparison instead
+// of a walk over most of the trie.
 class TokenConstraint {
 public:
+    static constexpr size_t kCachedMasks = 8;
+
     TokenConstraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie,
                     std::vector<int32_t> end_tokens)
-        : trie_(std::move(trie)), matcher_(std::move(grammar)), masker_(*trie_), end_tokens_(std::move(end_tokens)) {}
-    std::span<const uint64_t> mask(size_t n_vocab) {
-        mask_.resize((n_vocab + 63) / 64);
-        masker_.compute(matcher_, end_tokens_, mask_);
-        return mask_;
+        : trie_(std::move(trie)), matcher_(std::move(grammar)), masker_(*trie_), end_tokens_(std::move(end_tokens)) {
+        cache_.reserve(kCachedMasks);  // the span mask() returns stays valid until the next call
     }
+    std::span<const uint64_t> mask(size_t n_vocab);
     // Advances by a regular token's bytes; false when the grammar refuses them.
     bool accept(std::string_view token_bytes) { return matcher_.accept(token_bytes); }
     const Matcher& matcher() const { return matcher_; }
+    // Walks done and masks served from the cache so far (tests, benchmarks).
+    size_t walks() const { return walks_; }
+    size_t cache_hits() const { return hits_; }
 
 private:
+    struct Cached {
+        MatchState state;
+        std::vector<uint64_t> mask;
+        uint64_t last_use = 0;
+    };
     std::shared_ptr<const TokenTrie> trie_;
     Matcher matcher_;
     TokenMasker masker_;
     std::vector<int32_t> end_tokens_;
-    std::vector<uint64_t> mask_;
+    std::vector<Cached> cache_;  // at most kCachedMasks; the least recently used is replaced
+    uint64_t clock_ = 0;
+    size_t walks_ = 0, hits_ = 0;
 };
 
 // The slow twin: tries every token's bytes on a copy of the matcher. For tests.

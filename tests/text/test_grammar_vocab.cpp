@@ -103,5 +103,40 @@ TEST(GrammarVocab, RandomTokenGenerationsEndAndParse) {
     }
 }
 
+// JSON mode on the real vocabulary: inside a free string every character brings the matcher back
+// to the same state, so the constraint's cache serves the mask instead of a walk over most of the
+// trie. Prints the mean mask time per step with the cache, and what the walks alone cost.
+TEST(GrammarVocab, MaskCacheServesFreeStrings) {
+    const auto path = test::tokenizer_file();
+    if (path.empty()) SCOUT_SKIP_WITHOUT_DATA("the real tokenizer.model is absent");
+    const text::Tokenizer tok = text::Tokenizer::load(path);
+    auto trie = std::make_shared<const TokenTrie>(TokenTrie::from_tokenizer(tok));
+    const auto grammar = json_object_grammar();
+    auto c = std::make_unique<TokenConstraint>(grammar, trie, tok.stop_tokens());
+    std::mt19937_64 rng(test::test_seed());
+    double total_ms = 0;
+    size_t walks = 0, hits = 0;
+    int steps = 0;
+    for (; steps < 150; ++steps) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto mask = c->mask(static_cast<size_t>(tok.n_vocab()));
+        total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<int32_t> ok;
+        for (int32_t t = 0; t < tok.n_regular(); ++t)
+            if (mask_allows(mask, t)) ok.push_back(t);
+        if (ok.empty()) {  // the object is complete (only end tokens left): start another
+            walks += c->walks(), hits += c->cache_hits();
+            c = std::make_unique<TokenConstraint>(grammar, trie, tok.stop_tokens());
+            continue;
+        }
+        ASSERT_TRUE(c->accept(tok.token_bytes(ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)])));
+    }
+    walks += c->walks(), hits += c->cache_hits();
+    std::printf("json_object, %d random-token steps: %zu walks, %zu cache hits, %.2f ms per mask on average\n", steps,
+                walks, hits, total_ms / steps);
+    EXPECT_EQ(walks + hits, static_cast<size_t>(steps));
+    EXPECT_GT(hits, static_cast<size_t>(steps) / 2);  // most steps are inside strings
+}
+
 }  // namespace
 }  // namespace scout::grammar

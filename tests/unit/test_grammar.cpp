@@ -238,6 +238,41 @@ TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
     }
 }
 
+// The constraint's mask cache against a fresh walk at every step, on random walks through schemas
+// whose free strings bring the matcher back to the same state (cache hits) and through bounded ones.
+TEST(TokenMask, CachedMasksEqualFreshWalks) {
+    const std::vector<std::string> vocab = small_vocab();
+    auto trie = std::make_shared<const TokenTrie>(vocab);
+    TokenMasker masker(*trie);
+    const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
+    const size_t n_vocab = vocab.size() + 2;
+    std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
+    size_t hits = 0;
+    for (const char* text : {R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"array","items":{"type":"string"}}}})",
+                             R"({"type":"string","maxLength":4})", "{}"}) {
+        for (int walk = 0; walk < 20; ++walk) {
+            TokenConstraint c(schema(text), trie, end);
+            size_t masks = 0;
+            for (int step = 0; step < 40; ++step) {
+                const auto cached = c.mask(n_vocab);
+                ++masks;
+                std::vector<uint64_t> fresh(cached.size(), ~uint64_t{0});  // poisoned: compute must clear it
+                masker.compute(c.matcher(), end, fresh);
+                ASSERT_TRUE(std::equal(cached.begin(), cached.end(), fresh.begin())) << text << " step " << step;
+                std::vector<int32_t> ok;
+                for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t)
+                    if (mask_allows(cached, t)) ok.push_back(t);
+                if (ok.empty()) break;
+                const int32_t t = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+                ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
+            }
+            EXPECT_EQ(c.walks() + c.cache_hits(), masks);
+            hits += c.cache_hits();
+        }
+    }
+    EXPECT_GT(hits, 0u);
+}
+
 TEST(TokenMask, EndTokensOnlyWhenComplete) {
     const std::vector<std::string> vocab = small_vocab();
     const TokenTrie trie(vocab);
