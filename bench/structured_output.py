@@ -26,9 +26,9 @@ sys.path.insert(0, str(REPO / "tests" / "server"))
 from structured_schemas import SCHEMAS  # noqa: E402
 
 
-def start_server(scout, model, parallel):
+def start_server(scout, model, parallel, extra=()):
     proc = subprocess.Popen([scout, "serve", "-m", model, "--host", "127.0.0.1", "--port", "0", "-q",
-                             "--parallel", str(parallel), "--ctx", "2048"],
+                             "--parallel", str(parallel), "--ctx", "2048", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
@@ -284,6 +285,35 @@ void Scheduler::step() {
         owners.push_back(a.get());
     }
 
+    const auto vocab = static_cast<std::size_t>(forward_.config().vocab_size);
+    // Which sequences get a token this step: those decoding, and those whose prompt ends here.
+    std::vector<char> wanted(owners.size());
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+        const Active& a = *owners[i];
+        wanted[i] = a.pending >= 0 || a.feed_pos + static_cast<std::size_t>(a.fed_this_step) >= a.req.prompt.size();
+    }
+    // Structured output: the masks for this step depend only on the tokens already accepted, so
+    // the sample threads compute them while the forward pass runs; sampling below then finds
+    // each in its constraint's cache (same state, same mask: grammar/token_mask.hpp).
+    std::future<void> masks;
+    if (options_.overlap_masks) {
+        std::vector<Active*> constrained;
+        for (std::size_t i = 0; i < owners.size(); ++i)
+            if (wanted[i] && owners[i]->constraint) constrained.push_back(owners[i]);
+        if (!constrained.empty())
+            masks = std::async(std::launch::async, [this, vocab, constrained = std::move(constrained)] {
+                sample_pool_->parallel_for(static_cast<int64_t>(constrained.size()), [&](int64_t i0, int64_t i1, int) {
+                    for (auto i = i0; i < i1; ++i) {
+                        try {
+                            constrained[static_cast<std::size_t>(i)]->constraint->mask(vocab);
+                        } catch (const std::exception&) {
+                            // Sampling computes it again and reports the error there.
+                        }
+                    }
+                });
+            });
+    }
+
     const auto t0 = std::chrono::steady_clock::now();
     std::string error;
     if (!steps.empty()) {
@@ -294,8 +324,7 @@ void Scheduler::step() {
         }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    const auto vocab = static_cast<std::size_t>(forward_.config().vocab_size);
+    if (masks.valid()) masks.wait();
     // Sample every sequence that gets a token this step, in parallel on the scheduler's own
     // threads (the forward pass is idle meanwhile): each sequence has its own sampler and history, so the results are the
     // same as in order, and the logit check + greedy argmax over a 202k vocabulary, one sequence
@@ -308,10 +337,7 @@ void Scheduler::step() {
     };
     std::vector<Sampled> sampled(owners.size());
     if (error.empty()) {
-        for (std::size_t i = 0; i < owners.size(); ++i) {
-            const Active& a = *owners[i];
-            sampled[i].wanted = a.pending >= 0 || a.feed_pos + static_cast<std::size_t>(a.fed_this_step) >= a.req.prompt.size();
-        }
+        for (std::size_t i = 0; i < owners.size(); ++i) sampled[i].wanted = wanted[i] != 0;
         sample_pool_->parallel_for(static_cast<int64_t>(owners.size()), [&](int64_t i0, int64_t i1, int) {
             for (auto i = static_cast<std::size_t>(i0); i < static_cast<std::size_t>(i1); ++i) {
                 if (!sampled[i].wanted) continue;

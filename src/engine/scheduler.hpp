@@ -51,6 +51,9 @@ struct SchedulerOptions {
     int64_t prefill_chunk = 128;    // prompt tokens per step, shared by all prefilling sequences
     int64_t max_queue = 64;         // waiting requests beyond this are refused (QueueFull)
     int sample_threads = 0;         // threads the scheduler samples its sequences on; <= 0: all cores
+    // Structured output: compute the next token masks on the sample threads while the forward pass
+    // runs (results are identical either way; off leaves the cores to the forward pass alone).
+    bool overlap_masks = true;
 };
 
 struct GenRequest {
