@@ -76,6 +76,7 @@ struct ServeOptions {
     std::string api_key;
     std::string model_name;
     std::vector<std::string> allow_origin;
+    int64_t stall_timeout_s = 600;
 };
 
 void serve(const ServeOptions& o) {
@@ -99,6 +100,7 @@ void serve(const ServeOptions& o) {
     sv.api_key = o.api_key;
     sv.bind_host = o.host;
     sv.allow_origin = o.allow_origin;
+    sv.stall_timeout_s = o.stall_timeout_s;
     sv.default_sampling = r->sampling;
     sv.stop_tokens = r->generate_options.stop_tokens;
     sv.default_max_tokens = o.gen.max_tokens;
@@ -154,6 +156,11 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--allow-origin", opt->allow_origin,
                     "Origin allowed to call the API besides the server's own (http://host:port, or * for any); a bare "
                     "host name also allows that Host header. Repeatable");
+    cmd->add_option("--stall-timeout", opt->stall_timeout_s,
+                    "Seconds a request may wait without any progress (queued, prefilling, no token) before it is given "
+                    "up; a reply that keeps generating is never cut")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{1}, int64_t{86400}));
     cmd->add_option("--model-name", opt->model_name, "Model id reported by /v1/models (default: the directory name)");
     cmd->footer(
         "-n sets the default max_tokens of requests that give none (0: up to the context).\n"

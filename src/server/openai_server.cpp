@@ -62,9 +62,10 @@ struct CancelGuard {
 
 // Waits for the next events. After each quiet second (queued, or a long prompt being prefilled)
 // on_idle writes something small to the client: that is how a client that has gone away is
-// noticed (false). Gives up after ten quiet minutes (the scheduler is wedged).
-bool next_events(engine::RequestStream& s, std::vector<engine::StreamEvent>& out, const std::function<bool()>& on_idle) {
-    for (int i = 0; i < 600; ++i) {
+// noticed (false). Gives up after `stall_s` quiet seconds in a row (the scheduler is wedged).
+bool next_events(engine::RequestStream& s, std::vector<engine::StreamEvent>& out, const std::function<bool()>& on_idle,
+                 int64_t stall_s) {
+    for (int64_t i = 0; i < stall_s; ++i) {
         if (s.next(out, std::chrono::milliseconds(1000))) return true;
         if (on_idle && !on_idle()) return false;
     }
@@ -351,11 +352,14 @@ HttpResponse OpenAiServer::whole_reply(std::shared_ptr<engine::RequestStream> st
                                        std::function<Json(const engine::StreamEvent&)> build) {
     auto end = std::make_shared<engine::StreamEvent>();
     // Moves events into on_event until the final one (true) or until `budget` passes (false).
-    auto pump = [stream, on_event, end](std::chrono::milliseconds budget) {
+    // `progress` counts the events seen, so the caller can tell a quiet second from a busy one.
+    auto progress = std::make_shared<int64_t>(0);
+    auto pump = [stream, on_event, end, progress](std::chrono::milliseconds budget) {
         const auto deadline = std::chrono::steady_clock::now() + budget;
         do {
             std::vector<engine::StreamEvent> events;
             stream->next(events, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+            *progress += static_cast<int64_t>(events.size());
             for (auto& e : events) {
                 on_event(e);
                 if (e.done) {
@@ -378,16 +382,24 @@ HttpResponse OpenAiServer::whole_reply(std::shared_ptr<engine::RequestStream> st
         guard->finished = true;
         return respond();
     }
-    // A longer reply: a chunked body that starts with one space per quiet second (JSON allows
-    // leading whitespace). Writing is what notices a client that has gone away; the status is
-    // then already 200, so a late failure arrives as an error object in the body.
+    // A longer reply: a chunked body that starts with one space per second (JSON allows leading
+    // whitespace). Writing is what notices a client that has gone away; the status is then
+    // already 200, so a late failure arrives as an error object in the body. Only seconds without
+    // progress count toward the stall limit: a reply that keeps generating is never cut.
     HttpResponse r;
-    r.stream = [this, guard, pump, respond](ChunkWriter& w) {
-        for (int i = 0; !pump(std::chrono::milliseconds(1000)); ++i)
-            if (i >= 600 || !w.write(" ")) {
+    r.stream = [this, guard, pump, respond, progress](ChunkWriter& w) {
+        int64_t quiet = 0;
+        for (int64_t seen = *progress; !pump(std::chrono::milliseconds(1000)); seen = *progress) {
+            quiet = *progress == seen ? quiet + 1 : 0;
+            if (quiet >= options_.stall_timeout_s) {
+                w.write(error_body(503, "the request made no progress for " + std::to_string(quiet) + " s", "server_error"));
+                return;
+            }
+            if (!w.write(" ")) {
                 ++counters_.streams_disconnected;
                 return;
             }
+        }
         guard->finished = true;
         w.write(respond().body);
     };
@@ -446,7 +458,7 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
         }
         while (!out.done()) {
             std::vector<engine::StreamEvent> events;
-            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); })) {
+            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); }, options_.stall_timeout_s)) {
                 ++counters_.streams_disconnected;
                 return;
             }
@@ -540,7 +552,7 @@ HttpResponse OpenAiServer::completions(const HttpRequest& req) {
         if (!echo.empty() && !sse.send(chunk(echo, nullptr, nullptr))) return;
         for (bool done = false; !done;) {
             std::vector<engine::StreamEvent> events;
-            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); })) {
+            if (!next_events(*stream, events, [&] { return w.write(": keep-alive\n\n"); }, options_.stall_timeout_s)) {
                 ++counters_.streams_disconnected;
                 return;
             }

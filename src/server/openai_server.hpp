@@ -36,6 +36,9 @@ struct ServerOptions {
     // bare host name that the Host header may carry.
     std::string bind_host = "127.0.0.1";
     std::vector<std::string> allow_origin;
+    // A request waiting this long without any progress (no token, queued or prefilling) is given
+    // up: the scheduler is wedged. Progress resets it, so long replies never hit it.
+    int64_t stall_timeout_s = 600;
 };
 
 struct ServerCounters {

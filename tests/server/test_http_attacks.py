@@ -140,3 +140,24 @@ def test_expect_100_continue_only_when_acceptable(server, cold_server):
     assert first_answer(cold_server, "Content-Length: 10\r\n") == 401
     assert first_answer(server, "Content-Length: 10\r\n") == 100
     assert health_ok(server) and health_ok(cold_server)
+
+
+def test_long_non_streaming_reply_is_not_cut(scout_bin, demo_model):
+    """Issue 19, item 8: a non-streaming reply longer than the stall limit used to arrive as a 200
+    whose body was only the keep-alive spaces (the loop counted all seconds, not quiet ones). With
+    --stall-timeout 2 a reply of several seconds that keeps generating must come back whole."""
+    from conftest import Server
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "2048", "-t", "1", "--stall-timeout", "2")
+    try:
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 400, "temperature": 1.0, "seed": 3}).encode()
+        req = urllib.request.Request(s.base + "/v1/completions", data=body, headers={"Content-Type": "application/json"})
+        t0 = time.time()
+        with urllib.request.urlopen(req, timeout=300) as r:
+            text = r.read().decode()
+        took = time.time() - t0
+        reply = json.loads(text)  # leading keep-alive spaces are JSON whitespace
+        assert reply["usage"]["completion_tokens"] == 400, text[:300]
+        assert reply["choices"][0]["finish_reason"] == "length"
+        assert took > 3, f"the reply took {took:.1f} s: too fast to cross the 2 s stall limit, the test proves nothing"
+    finally:
+        s.stop()
