@@ -15,6 +15,10 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
                     "KV memory element type: " + kv::kv_type_list() + " (default " +
                         std::string(kv::kv_type_name(kv::kDefaultKvType)) +
                         "; f32 is the exact reference, q8_0 and q4_0 need head_dim divisible by 32)");
+    cmd->add_option("--kv-type-global", f.kv_type_global,
+                    "KV element type of the global (NoPE) layers only, whose KV grows with the context "
+                    "(the chunked layers' rings stay at --kv-type): " + kv::kv_type_list() +
+                        " (default: as --kv-type; e.g. --kv-type f16 --kv-type-global q8_0)");
     cmd->add_option("--kv-ram", f.kv_ram,
                     "KV beyond RAM: keep at most this many bytes of the global layers' KV in RAM (all "
                     "sequences together; e.g. 512M, 8G; K/M/G/T = powers of 1,024) and put the rest in a "
@@ -24,11 +28,20 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
                     "is deleted when scout exits");
 }
 
+kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag) {
+    try {
+        return kv::parse_kv_type(value);
+    } catch (const Error& e) {
+        throw Error(cat(flag, ": ", e.what()));
+    }
+}
+
 backend::BackendOptions backend_options(const BackendFlags& f) {
     backend::BackendOptions o;
     o.device = f.device;
     o.threads = f.threads;
-    if (!f.kv_type.empty()) o.kv_type = kv::parse_kv_type(f.kv_type);
+    if (!f.kv_type.empty()) o.kv_type = parse_kv_type_flag(f.kv_type, "--kv-type");
+    if (!f.kv_type_global.empty()) o.kv_type_global = parse_kv_type_flag(f.kv_type_global, "--kv-type-global");
     if (!f.kv_ram.empty()) {
         o.kv_ram_bytes = parse_byte_size(f.kv_ram, "--kv-ram");
         check(o.kv_ram_bytes > 0, "--kv-ram must be more than 0 bytes (leave it out for no limit)");

@@ -1,19 +1,22 @@
 // The flags every model-running command shares to choose and size its backend:
-// --device, --threads, --kv-type, --kv-ram, --kv-dir (run, chat, serve, bench, logits).
+// --device, --threads, --kv-type, --kv-type-global, --kv-ram, --kv-dir (run, chat, serve, bench, logits).
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "backend/factory.hpp"
+#include "kv/kv_type.hpp"
 
 namespace scout::apps {
 
 struct BackendFlags {
     std::string device = "cpu";
     int threads = 0;
-    std::string kv_type;  // empty: the default (kv::kDefaultKvType)
+    std::string kv_type;         // empty: the default (kv::kDefaultKvType)
+    std::string kv_type_global;  // --kv-type-global: the global layers' KV type; empty: as --kv-type
     std::string kv_ram;   // --kv-ram: byte budget for global-layer KV in RAM ("8G"); empty: none
     std::string kv_dir;   // --kv-dir: folder of the KV file past that budget
 };
@@ -21,5 +24,8 @@ struct BackendFlags {
 void add_backend_flags(CLI::App* cmd, BackendFlags& flags);
 // Throws scout::Error for an unknown KV type or a malformed --kv-ram.
 backend::BackendOptions backend_options(const BackendFlags& flags);
+
+// A KV type named by `flag` (--kv-type, --kv-type-global); the error names the flag.
+kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag);
 
 }  // namespace scout::apps

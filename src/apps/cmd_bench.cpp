@@ -218,6 +218,8 @@ void bench(const BenchOptions& o) {
                           {"tg_tok_s", {{"median", t.median}, {"min", t.min}, {"max", t.max}}}});
         }
         j["by_depth"] = by;
+        // Only when it differs, so the output at one type stays as it was.
+        if (fwd->kv_type_global() != fwd->kv_type()) j["kv_type_global"] = std::string(kv::kv_type_name(fwd->kv_type_global()));
         if (o.bandwidth) j["probe_read_gb_s"] = probe / 1e9;
         if (o.profile) {
             for (const auto& [key, prof, tokens] : {std::tuple{"pp_profile_ms_per_token", &pp_profile, o.n_prompt},
@@ -235,7 +237,7 @@ void bench(const BenchOptions& o) {
         return;
     }
     std::printf("model %s, %s (%s), KV %s, %d repetitions (+1 warm-up)\n", o.model.c_str(), caps.device.c_str(),
-                caps.description.c_str(), std::string(kv::kv_type_name(fwd->kv_type())).c_str(), o.reps);
+                caps.description.c_str(), kv::kv_types_label(fwd->kv_type(), fwd->kv_type_global()).c_str(), o.reps);
     if (results.size() > 1 || results.front().depth > 0)
         std::printf("context before each measurement: %s\n",
                     o.fill == "random" ? "random K/V rows (--fill random; attention cost as real, logits meaningless)"

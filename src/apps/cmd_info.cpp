@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "base/error.hpp"
@@ -26,6 +27,16 @@ struct InfoOptions {
     bool json = false;
     std::string ctx;     // --ctx: token counts to size the KV memory for
     std::string kv_ram;  // --kv-ram: RAM budget of the global layers' KV (the rest in a file)
+    std::string kv_type;         // --kv-type: the chunk rings' type of the combined row (default f16)
+    std::string kv_type_global;  // --kv-type-global: adds a row with the global layers in this type
+};
+
+// A row of the KV tables: one type for all layers ("f16"), or chunk rings and global layers in
+// two types ("f16/q4_0", from --kv-type and --kv-type-global).
+struct KvRow {
+    std::string name;
+    kv::KvSize size;
+    bool is_default = false;
 };
 
 // Of one sequence's KV at n tokens, the bytes past a --kv-ram budget (global layers only: chunk
@@ -47,7 +58,7 @@ struct WeightsInfo {
 
 // One sequence's KV memory at each context length of --ctx, per KV type: the global layers'
 // rows for every position plus the chunk rings (filled up to the chunk size), as allocated.
-void print_kv_at_ctx(const std::vector<std::pair<kv::KvType, kv::KvSize>>& kv_sizes, const std::vector<int64_t>& ctx,
+void print_kv_at_ctx(const std::vector<KvRow>& kv_sizes, const std::vector<int64_t>& ctx,
                      int64_t chunk_size, int64_t max_positions, uint64_t kv_ram) {
     std::cout << "kv at --ctx  one sequence, all layers (global rows for every position + chunk rings):\n"
               << "  " << std::string(13, ' ');
@@ -56,8 +67,7 @@ void print_kv_at_ctx(const std::vector<std::pair<kv::KvType, kv::KvSize>>& kv_si
         std::cout << std::string(h.size() < 14 ? 14 - h.size() : 1, ' ') << h;
     }
     std::cout << "\n";
-    for (const auto& [t, ks] : kv_sizes) {
-        const std::string name(kv::kv_type_name(t));
+    for (const auto& [name, ks, is_default] : kv_sizes) {
         std::cout << "  " << name << std::string(13 - std::min<std::size_t>(12, name.size()), ' ');
         for (int64_t n : ctx) {
             const std::string v = human_bytes(static_cast<double>(ks.bytes_for(n, chunk_size)));
@@ -68,8 +78,7 @@ void print_kv_at_ctx(const std::vector<std::pair<kv::KvType, kv::KvSize>>& kv_si
     if (kv_ram > 0) {
         std::cout << "  of which in the --kv-ram file (RAM budget " << human_bytes(static_cast<double>(kv_ram))
                   << " for the global layers; chunk rings stay in RAM):\n";
-        for (const auto& [t, ks] : kv_sizes) {
-            const std::string name(kv::kv_type_name(t));
+        for (const auto& [name, ks, is_default] : kv_sizes) {
             std::cout << "  " << name << std::string(13 - std::min<std::size_t>(12, name.size()), ' ');
             for (int64_t n : ctx) {
                 const std::string v = human_bytes(static_cast<double>(kv_in_file(ks, n, kv_ram)));
@@ -105,9 +114,17 @@ void run_info(const InfoOptions& opt) {
     const model::LayerPlan plan = model::make_layer_plan(c);
     const model::ModelSize size = model::compute_model_size(c, plan);
     // KV memory per KV type, as allocated (types that cannot store this head size are left out).
-    std::vector<std::pair<kv::KvType, kv::KvSize>> kv_sizes;
+    std::vector<KvRow> kv_sizes;
     for (kv::KvType t : kv::all_kv_types())
-        if (c.head_dim % kv::kv_block_elems(t) == 0) kv_sizes.emplace_back(t, kv::kv_size(c, plan, t));
+        if (c.head_dim % kv::kv_block_elems(t) == 0)
+            kv_sizes.push_back({std::string(kv::kv_type_name(t)), kv::kv_size(c, plan, t), t == kv::kDefaultKvType});
+    // --kv-type-global: one more row, chunk rings in --kv-type and global layers in that type.
+    const kv::KvType chunked_type = opt.kv_type.empty() ? kv::kDefaultKvType : parse_kv_type_flag(opt.kv_type, "--kv-type");
+    const kv::KvType global_type =
+        opt.kv_type_global.empty() ? chunked_type : parse_kv_type_flag(opt.kv_type_global, "--kv-type-global");
+    const bool mixed = global_type != chunked_type;
+    const std::string mixed_name = cat(kv::kv_type_name(chunked_type), "/", kv::kv_type_name(global_type));
+    if (mixed) kv_sizes.push_back({mixed_name, kv::kv_size(c, plan, chunked_type, global_type)});
     const kv::KvSize kv_default = kv::kv_size(c, plan, kv::kDefaultKvType);
     const std::vector<int64_t> ctx = opt.ctx.empty() ? std::vector<int64_t>{} : parse_token_counts(opt.ctx, "--ctx");
     const uint64_t kv_ram = opt.kv_ram.empty() ? 0 : parse_byte_size(opt.kv_ram, "--kv-ram");
@@ -130,18 +147,21 @@ void run_info(const InfoOptions& opt) {
         j["kv_bytes_per_token"] = kv_default.bytes_per_token;
         j["kv_chunk_ring_bytes"] = kv_default.chunk_ring_bytes;
         nlohmann::json kvj = nlohmann::json::object();
-        for (const auto& [t, ks] : kv_sizes)
-            kvj[std::string(kv::kv_type_name(t))] = {{"bytes_per_token", ks.bytes_per_token},
-                                                     {"chunk_ring_bytes", ks.chunk_ring_bytes}};
+        for (const auto& [name, ks, is_default] : kv_sizes)
+            kvj[name] = {{"bytes_per_token", ks.bytes_per_token}, {"chunk_ring_bytes", ks.chunk_ring_bytes}};
         j["kv"] = kvj;
+        if (mixed)  // the key of the combined row in "kv" and "kv_at_ctx"
+            j["kv_types"] = {{"name", mixed_name},
+                             {"chunked", std::string(kv::kv_type_name(chunked_type))},
+                             {"global", std::string(kv::kv_type_name(global_type))}};
         if (!ctx.empty()) {
             nlohmann::json at = nlohmann::json::array();
             for (int64_t n : ctx) {
                 nlohmann::json by = nlohmann::json::object();
                 nlohmann::json file = nlohmann::json::object();
-                for (const auto& [t, ks] : kv_sizes) {
-                    by[std::string(kv::kv_type_name(t))] = ks.bytes_for(n, plan.chunk_size);
-                    file[std::string(kv::kv_type_name(t))] = kv_in_file(ks, n, kv_ram);
+                for (const auto& [name, ks, is_default] : kv_sizes) {
+                    by[name] = ks.bytes_for(n, plan.chunk_size);
+                    file[name] = kv_in_file(ks, n, kv_ram);
                 }
                 at.push_back({{"tokens", n}, {"within_model_context", n <= c.max_position_embeddings}, {"kv_bytes", by},
                               {"kv_bytes_in_file", file}});
@@ -191,12 +211,15 @@ void run_info(const InfoOptions& opt) {
               << human_bytes(static_cast<double>(size.n_params_text) * size.dtype_bytes) << " at "
               << dtype_name(c.dtype) << "), " << group_thousands(size.n_params_active) << " active per token\n"
               << "kv memory    per token of the global layers + fixed for the chunk rings, by --kv-type:\n";
-    for (const auto& [t, ks] : kv_sizes) {
-        const std::string name = std::string(kv::kv_type_name(t)) + (t == kv::kDefaultKvType ? " (default)" : "");
+    for (const auto& [type_name, ks, is_default] : kv_sizes) {
+        const std::string name = type_name + (is_default ? " (default)" : "");
         std::cout << "  " << name << std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') << std::string(9 - std::min<std::size_t>(9, group_thousands(ks.bytes_per_token).size()), ' ')
                   << group_thousands(ks.bytes_per_token) << " bytes per token + "
                   << human_bytes(static_cast<double>(ks.chunk_ring_bytes)) << "\n";
     }
+    if (mixed)
+        std::cout << "  " << mixed_name << ": chunk rings in " << kv::kv_type_name(chunked_type) << " (--kv-type), global layers in "
+                  << kv::kv_type_name(global_type) << " (--kv-type-global)\n";
     if (!ctx.empty()) print_kv_at_ctx(kv_sizes, ctx, plan.chunk_size, c.max_position_embeddings, kv_ram);
     std::cout << "weights      "
               << (wi.present ? human_bytes(static_cast<double>(wi.bytes)) + " in " + std::to_string(wi.files) + " " +
@@ -237,8 +260,15 @@ void register_info(CLI::App& app) {
     cmd->add_option("--kv-ram", opt->kv_ram,
                     "With --ctx: also show how much of that KV would go to the file under this RAM budget "
                     "(as run/serve --kv-ram; e.g. 64G)");
+    cmd->add_option("--kv-type", opt->kv_type,
+                    "With --kv-type-global: the chunk rings' type of the combined row (default " +
+                        std::string(kv::kv_type_name(kv::kDefaultKvType)) + ")");
+    cmd->add_option("--kv-type-global", opt->kv_type_global,
+                    "Also size the KV with the global layers in this type and the chunk rings in --kv-type "
+                    "(a row named e.g. f16/q4_0), as run/serve --kv-type-global");
     cmd->footer("Example:\n  scout info -m Llama-4-Scout-17B-16E-Instruct\n  scout info -m scout-q4_k_m.gguf\n"
-                "  scout info -m DIR --json\n  scout info -m Llama-4-Scout-17B-16E-Instruct --ctx 128K,1M,10M");
+                "  scout info -m DIR --json\n  scout info -m Llama-4-Scout-17B-16E-Instruct --ctx 128K,1M,10M\n"
+                "  scout info -m Llama-4-Scout-17B-16E-Instruct --ctx 128K,1M,10M --kv-type-global q4_0");
     cmd->callback([opt] { run_info(*opt); });
 }
 

@@ -105,7 +105,10 @@ void serve(const ServeOptions& o) {
     sv.stop_tokens = r->generate_options.stop_tokens;
     sv.default_max_tokens = o.gen.max_tokens;
     sv.kv_type = std::string(kv::kv_type_name(r->forward->kv_type()));
-    const kv::KvSize kv_bytes = kv::kv_size(r->forward->config(), r->forward->plan(), r->forward->kv_type());
+    if (r->forward->kv_type_global() != r->forward->kv_type())
+        sv.kv_type_global = std::string(kv::kv_type_name(r->forward->kv_type_global()));
+    const kv::KvSize kv_bytes =
+        kv::kv_size(r->forward->config(), r->forward->plan(), r->forward->kv_type(), r->forward->kv_type_global());
     sv.kv_bytes_per_token = kv_bytes.bytes_per_token;
     sv.kv_chunk_ring_bytes = kv_bytes.chunk_ring_bytes;
     server::OpenAiServer api(scheduler, *r->tokenizer, sv);
@@ -128,8 +131,13 @@ void serve(const ServeOptions& o) {
         scheduler.stop();
         http.stop();
     });
-    std::fprintf(stderr, "scout serve: model %s, %d parallel sequences, context %lld; listening on http://%s:%d\n",
-                 sv.model_name.c_str(), o.parallel, static_cast<long long>(r->context_length), o.host.c_str(), port);
+    // The KV types only when the global layers have their own (--kv-type-global).
+    const std::string kv_note = sv.kv_type_global.empty()
+                                    ? std::string()
+                                    : ", kv " + kv::kv_types_label(r->forward->kv_type(), r->forward->kv_type_global());
+    std::fprintf(stderr, "scout serve: model %s, %d parallel sequences, context %lld%s; listening on http://%s:%d\n",
+                 sv.model_name.c_str(), o.parallel, static_cast<long long>(r->context_length), kv_note.c_str(),
+                 o.host.c_str(), port);
     std::fflush(stderr);
     http.serve();
     serving.store(false);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "backend/forward.hpp"
@@ -15,13 +16,18 @@ namespace scout::backend {
 struct BackendOptions {
     std::string device = "cpu";          // "cpu" ("cuda" once the CUDA backend is built)
     int threads = 0;                     // CPU worker threads; <= 0: all cores
-    kv::KvType kv_type = kv::kDefaultKvType;
+    kv::KvType kv_type = kv::kDefaultKvType;  // all layers', or with kv_type_global the chunked layers'
+    // The global (NoPE) layers' KV type (--kv-type-global): their KV grows with the context while
+    // the chunk rings stay fixed, so it may be stored more compactly. Unset: kv_type.
+    std::optional<kv::KvType> kv_type_global = std::nullopt;
     int64_t max_batch_rows = 512;        // workspace size: rows per forward pass
     int64_t kv_page_size = 256;          // positions per KV page (global layers)
     // KV beyond RAM (kv/page_store.hpp): the global layers' KV pages of all sequences held in RAM
     // stay within kv_ram_bytes, the rest go to a file in kv_dir. 0: no budget. CPU backend only.
     uint64_t kv_ram_bytes = 0;
     std::string kv_dir = {};             // empty: the system's temporary folder
+
+    kv::KvType global_kv_type() const { return kv_type_global.value_or(kv_type); }
 };
 
 // Devices compiled into this binary ("cpu", and "cuda" when built with SCOUT_CUDA).

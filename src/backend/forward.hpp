@@ -63,7 +63,7 @@ public:
         forward(Batch(&step, 1), logits);
     }
 
-    // A new, empty KV memory for one sequence, of the backend's KV type.
+    // A new, empty KV memory for one sequence, of the backend's KV types.
     virtual std::unique_ptr<kv::KvMemory> make_kv() = 0;
 
     // Appends n positions of seeded pseudo-random K/V rows to kv (made by this backend) without
@@ -76,7 +76,8 @@ public:
     virtual MemoryUse memory() const = 0;
     virtual const model::TextConfig& config() const = 0;
     virtual const model::LayerPlan& plan() const = 0;
-    virtual kv::KvType kv_type() const = 0;
+    virtual kv::KvType kv_type() const = 0;  // the chunked layers' (and by default the global layers')
+    virtual kv::KvType kv_type_global() const { return kv_type(); }  // the global layers' (--kv-type-global)
 
     // Start (or with nullptr stop) accumulating per-stage times / reporting named tensors.
     virtual void set_profile(StageProfile* profile) = 0;

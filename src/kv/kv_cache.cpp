@@ -54,11 +54,13 @@ void LayerKv::clear() {
 }
 
 SequenceKv::SequenceKv(const model::LayerPlan& plan, int64_t n_kv_heads, int64_t head_dim, KvOptions options)
-    : KvMemory(KvLayout(plan, options.page_size), options.type), store_(std::move(options.store)) {
-    check_kv_type_fits(options.type, head_dim);
+    : KvMemory(KvLayout(plan, options.page_size), options.type, options.global_type.value_or(options.type)),
+      store_(std::move(options.store)) {
+    check_kv_type_fits(type(), head_dim);
+    check_kv_type_fits(global_type(), head_dim, "--kv-type-global");
     layers_.reserve(plan.layers.size());
     for (int64_t il = 0; il < layout().n_layers(); ++il)
-        layers_.emplace_back(options.type, n_kv_heads * head_dim, head_dim, layout().page_slots(il),
+        layers_.emplace_back(type_of_layer(il), n_kv_heads * head_dim, head_dim, layout().page_slots(il),
                              layout().chunked(il) ? nullptr : store_.get());
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kv/kv_memory.hpp"
@@ -70,6 +71,8 @@ struct KvOptions {
     // Where the global layers' pages come from (--kv-ram / --kv-dir); its page_bytes must be
     // page_size rows. nullptr: the heap. Chunk rings are always on the heap (small and fixed).
     std::shared_ptr<PageStore> store = nullptr;
+    // The global layers' type (--kv-type-global); unset: `type`, like the chunk rings.
+    std::optional<KvType> global_type = std::nullopt;
 };
 
 // All layers of one sequence.

@@ -14,12 +14,17 @@ namespace scout::kv {
 
 class KvMemory {
 public:
-    KvMemory(const KvLayout& layout, KvType type) : layout_(layout), type_(type) {}
+    KvMemory(const KvLayout& layout, KvType type) : KvMemory(layout, type, type) {}
+    // Chunked layers in `type`, global layers in `global_type` (--kv-type-global).
+    KvMemory(const KvLayout& layout, KvType type, KvType global_type)
+        : layout_(layout), type_(type), global_type_(global_type) {}
     virtual ~KvMemory() = default;
     KvMemory(const KvMemory&) = delete;
     KvMemory& operator=(const KvMemory&) = delete;
 
-    KvType type() const { return type_; }
+    KvType type() const { return type_; }                // the chunked layers' type
+    KvType global_type() const { return global_type_; }  // the global layers' (usually the same)
+    KvType type_of_layer(int64_t il) const { return layout_.chunked(il) ? type_ : global_type_; }
     const KvLayout& layout() const { return layout_; }
     int64_t n_past() const { return layout_.n_past(); }
     // Called by the backend once a forward pass has written n new positions.
@@ -42,6 +47,7 @@ protected:
 private:
     KvLayout layout_;
     KvType type_;
+    KvType global_type_;
 };
 
 }  // namespace scout::kv

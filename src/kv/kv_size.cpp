@@ -5,9 +5,15 @@
 namespace scout::kv {
 
 KvSize kv_size(const model::TextConfig& c, const model::LayerPlan& plan, KvType type) {
-    check_kv_type_fits(type, c.head_dim);
-    const int64_t row = 2 * kv_row_bytes(type, c.num_key_value_heads * c.head_dim);  // K + V
-    return {plan.n_global() * row, plan.n_chunked() * row * plan.chunk_size};
+    return kv_size(c, plan, type, type);
+}
+
+KvSize kv_size(const model::TextConfig& c, const model::LayerPlan& plan, KvType chunked, KvType global) {
+    check_kv_type_fits(chunked, c.head_dim);
+    check_kv_type_fits(global, c.head_dim, "--kv-type-global");
+    const int64_t values = c.num_key_value_heads * c.head_dim;
+    const int64_t chunked_row = 2 * kv_row_bytes(chunked, values), global_row = 2 * kv_row_bytes(global, values);  // K + V
+    return {plan.n_global() * global_row, plan.n_chunked() * chunked_row * plan.chunk_size};
 }
 
 int64_t KvSize::bytes_for(int64_t n_tokens, int64_t chunk_size) const {

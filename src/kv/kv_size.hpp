@@ -19,5 +19,7 @@ struct KvSize {
 
 // Throws scout::Error when the type cannot store this model's heads (q8_0 with head_dim % 32).
 KvSize kv_size(const model::TextConfig& config, const model::LayerPlan& plan, KvType type);
+// Chunk rings in `chunked`, global layers in `global` (--kv-type, --kv-type-global).
+KvSize kv_size(const model::TextConfig& config, const model::LayerPlan& plan, KvType chunked, KvType global);
 
 }  // namespace scout::kv

@@ -29,6 +29,11 @@ std::string kv_type_list() {
     return s;
 }
 
+std::string kv_types_label(KvType chunked, KvType global) {
+    if (chunked == global) return std::string(kv_type_name(chunked));
+    return cat(kv_type_name(chunked), " (chunked), ", kv_type_name(global), " (global)");
+}
+
 KvType parse_kv_type(std::string_view name) {
     std::string lower(name);
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -56,9 +61,9 @@ int64_t kv_row_bytes(KvType t, int64_t n) {
     return n / kv_block_elems(t) * kv_block_bytes(t);
 }
 
-void check_kv_type_fits(KvType t, int64_t head_dim) {
+void check_kv_type_fits(KvType t, int64_t head_dim, std::string_view flag) {
     if (head_dim % kv_block_elems(t) != 0)
-        throw Error(cat("--kv-type ", kv_type_name(t), " stores blocks of ", kv_block_elems(t),
+        throw Error(cat(flag, " ", kv_type_name(t), " stores blocks of ", kv_block_elems(t),
                         " values, but this model's head_dim is ", head_dim, ": choose f16, bf16 or f32"));
 }
 

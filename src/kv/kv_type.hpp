@@ -29,14 +29,18 @@ std::string_view kv_type_name(KvType t);        // "f32", "f16", "bf16", "q8_0",
 KvType parse_kv_type(std::string_view name);    // throws scout::Error listing the valid names
 std::vector<KvType> all_kv_types();
 std::string kv_type_list();                     // "f32, f16, bf16, q8_0, q4_0" (for --help)
+// The KV types of a model's two layer kinds as users read them: "f16" when they are the same,
+// else "f16 (chunked), q4_0 (global)" (--kv-type, --kv-type-global).
+std::string kv_types_label(KvType chunked, KvType global);
 
 // Elements per block (32 for q8_0 and q4_0, else 1) and bytes per block.
 int64_t kv_block_elems(KvType t);
 int64_t kv_block_bytes(KvType t);
 // Bytes of a row of n values; n must be a multiple of the block size.
 int64_t kv_row_bytes(KvType t, int64_t n);
-// Throws scout::Error when rows of `head_dim` values cannot be stored as type t.
-void check_kv_type_fits(KvType t, int64_t head_dim);
+// Throws scout::Error when rows of `head_dim` values cannot be stored as type t; the message
+// names `flag` (the option that chose t).
+void check_kv_type_fits(KvType t, int64_t head_dim, std::string_view flag = "--kv-type");
 
 // Reference codecs: src [n] floats -> dst kv_row_bytes(t, n) bytes, and back.
 void kv_encode_row(KvType t, const float* src, int64_t n, void* dst);

@@ -266,7 +266,11 @@ std::string OpenAiServer::metrics_text() const {
     metric("scout_running_sequences", "gauge", "Sequences being prefilled or decoded.", one("scout_running_sequences", s.n_running));
     // KV figures carry the element type they were allocated at (--kv-type), so dashboards of
     // servers run at different types stay comparable.
-    const std::string kv_label = cat("{kv_type=\"", options_.kv_type, "\"}");
+    // A separate global-layer type (--kv-type-global) adds a kv_type_global label.
+    const std::string kv_label =
+        options_.kv_type_global.empty()
+            ? cat("{kv_type=\"", options_.kv_type, "\"}")
+            : cat("{kv_type=\"", options_.kv_type, "\",kv_type_global=\"", options_.kv_type_global, "\"}");
     metric("scout_kv_bytes_in_use", "gauge", "KV memory of running sequences, as allocated.", one("scout_kv_bytes_in_use", s.kv_bytes_in_use, kv_label));
     metric("scout_kv_bytes_cached", "gauge", "KV memory idle slots keep for prefix reuse, as allocated.",
            one("scout_kv_bytes_cached", s.kv_bytes_cached, kv_label));

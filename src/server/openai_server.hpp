@@ -27,6 +27,7 @@ struct ServerOptions {
     std::vector<int32_t> stop_tokens;      // <|eot|>, <|eom|>, <|end_of_text|>, checkpoint EOS
     int64_t default_max_tokens = 0;        // when a request gives none; 0: up to the context
     std::string kv_type = "f16";           // the backend's KV element type: the kv_type label of /metrics
+    std::string kv_type_global;            // the global layers' type when it differs (--kv-type-global), else empty
     int64_t kv_bytes_per_token = 0;        // KV bytes per position of the global layers (kv_size.hpp)
     int64_t kv_chunk_ring_bytes = 0;       // KV bytes of a sequence's full chunk rings
     // Cross-site and DNS-rebinding defence on the API routes: the Host header must name the bind

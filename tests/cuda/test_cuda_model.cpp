@@ -171,6 +171,21 @@ TEST_P(CudaFixtures, MatchesCpuForEveryKvType) {
         const double scale = std::max(1.0, max_abs(want));
         EXPECT_LE(max_abs_diff(got, want), (t == kv::KvType::F32 ? 1e-4 : 5e-4) * scale);
     }
+    // --kv-type-global: one type for all layers on the GPU; the same type is accepted, another is
+    // refused at start naming the flag.
+    backend::BackendOptions same = options(kv::KvType::F16);
+    same.kv_type_global = kv::KvType::F16;
+    EXPECT_EQ(cuda::make_cuda_forward(model->config.text, model->plan, model->weights, same)->kv_type_global(),
+              kv::KvType::F16);
+    backend::BackendOptions mixed = options(kv::KvType::F16);
+    mixed.kv_type_global = kv::KvType::BF16;
+    try {
+        cuda::make_cuda_forward(model->config.text, model->plan, model->weights, mixed);
+        ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--kv-type-global bf16 differs from --kv-type f16"), std::string::npos)
+            << e.what();
+    }
 }
 
 TEST_P(CudaFixtures, RewindEqualsFullForward) {

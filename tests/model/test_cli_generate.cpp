@@ -93,6 +93,26 @@ TEST_F(CliGenerate, GreedyAndSeededRunsAreReproducible) {
     EXPECT_NE(s1.output, s3.output);
 }
 
+// --kv-type-global on scout run (demo model: head_dim 32, so q8_0 fits): the same type as
+// --kv-type gives the same text; another runs; an unknown one is refused naming the flag.
+TEST_F(CliGenerate, KvTypeGlobalFlag) {
+    const auto plain = run("-p 'Hello world' -n 12 --temp 0 --kv-type f32");
+    const auto same = run("-p 'Hello world' -n 12 --temp 0 --kv-type f32 --kv-type-global f32");
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    ASSERT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output, plain.output);
+    const auto q8 = run("-p 'Hello world' -n 12 --temp 0 --kv-type f32 --kv-type-global q8_0");
+    ASSERT_EQ(q8.status, 0) << q8.output;
+    EXPECT_EQ(q8.output.rfind("Hello world", 0), 0u) << q8.output;
+    EXPECT_GT(q8.output.size(), std::string("Hello world\n").size());
+    const auto bad = test::run_command(test::scout_binary() + " run -q --no-prefault -m " + q(*demo_) +
+                                       " -p Hi -n 2 --kv-type-global int8");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("--kv-type-global: unknown KV type \"int8\" (choose one of: f32, f16, bf16, q8_0, q4_0)"),
+              std::string::npos)
+        << bad.output;
+}
+
 TEST_F(CliGenerate, TokenLimitAndStats) {
     const auto r = test::run_command(test::scout_binary() + " run --no-prefault -m " + q(*demo_) + " -p Hi -n 5 --temp 0");
     ASSERT_EQ(r.status, 0) << r.output;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -191,6 +192,116 @@ TEST(CliModel, BenchMeasuresAtDepths) {
     const auto bad = test::run_command(base + " -d 9 --fill zeros");
     EXPECT_EQ(bad.status, 1);
     EXPECT_NE(bad.output.find("--fill: \"zeros\" is not prefill or random"), std::string::npos) << bad.output;
+}
+
+// --kv-type-global: info sizes the KV with the global layers in their own type (a row named
+// "f16/q4_0"); the same type as --kv-type leaves the output as it was.
+TEST(CliModel, InfoSizesKvWithAGlobalType) {
+    const std::string base = test::scout_binary() + " info -m " + q(test::data_dir() / "configs/scout");
+    const auto r = test::run_command(base + " --json --ctx 4096,1M --kv-type-global q4_0");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["kv_types"]["name"], "f16/q4_0");
+    EXPECT_EQ(j["kv_types"]["chunked"], "f16");
+    EXPECT_EQ(j["kv_types"]["global"], "q4_0");
+    const int64_t row = 8 * 128 * 2;  // K + V values of one position in one layer
+    const int64_t ring = int64_t{36} * row * 8192;
+    EXPECT_EQ(j["kv"]["f16/q4_0"]["bytes_per_token"], 12 * row / 32 * 18);
+    EXPECT_EQ(j["kv"]["f16/q4_0"]["chunk_ring_bytes"], ring * 2);
+    EXPECT_EQ(j["kv_at_ctx"][0]["kv_bytes"]["f16/q4_0"], 12 * row * 4096 / 32 * 18 + int64_t{36} * row * 4096 * 2);
+    EXPECT_EQ(j["kv_at_ctx"][1]["kv_bytes"]["f16/q4_0"], 12 * row * 1048576 / 32 * 18 + ring * 2);
+    EXPECT_EQ(j["kv_at_ctx"][1]["kv_bytes"]["f16"], (12 * row * 1048576 + ring) * 2) << "the one-type rows stay";
+
+    const auto r2 = test::run_command(base + " --json --kv-type f32 --kv-type-global q8_0");
+    ASSERT_EQ(r2.status, 0) << r2.output;
+    const auto j2 = nlohmann::json::parse(r2.output);
+    EXPECT_EQ(j2["kv_types"]["name"], "f32/q8_0");
+    EXPECT_EQ(j2["kv"]["f32/q8_0"]["bytes_per_token"], 12 * row / 32 * 34);
+    EXPECT_EQ(j2["kv"]["f32/q8_0"]["chunk_ring_bytes"], ring * 4);
+
+    const auto t = test::run_command(base + " --ctx 1M --kv-type-global q4_0");
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("f16/q4_0: chunk rings in f16 (--kv-type), global layers in q4_0 (--kv-type-global)"),
+              std::string::npos)
+        << t.output;
+    // 1M tokens: 13.5 GiB of q4_0 global rows + 1.125 GiB of f16 rings.
+    EXPECT_NE(t.output.find("14.62 GiB"), std::string::npos) << t.output;
+
+    // The same type for both kinds: output unchanged, byte for byte.
+    const auto plain = test::run_command(base + " --ctx 128K,1M");
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    for (const char* same : {" --kv-type-global f16", " --kv-type q8_0 --kv-type-global q8_0", " --kv-type bf16"}) {
+        const auto s = test::run_command(base + " --ctx 128K,1M" + same);
+        ASSERT_EQ(s.status, 0) << s.output;
+        EXPECT_EQ(s.output, plain.output) << same;
+    }
+    const auto plain_json = test::run_command(base + " --json");
+    const auto same_json = test::run_command(base + " --json --kv-type-global f16");
+    EXPECT_EQ(same_json.output, plain_json.output);
+    EXPECT_FALSE(nlohmann::json::parse(plain_json.output).contains("kv_types"));
+
+    const auto bad = test::run_command(base + " --kv-type-global q9");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("--kv-type-global: unknown KV type \"q9\" (choose one of: f32, f16, bf16, q8_0, q4_0)"),
+              std::string::npos)
+        << bad.output;
+}
+
+// --kv-type-global on the model commands: logits equal at the same type, refused where the head
+// size cannot hold the type or the name is unknown (naming the flag), reported by bench.
+TEST(CliModel, KvTypeGlobalOnLogitsAndBench) {
+    const test::Fixture fx = test::load_fixture("tiny_text_f32");
+    const auto out = std::filesystem::temp_directory_path() / ("scout_cli_kvg_" + std::to_string(::getpid()) + ".npy");
+    const std::string logits = test::scout_binary() + " logits -m " + q(fx.dir) + " --tokens 5,17,99,3,8,12,40 --prefill 4 --step 3 -t 2";
+    auto r = test::run_command(logits + " --kv-type f32 -o " + q(out));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const NpyArray one = read_npy_f32(out);
+    r = test::run_command(logits + " --kv-type f32 --kv-type-global f32 -o " + q(out));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const NpyArray both = read_npy_f32(out);
+    ASSERT_EQ(both.shape, one.shape);
+    ASSERT_FALSE(one.data.empty());
+    EXPECT_EQ(std::memcmp(both.data.data(), one.data.data(), one.data.size() * sizeof(float)), 0);
+    // f32 rings + f16 global layers: close to all-f32, not equal.
+    r = test::run_command(logits + " --kv-type f32 --kv-type-global f16 -o " + q(out));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const NpyArray mixed = read_npy_f32(out);
+    ASSERT_EQ(mixed.shape, one.shape);
+    const double err = test::max_rel_to_scale(mixed.data, one.data);
+    EXPECT_GT(err, 0.0);
+    EXPECT_LE(err, 3e-3);
+    std::filesystem::remove(out);
+
+    r = test::run_command(logits + " --kv-type-global q8_0 -o " + q(out));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("--kv-type-global q8_0 stores blocks of 32 values, but this model's head_dim is 24"),
+              std::string::npos)
+        << r.output;
+    r = test::run_command(logits + " --kv-type-global f8 -o " + q(out));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("--kv-type-global: unknown KV type \"f8\""), std::string::npos) << r.output;
+
+    // bench on tiny_scoutlike_bf16 (1 KV head x 32 values; 3 chunked layers with rings of 4, 1 global).
+    const std::string bench = test::scout_binary() + " bench -p 5 -n 3 -r 1 -t 2 -m " +
+                              q(test::data_dir() / "models/tiny_scoutlike_bf16") + " --kv-type f32";
+    const auto b = test::run_command(bench + " --json --kv-type-global q8_0", false);
+    ASSERT_EQ(b.status, 0) << b.output;
+    const auto j = nlohmann::json::parse(b.output);
+    EXPECT_EQ(j["kv_type"], "f32");
+    EXPECT_EQ(j["kv_type_global"], "q8_0");
+    // Rings: 3 layers x (K + V) x 4 f32 rows of 128 bytes; global: one page of 256 q8_0 rows of 34 bytes, K and V.
+    EXPECT_EQ(j["kv_bytes"], 3 * 2 * 4 * 128 + 2 * 256 * 34);
+    const auto b32 = test::run_command(bench + " --json", false);
+    ASSERT_EQ(b32.status, 0) << b32.output;
+    const auto j32 = nlohmann::json::parse(b32.output);
+    EXPECT_FALSE(j32.contains("kv_type_global"));
+    EXPECT_EQ(j32["kv_bytes"], 3 * 2 * 4 * 128 + 2 * 256 * 128);
+    const auto bt = test::run_command(bench + " --kv-type-global q4_0", false);
+    ASSERT_EQ(bt.status, 0) << bt.output;
+    EXPECT_NE(bt.output.find(", KV f32 (chunked), q4_0 (global), "), std::string::npos) << bt.output;
+    const auto bt32 = test::run_command(bench, false);
+    ASSERT_EQ(bt32.status, 0) << bt32.output;
+    EXPECT_NE(bt32.output.find(", KV f32, "), std::string::npos) << bt32.output;
 }
 
 TEST(CliModel, ErrorsAreClear) {

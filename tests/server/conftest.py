@@ -107,6 +107,7 @@ class Server:
             m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                self.banner = line  # "scout serve: model ..., context N[, kv ...]; listening on ..."
                 break
         if self.port is None:
             self.stop()

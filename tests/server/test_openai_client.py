@@ -438,6 +438,27 @@ def test_kv_in_use_returns_to_zero(server):
     assert server.alive()
 
 
+def test_kv_metrics_with_a_global_kv_type(scout_bin, demo_model, server):
+    # --kv-type-global q8_0: the KV series carry both types; the global layers' bytes per token are
+    # q8_0 rows (34 bytes per 32 values), the chunk rings stay f16 as on the default server.
+    from conftest import Server
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "256", "-t", "1", "--kv-type-global", "q8_0")
+    try:
+        assert "kv f16 (chunked), q8_0 (global)" in s.banner
+        m = metrics(s)
+        label = '{kv_type="f16",kv_type_global="q8_0"}'
+        f16 = metrics(server)
+        per_token_f16 = f16['scout_kv_bytes_per_token{kv_type="f16"}']
+        assert m['scout_kv_bytes_per_token' + label] == per_token_f16 / 2 / 32 * 34
+        assert m['scout_kv_chunk_ring_bytes' + label] == f16['scout_kv_chunk_ring_bytes{kv_type="f16"}']
+        assert m['scout_kv_bytes_in_use' + label] == 0
+        assert not any(k.startswith('scout_kv_bytes_per_token{kv_type="f16"}') for k in m)
+        assert "kv " not in server.banner  # one type: the banner as before
+    finally:
+        s.stop()
+    assert s.proc.returncode == 0
+
+
 def test_kv_metrics_name_the_kv_type(server):
     # The server runs at the default KV type (f16): every KV figure carries it as a label, and the
     # per-token size is what f16 rows of the model's global layers take (2 bytes per element).

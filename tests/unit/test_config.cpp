@@ -66,6 +66,15 @@ TEST(Config, ScoutParameterCountAndKv) {
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::Q8_0).bytes_per_token, values / 32 * 34);
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::Q4_0).bytes_per_token, values / 32 * 18);
     EXPECT_EQ(kv::kv_size(m.text, plan, kv::KvType::F16).chunk_ring_bytes, int64_t{36} * 2 * 8 * 128 * 2 * 8192);
+    // --kv-type-global: the global layers' bytes per token in their type, the rings in the other.
+    const kv::KvSize mixed = kv::kv_size(m.text, plan, kv::KvType::F16, kv::KvType::Q4_0);
+    EXPECT_EQ(mixed.bytes_per_token, values / 32 * 18);
+    EXPECT_EQ(mixed.chunk_ring_bytes, int64_t{36} * 2 * 8 * 128 * 2 * 8192);
+    // 1M tokens: 12 x 2 x 1,024 values x 1M in q4_0 = 13.5 GiB, + 36 f16 rings = 1.125 GiB.
+    EXPECT_EQ(mixed.bytes_for(int64_t{1} << 20, plan.chunk_size), (int64_t{27} << 29) + (int64_t{9} << 27));
+    const kv::KvSize same = kv::kv_size(m.text, plan, kv::KvType::Q8_0, kv::KvType::Q8_0);
+    EXPECT_EQ(same.bytes_per_token, kv::kv_size(m.text, plan, kv::KvType::Q8_0).bytes_per_token);
+    EXPECT_EQ(same.chunk_ring_bytes, kv::kv_size(m.text, plan, kv::KvType::Q8_0).chunk_ring_bytes);
 }
 
 TEST(Config, MaverickParameterCount) {

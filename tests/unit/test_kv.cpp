@@ -153,6 +153,39 @@ TEST(HostKv, TypedRowsPerHeadAndBytes) {
     EXPECT_THROW(SequenceKv(plan, 2, 24, {KvType::Q8_0, 4}), Error);
 }
 
+// --kv-type-global: chunk rings in one type, global layers in another; the label users read.
+TEST(HostKv, GlobalLayersInTheirOwnType) {
+    const model::LayerPlan plan = plan_of({true, false, true}, 8);
+    SequenceKv kv(plan, 2, 32, {KvType::F16, 4, nullptr, KvType::Q4_0});
+    EXPECT_EQ(kv.type(), KvType::F16);
+    EXPECT_EQ(kv.global_type(), KvType::Q4_0);
+    EXPECT_EQ(kv.layer(0).type(), KvType::F16);
+    EXPECT_EQ(kv.layer(1).type(), KvType::Q4_0);
+    EXPECT_EQ(kv.layer(2).type(), KvType::F16);
+    EXPECT_EQ(kv.type_of_layer(1), KvType::Q4_0);
+    EXPECT_EQ(kv.layer(0).row_bytes(), 64 * 2);
+    EXPECT_EQ(kv.layer(1).row_bytes(), 2 * 18);
+    std::vector<float> k(64), v(64);
+    for (int i = 0; i < 64; ++i) k[static_cast<std::size_t>(i)] = v[static_cast<std::size_t>(i)] = 0.1f * static_cast<float>(i);
+    for (int64_t pos = 0; pos < 5; ++pos)
+        for (int64_t il = 0; il < 3; ++il) kv.layer(il).write(kv.layout().slot(il, pos), k.data(), v.data());
+    // Rings: 5 slots in pages of 4 -> 2 pages of 4 f16 rows, K and V, 2 layers; global: 2 pages of 4 q4_0 rows.
+    EXPECT_EQ(kv.bytes_allocated(), static_cast<std::size_t>(2 * 2 * 2 * 4 * 128 + 2 * 2 * 4 * 36));
+    // Unset: the global layers take `type`.
+    SequenceKv same(plan, 2, 32, {KvType::BF16, 4});
+    EXPECT_EQ(same.global_type(), KvType::BF16);
+    EXPECT_EQ(same.layer(1).type(), KvType::BF16);
+    // A global type the heads cannot hold names its flag.
+    try {
+        SequenceKv bad(plan, 2, 24, {KvType::F16, 4, nullptr, KvType::Q8_0});
+        ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--kv-type-global q8_0 stores blocks of 32 values"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(kv_types_label(KvType::F16, KvType::F16), "f16");
+    EXPECT_EQ(kv_types_label(KvType::F16, KvType::Q4_0), "f16 (chunked), q4_0 (global)");
+}
+
 // KV beyond RAM: pages in RAM up to the budget, then in the (already unlinked) file; file pages
 // hold their data across drop_resident(); released pages are reused.
 TEST(PageStore, RamUpToTheBudgetThenTheFile) {

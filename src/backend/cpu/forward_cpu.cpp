@@ -58,9 +58,11 @@ CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& 
       inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {
     check(options_.max_batch_rows >= 1, "the batch size (rows per forward pass) must be at least 1");
     kv::check_kv_type_fits(options_.kv_type, config_.head_dim);
+    kv::check_kv_type_fits(options_.global_kv_type(), config_.head_dim, "--kv-type-global");
     ws_.reserve(config_, options_.max_batch_rows);
-    if (options_.kv_ram_bytes > 0) {
-        const int64_t row_bytes = kv::kv_row_bytes(options_.kv_type, config_.num_key_value_heads * config_.head_dim);
+    if (options_.kv_ram_bytes > 0) {  // the store holds global-layer pages only: rows of their type
+        const int64_t row_bytes =
+            kv::kv_row_bytes(options_.global_kv_type(), config_.num_key_value_heads * config_.head_dim);
         kv_store_ = std::make_shared<kv::PageStore>(static_cast<std::size_t>(options_.kv_page_size * row_bytes),
                                                     kv::PageStoreOptions{options_.kv_ram_bytes, options_.kv_dir});
     }
@@ -68,7 +70,8 @@ CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& 
 
 std::unique_ptr<kv::KvMemory> CpuForward::make_kv() {
     return std::make_unique<kv::SequenceKv>(plan_, config_.num_key_value_heads, config_.head_dim,
-                                            kv::KvOptions{options_.kv_type, options_.kv_page_size, kv_store_});
+                                            kv::KvOptions{options_.kv_type, options_.kv_page_size, kv_store_,
+                                                          options_.global_kv_type()});
 }
 
 backend::Capabilities CpuForward::capabilities() const {

@@ -117,6 +117,11 @@ void CudaForward::init_common() {
     check(cuda_kv_type_supported(options_.kv_type),
           cat("--kv-type ", kv::kv_type_name(options_.kv_type), " runs on the CPU only for now: use --device cpu, ",
               "or f16, bf16, q8_0 or f32 on cuda"));
+    // One KV type for all layers on the GPU: its attention kernels take the type per pass (KvView).
+    check(options_.global_kv_type() == options_.kv_type,
+          cat("--kv-type-global ", kv::kv_type_name(options_.global_kv_type()), " differs from --kv-type ",
+              kv::kv_type_name(options_.kv_type), ": a separate type for the global layers runs on the CPU only ",
+              "for now: use --device cpu, or leave --kv-type-global out on cuda"));
     check(c.head_dim % 2 == 0 && c.head_dim <= 256, cat("the CUDA backend needs an even head_dim <= 256, not ", c.head_dim));
     check(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
           "attention heads must be a multiple of the KV heads");

@@ -1,0 +1,155 @@
+// A separate KV type for the global (NoPE) layers (--kv-type-global, BackendOptions::kv_type_global):
+// the same type as the chunk rings gives the logits of one type bit for bit; a compact global
+// type changes them a little, stores exactly those layers in it, and allocates what kv_size
+// predicts for the two types.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "backend/factory.hpp"
+#include "base/error.hpp"
+#include "engine/model.hpp"
+#include "fixture.hpp"
+#include "kv/kv_cache.hpp"
+#include "kv/kv_size.hpp"
+#include "test_util.hpp"
+
+namespace scout {
+namespace {
+
+// Logits of a prefill of half the tokens, then one token at a time, for two sequences at once
+// (the second one token ahead). `bytes`: the first sequence's KV bytes at the end.
+std::vector<float> run(backend::Forward& fwd, const std::vector<int32_t>& tokens, std::size_t* bytes = nullptr,
+                       std::unique_ptr<kv::KvMemory>* keep = nullptr) {
+    auto a = fwd.make_kv();
+    const auto b = fwd.make_kv();
+    std::vector<float> all, out;
+    const std::size_t half = tokens.size() / 2;
+    fwd.forward(*a, std::span<const int32_t>(tokens).first(half), true, out);
+    all.insert(all.end(), out.begin(), out.end());
+    fwd.forward(*b, std::span<const int32_t>(tokens).first(half + 1), false, out);
+    all.insert(all.end(), out.begin(), out.end());
+    for (std::size_t t = half; t < tokens.size(); ++t) {
+        const std::span<const int32_t> tok = std::span<const int32_t>(tokens).subspan(t, 1);
+        const backend::SequenceStep steps[2] = {{a.get(), tok, {}, {}, false}, {b.get(), tok, {}, {}, false}};
+        fwd.forward(backend::Batch(steps, t > half ? 2 : 1), out);
+        all.insert(all.end(), out.begin(), out.end());
+    }
+    if (bytes) *bytes = a->bytes_allocated();
+    if (keep) *keep = std::move(a);
+    return all;
+}
+
+const test::LogitsCase& longest_case(const test::Fixture& fx) {
+    const test::LogitsCase* longest = &fx.logits.front();
+    for (const auto& c : fx.logits)
+        if (c.tokens.size() > longest->tokens.size()) longest = &c;
+    return *longest;
+}
+
+TEST(KvGlobal, SameTypeForTheGlobalLayersIsBitIdentical) {
+    for (const auto& name : test::fixture_names()) {
+        const test::Fixture fx = test::load_fixture(name);
+        const auto model = engine::load_model(fx.dir);
+        const auto& tokens = longest_case(fx).tokens;
+        for (kv::KvType type : kv::all_kv_types()) {
+            if (model->config.text.head_dim % kv::kv_block_elems(type) != 0) continue;
+            SCOPED_TRACE(name + " kv " + std::string(kv::kv_type_name(type)));
+            backend::BackendOptions o{.device = "cpu", .threads = 2, .kv_type = type, .kv_page_size = 4};
+            const auto one = backend::make_forward(model->config.text, model->plan, model->weights, o);
+            o.kv_type_global = type;
+            const auto both = backend::make_forward(model->config.text, model->plan, model->weights, o);
+            EXPECT_EQ(both->kv_type(), type);
+            EXPECT_EQ(both->kv_type_global(), type);
+            std::size_t bytes_one = 0, bytes_both = 0;
+            const std::vector<float> want = run(*one, tokens, &bytes_one);
+            const std::vector<float> got = run(*both, tokens, &bytes_both);
+            ASSERT_EQ(got.size(), want.size());
+            ASSERT_FALSE(want.empty());
+            EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0);
+            EXPECT_EQ(bytes_both, bytes_one);
+        }
+    }
+}
+
+// tiny_scoutlike_bf16 (head_dim 32, so q8_0 and q4_0 fit): chunk rings of 4 positions in 3
+// layers, one global layer.
+TEST(KvGlobal, CompactGlobalLayersDifferSlightlyAndAllocateWhatKvSizeSays) {
+    const test::Fixture fx = test::load_fixture("tiny_scoutlike_bf16");
+    const auto model = engine::load_model(fx.dir);
+    const model::TextConfig& c = model->config.text;
+    ASSERT_EQ(c.head_dim % 32, 0);
+    ASSERT_GT(model->plan.n_global(), 0);
+    ASSERT_GT(model->plan.n_chunked(), 0);
+    const auto& tokens = longest_case(fx).tokens;
+    ASSERT_GT(static_cast<int64_t>(tokens.size()), model->plan.chunk_size) << "the rings must wrap";
+
+    // Page size 1: pages are rows, so the allocation is exactly kv_size's arithmetic.
+    backend::BackendOptions o{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32, .kv_page_size = 1};
+    const auto f32 = backend::make_forward(c, model->plan, model->weights, o);
+    std::size_t f32_bytes = 0;
+    const std::vector<float> want = run(*f32, tokens, &f32_bytes);
+
+    for (const auto& [global, tol] : {std::pair{kv::KvType::Q8_0, 1e-2}, std::pair{kv::KvType::Q4_0, 1.5e-1}}) {
+        SCOPED_TRACE(std::string(kv::kv_type_name(global)));
+        o.kv_type_global = global;
+        const auto mixed = backend::make_forward(c, model->plan, model->weights, o);
+        EXPECT_EQ(mixed->kv_type(), kv::KvType::F32);
+        EXPECT_EQ(mixed->kv_type_global(), global);
+        std::size_t bytes = 0;
+        std::unique_ptr<kv::KvMemory> kept;
+        const std::vector<float> got = run(*mixed, tokens, &bytes, &kept);
+        ASSERT_EQ(got.size(), want.size());
+        const double err = test::max_rel_to_scale(got, want);
+        EXPECT_GT(err, 0.0) << "the global layers really are stored in " << kv::kv_type_name(global);
+        EXPECT_LE(err, tol);
+
+        // Each layer in its kind's type.
+        auto* seq = dynamic_cast<kv::SequenceKv*>(kept.get());
+        ASSERT_NE(seq, nullptr);
+        EXPECT_EQ(seq->type(), kv::KvType::F32);
+        EXPECT_EQ(seq->global_type(), global);
+        for (int64_t il = 0; il < model->plan.n_layers(); ++il)
+            EXPECT_EQ(seq->layer(il).type(), model->plan.layers[static_cast<std::size_t>(il)].chunked ? kv::KvType::F32 : global)
+                << "layer " << il;
+
+        // Bytes: kv_size of the two types, and by hand.
+        const auto n = static_cast<int64_t>(tokens.size());
+        const kv::KvSize ks = kv::kv_size(c, model->plan, kv::KvType::F32, global);
+        EXPECT_EQ(static_cast<int64_t>(bytes), ks.bytes_for(n, model->plan.chunk_size));
+        const int64_t values = c.num_key_value_heads * c.head_dim;  // a multiple of 32
+        const int64_t global_row = 2 * values / 32 * (global == kv::KvType::Q8_0 ? 34 : 18);
+        const int64_t ring_row = 2 * values * 4;
+        EXPECT_EQ(static_cast<int64_t>(bytes),
+                  model->plan.n_global() * global_row * n + model->plan.n_chunked() * ring_row * model->plan.chunk_size);
+        EXPECT_LT(bytes, f32_bytes);
+        EXPECT_EQ(static_cast<int64_t>(f32_bytes), kv::kv_size(c, model->plan, kv::KvType::F32).bytes_for(n, model->plan.chunk_size));
+
+        // KV beyond RAM holds global-layer pages: in the global type, same logits bit for bit.
+        o.kv_ram_bytes = 1;
+        const auto file = backend::make_forward(c, model->plan, model->weights, o);
+        const std::vector<float> through_file = run(*file, tokens);
+        ASSERT_EQ(through_file.size(), got.size());
+        EXPECT_EQ(std::memcmp(through_file.data(), got.data(), got.size() * sizeof(float)), 0);
+        o.kv_ram_bytes = 0;
+    }
+}
+
+// A global type the head size cannot store is refused at start, naming --kv-type-global.
+TEST(KvGlobal, GlobalTypeThatDoesNotFitTheHeadsIsRefused) {
+    const test::Fixture fx = test::load_fixture("tiny_text_f32");  // head_dim 24
+    const auto model = engine::load_model(fx.dir);
+    const backend::BackendOptions o{.device = "cpu", .threads = 1, .kv_type = kv::KvType::F16, .kv_type_global = kv::KvType::Q8_0};
+    try {
+        backend::make_forward(model->config.text, model->plan, model->weights, o);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--kv-type-global q8_0 stores blocks of 32 values, but this model's head_dim is 24"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace scout
