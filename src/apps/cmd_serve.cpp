@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
@@ -77,6 +78,7 @@ struct ServeOptions {
     std::string model_name;
     std::vector<std::string> allow_origin;
     int64_t stall_timeout_s = 600;
+    std::string kv_budget;  // --kv-budget BYTES; empty: none
 };
 
 void serve(const ServeOptions& o) {
@@ -91,6 +93,14 @@ void serve(const ServeOptions& o) {
     so.prefill_chunk = o.prefill_chunk;
     so.max_queue = o.max_queue;
     so.sample_threads = o.gen.backend.threads;
+    const kv::KvSize kv_bytes =
+        kv::kv_size(r->forward->config(), r->forward->plan(), r->forward->kv_type(), r->forward->kv_type_global());
+    if (!o.kv_budget.empty()) {
+        so.kv_budget_bytes = static_cast<int64_t>(parse_byte_size(o.kv_budget, "--kv-budget"));
+        const int64_t chunk = r->forward->config().attention_chunk_size;
+        const int64_t page = backend::BackendOptions{}.kv_page_size;
+        so.kv_bytes_for = [kv_bytes, chunk, page](int64_t n) { return kv_bytes.bytes_allocated_for(n, chunk, page); };
+    }
     engine::Scheduler scheduler(*r->forward, r->tokenizer.get(), so);
 
     server::ServerOptions sv;
@@ -107,8 +117,6 @@ void serve(const ServeOptions& o) {
     sv.kv_type = std::string(kv::kv_type_name(r->forward->kv_type()));
     if (r->forward->kv_type_global() != r->forward->kv_type())
         sv.kv_type_global = std::string(kv::kv_type_name(r->forward->kv_type_global()));
-    const kv::KvSize kv_bytes =
-        kv::kv_size(r->forward->config(), r->forward->plan(), r->forward->kv_type(), r->forward->kv_type_global());
     sv.kv_bytes_per_token = kv_bytes.bytes_per_token;
     sv.kv_chunk_ring_bytes = kv_bytes.chunk_ring_bytes;
     server::OpenAiServer api(scheduler, *r->tokenizer, sv);
@@ -169,6 +177,10 @@ void register_serve(CLI::App& app) {
                     "up; a reply that keeps generating is never cut")
         ->capture_default_str()
         ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+    cmd->add_option("--kv-budget", opt->kv_budget,
+                    "KV memory to admit requests against (e.g. 8G): a request waits until its prompt + max_tokens fit "
+                    "beside the running ones, and one that could never fit gets a 400; default: no budget, --parallel "
+                    "alone bounds the batch");
     cmd->add_option("--model-name", opt->model_name, "Model id reported by /v1/models (default: the directory name)");
     cmd->footer(
         "-n sets the default max_tokens of requests that give none (0: up to the context).\n"

@@ -64,7 +64,15 @@ struct Scheduler::Active {
     int32_t pending = -1;          // sampled, not yet fed
     bool done = false;
     int64_t fed_this_step = 0;     // tokens of the current batch
+    int64_t kv_reserved = 0;       // KV bytes its prompt + max_tokens may reach (with a budget)
 };
+
+namespace {
+// The KV a request may reach: its prompt plus max_tokens, within the context.
+int64_t kv_need(const SchedulerOptions& o, const GenRequest& r) {
+    return o.kv_bytes_for(std::min(o.context_length, static_cast<int64_t>(r.prompt.size()) + r.max_tokens));
+}
+}  // namespace
 
 Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer, SchedulerOptions options)
     : forward_(forward), sample_pool_(std::make_unique<ThreadPool>(options.sample_threads)), tokenizer_(tokenizer),
@@ -73,6 +81,8 @@ Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer
     check(options_.context_length >= 2, "the context must hold at least 2 tokens");
     check(options_.prefill_chunk >= 1, "the prefill piece must be at least 1 token");
     check(options_.max_queue >= 0, "the queue limit must not be negative");
+    check(options_.kv_budget_bytes >= 0, "the KV budget must not be negative");
+    check(options_.kv_budget_bytes == 0 || options_.kv_bytes_for, "a KV budget needs kv_bytes_for");
     for (int i = 0; i < options_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(Slot{forward_.make_kv(), {}, false, 0}));
     thread_ = std::thread([this] { run(); });
 }
@@ -104,6 +114,13 @@ std::shared_ptr<RequestStream> Scheduler::submit(GenRequest request) {
           cat("the prompt has ", request.prompt.size(), " tokens; the context holds ", options_.context_length));
     check(request.max_tokens >= 1, "max_tokens must be at least 1");
     check(!request.grammar || (tokenizer_ && request.trie), "structured output needs a tokenizer and its token trie");
+    if (options_.kv_budget_bytes > 0) {
+        const int64_t need = kv_need(options_, request);
+        if (need > options_.kv_budget_bytes)
+            throw KvBudgetExceeded(cat("the prompt (", request.prompt.size(), " tokens) plus max_tokens (", request.max_tokens,
+                                       ") need up to ", need, " bytes of KV memory, more than the server's KV budget of ",
+                                       options_.kv_budget_bytes, " bytes: ask for fewer tokens"));
+    }
     auto stream = std::make_shared<RequestStream>();
     {
         std::lock_guard lock(mu_);
@@ -186,7 +203,32 @@ void Scheduler::admit_locked() {
             }
         }
         if (!best) break;
+        int64_t need = 0;
+        if (options_.kv_budget_bytes > 0) {
+            // FIFO under the budget: the oldest request waits until the running ones leave room.
+            need = kv_need(options_, req);
+            int64_t reserved = 0;
+            for (const auto& a : active_)
+                if (!a->done) reserved += a->kv_reserved;
+            if (reserved + need > options_.kv_budget_bytes) break;
+            // Idle slots' cached prefixes count too: drop them, least recently used first.
+            std::vector<Slot*> idle;
+            int64_t cached = 0;
+            for (auto& s : slots_)
+                if (!s->busy && s.get() != best && s->kv->bytes_allocated() > 0) {
+                    idle.push_back(s.get());
+                    cached += static_cast<int64_t>(s->kv->bytes_allocated());
+                }
+            std::sort(idle.begin(), idle.end(), [](const Slot* x, const Slot* y) { return x->last_used < y->last_used; });
+            for (Slot* s : idle) {
+                if (reserved + need + cached <= options_.kv_budget_bytes) break;
+                cached -= static_cast<int64_t>(s->kv->bytes_allocated());
+                s->kv->clear();
+                s->tokens.clear();
+            }
+        }
         auto a = std::make_unique<Active>();
+        a->kv_reserved = need;
         a->req = std::move(req);
         a->stream = std::move(stream);
         queue_.pop_front();
@@ -257,6 +299,10 @@ void Scheduler::update_running_stats_locked() {
     stats_.kv_bytes_in_use = in_use;
     stats_.kv_bytes_cached = cached;
     stats_.kv_bytes_in_file = in_file;
+    int64_t reserved = 0;
+    for (const auto& a : active_)
+        if (!a->done) reserved += a->kv_reserved;
+    stats_.kv_bytes_reserved = reserved;
 }
 
 void Scheduler::step() {

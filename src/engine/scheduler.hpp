@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,14 @@ struct SchedulerOptions {
     // Structured output: compute the next token masks on the sample threads while the forward pass
     // runs (results are identical either way; off leaves the cores to the forward pass alone).
     bool overlap_masks = true;
+    // KV budget (scout serve --kv-budget): a request is admitted only while the KV that its prompt
+    // plus max_tokens can reach, summed over the running requests, fits in kv_budget_bytes; idle
+    // slots' cached prefixes are dropped (least recently used first) to make room. A request that
+    // could not fit even alone is refused at submit (KvBudgetExceeded). 0: no budget, the slots
+    // alone bound the batch. kv_bytes_for(n): the KV bytes one sequence allocates at n positions
+    // (kv::KvSize::bytes_allocated_for); required with a budget.
+    int64_t kv_budget_bytes = 0;
+    std::function<int64_t(int64_t)> kv_bytes_for = {};
 };
 
 struct GenRequest {
@@ -121,8 +130,12 @@ struct SchedulerStats {
     int64_t kv_bytes_in_use = 0;   // KV of running sequences
     int64_t kv_bytes_cached = 0;   // KV kept by idle slots for prefix reuse
     int64_t kv_bytes_in_file = 0;  // of both, bytes kept in the --kv-ram file instead of RAM
+    int64_t kv_bytes_reserved = 0; // with a KV budget: what the running requests may grow to
 };
 
+struct KvBudgetExceeded : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 struct QueueFull : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -146,7 +159,7 @@ public:
     Scheduler& operator=(const Scheduler&) = delete;
 
     // Queues a request. Throws QueueFull when max_queue requests are already waiting, ShuttingDown
-    // after stop().
+    // after stop(), KvBudgetExceeded when its prompt + max_tokens need more KV than the budget.
     std::shared_ptr<RequestStream> submit(GenRequest request);
     SchedulerStats stats() const;
     const SchedulerOptions& options() const { return options_; }

@@ -21,4 +21,14 @@ int64_t KvSize::bytes_for(int64_t n_tokens, int64_t chunk_size) const {
     return bytes_per_token * n_tokens + (chunk_size > 0 ? chunk_ring_bytes / chunk_size * ring_fill : 0);
 }
 
+int64_t KvSize::bytes_allocated_for(int64_t n_tokens, int64_t chunk_size, int64_t page_size) const {
+    const auto round_up = [](int64_t n, int64_t page) { return (n + page - 1) / page * page; };
+    int64_t bytes = bytes_per_token * round_up(n_tokens, page_size);
+    if (chunk_size > 0) {
+        const int64_t ring_page = std::min(chunk_size, page_size);
+        bytes += chunk_ring_bytes / chunk_size * round_up(std::min(n_tokens, chunk_size), ring_page);
+    }
+    return bytes;
+}
+
 }  // namespace scout::kv

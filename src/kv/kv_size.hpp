@@ -15,6 +15,10 @@ struct KvSize {
     int64_t bytes_per_token = 0;   // K+V of the global (full-attention) layers per position
     int64_t chunk_ring_bytes = 0;  // K+V of the chunked layers once their rings are full (fixed)
     int64_t bytes_for(int64_t n_tokens, int64_t chunk_size) const;  // a sequence of n_tokens
+    // What the storage allocates for n_tokens: whole pages of page_size positions (global layers)
+    // and of min(chunk_size, page_size) slots (chunk rings), as kv_layout.hpp lays them out. The
+    // scheduler's KV budget reserves this.
+    int64_t bytes_allocated_for(int64_t n_tokens, int64_t chunk_size, int64_t page_size) const;
 };
 
 // Throws scout::Error when the type cannot store this model's heads (q8_0 with head_dim % 32).

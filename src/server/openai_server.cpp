@@ -276,6 +276,11 @@ std::string OpenAiServer::metrics_text() const {
            one("scout_kv_bytes_cached", s.kv_bytes_cached, kv_label));
     metric("scout_kv_bytes_in_file", "gauge", "Of the KV memory above, bytes kept in the --kv-ram file instead of RAM.",
            one("scout_kv_bytes_in_file", s.kv_bytes_in_file, kv_label));
+    metric("scout_kv_bytes_reserved", "gauge",
+           "With --kv-budget: the KV the running requests may grow to (prompt + max_tokens); 0 without.",
+           one("scout_kv_bytes_reserved", s.kv_bytes_reserved, kv_label));
+    metric("scout_kv_budget_bytes", "gauge", "--kv-budget: KV memory requests are admitted against; 0: none.",
+           one("scout_kv_budget_bytes", scheduler_.options().kv_budget_bytes, kv_label));
     metric("scout_kv_bytes_per_token", "gauge", "KV bytes per position of the global-attention layers.",
            one("scout_kv_bytes_per_token", options_.kv_bytes_per_token, kv_label));
     metric("scout_kv_chunk_ring_bytes", "gauge", "KV bytes of one sequence's full chunked-attention rings.",
@@ -329,7 +334,8 @@ std::shared_ptr<const grammar::TokenTrie> OpenAiServer::token_trie() const {
     return trie_;
 }
 
-// Queues a generation; a full queue is 429 and a server shutting down is 503, for every endpoint.
+// Queues a generation; a full queue is 429, a server shutting down 503 and a request that could
+// never fit the KV budget 400, for every endpoint.
 std::shared_ptr<engine::RequestStream> OpenAiServer::submit(engine::GenRequest request) {
     try {
         return scheduler_.submit(std::move(request));
@@ -337,6 +343,8 @@ std::shared_ptr<engine::RequestStream> OpenAiServer::submit(engine::GenRequest r
         throw ApiError(429, e.what(), "", "server_overloaded", "queue_full");
     } catch (const engine::ShuttingDown& e) {
         throw ApiError(503, e.what(), "", "server_error", "shutting_down");
+    } catch (const engine::KvBudgetExceeded& e) {
+        throw ApiError(400, e.what(), "max_tokens", "invalid_request_error", "kv_budget_exceeded");
     }
 }
 

@@ -533,3 +533,30 @@ def test_port_taken_refuses_to_start(scout_bin, demo_model, server):
     assert "listening on" not in r.stderr
     status, _ = post(server, "/v1/chat/completions", {"messages": CHAT, "max_tokens": 1})
     assert status == 200
+
+
+def test_kv_budget_admission(scout_bin, demo_model, server):
+    """--kv-budget (issue 17): requests are admitted by the KV their prompt + max_tokens can reach.
+    A request that could never fit is a 400 naming the budget; the others all run (waiting for
+    room while the budget is taken), and /metrics reports the budget and what running requests
+    reserve."""
+    from conftest import Server
+    per_token = metrics(server)[f'scout_kv_bytes_per_token{{kv_type="f16"}}']
+    budget = int(per_token * 1024)  # global-layer KV of 1,024 positions (pages of 256), rings aside
+    s = Server(scout_bin, demo_model, "--parallel", "4", "--ctx", "4096", "-t", "1", "--kv-budget", str(budget))
+    try:
+        status, body = post(s, "/v1/completions", {"prompt": "hello", "max_tokens": 3000})
+        assert status == 400, body
+        assert_error_shape(body, "max_tokens")
+        assert "KV budget" in body["error"]["message"] and body["error"]["code"] == "kv_budget_exceeded"
+        m = metrics(s)
+        assert m['scout_kv_budget_bytes{kv_type="f16"}'] == budget
+        with cf.ThreadPoolExecutor(4) as ex:
+            outs = list(ex.map(lambda i: post(s, "/v1/completions", {"prompt": f"story {i}", "max_tokens": 40, "seed": i}),
+                               range(4)))
+        for status, body in outs:
+            assert status == 200, body
+            assert body["usage"]["completion_tokens"] == 40
+        assert metrics(s)['scout_kv_bytes_reserved{kv_type="f16"}'] == 0
+    finally:
+        s.stop()

@@ -19,6 +19,7 @@
 #include "engine/scheduler.hpp"
 #include "engine/session.hpp"
 #include "grammar/json_schema.hpp"
+#include "kv/kv_size.hpp"
 #include "grammar/token_mask.hpp"
 #include "text/tokenizer.hpp"
 #include "test_util.hpp"
@@ -234,6 +235,69 @@ TEST(Scheduler, OverlappedMasksChangeNothing) {
     EXPECT_EQ(got[1][0], want);
     EXPECT_EQ(got[0], got[1]);
     EXPECT_NE(got[1][0], got[1][1]);  // the seeds matter: the comparison is not between constants
+}
+
+// Admission by KV budget: with room for two requests' prompt + max_tokens, three slots never run
+// three sequences at once, every output equals the lone run, a request that could never fit is
+// refused at submit, and idle slots' cached prefixes are dropped to make room.
+TEST(Scheduler, KvBudgetBoundsTheBatch) {
+    Tiny t;
+    const kv::KvSize size = kv::kv_size(t.model->config.text, t.model->plan, kv::KvType::F32);
+    const int64_t chunk = t.model->plan.chunk_size;
+    // Pages of 4 positions, so that the requests' sizes differ in whole pages.
+    const int64_t page = 4;
+    const auto paged = backend::make_forward(t.model->config.text, t.model->plan, t.model->weights,
+                                             backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32,
+                                                                     .kv_page_size = page});
+    const auto bytes_for = [size, chunk, page](int64_t n) { return size.bytes_allocated_for(n, chunk, page); };
+    const int64_t n_prompt = 11, n_gen = 9;
+    const int64_t one = bytes_for(n_prompt + n_gen);
+    std::vector<std::vector<int32_t>> prompts, want;
+    for (int i = 0; i < 3; ++i) {
+        prompts.push_back(make_prompt(static_cast<int>(n_prompt), 20 + i));
+        want.push_back(alone(t, prompts.back(), n_gen));
+    }
+    int64_t widest = 0;  // most sequences in one forward call (scheduler thread; read after the requests end)
+    struct Counting : HookedForward {
+        using HookedForward::HookedForward;
+        int64_t* widest = nullptr;
+        void forward(backend::Batch batch, std::vector<float>& logits) override {
+            *widest = std::max(*widest, static_cast<int64_t>(batch.size()));
+            HookedForward::forward(batch, logits);
+        }
+    };
+    // The first forward call waits until all three requests are queued, so the budget, not the
+    // timing, decides how many run together.
+    Gate queued;
+    Counting counting(*paged, [&](int64_t call) {
+        if (call == 0) queued.wait();
+    });
+    counting.widest = &widest;
+    SchedulerOptions o{.n_slots = 3, .context_length = 256, .prefill_chunk = 64};
+    o.kv_budget_bytes = 2 * one + one / 2;
+    o.kv_bytes_for = bytes_for;
+    Scheduler s(counting, nullptr, o);
+    EXPECT_THROW(s.submit(request(make_prompt(40, 1), 200)), KvBudgetExceeded);
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (int i = 0; i < 3; ++i) streams.push_back(s.submit(request(prompts[i], n_gen)));
+    queued.open();
+    for (int i = 0; i < 3; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(collect(*streams[i]).tokens, want[i]);
+    }
+    EXPECT_EQ(widest, 2);
+    EXPECT_EQ(s.stats().kv_bytes_reserved, 0);
+    EXPECT_GT(s.stats().kv_bytes_cached, 0);  // the three finished sequences keep their prefixes
+    // A request needing (almost) the whole budget: the cached prefixes make room, so the first
+    // prompt's prefix is gone when it comes back.
+    const int64_t big_gen = 3 * n_gen;
+    ASSERT_LE(bytes_for(n_prompt + big_gen), o.kv_budget_bytes);
+    ASSERT_GT(bytes_for(n_prompt + big_gen) + one, o.kv_budget_bytes);
+    collect(*s.submit(request(make_prompt(static_cast<int>(n_prompt), 40), big_gen)));
+    EXPECT_LE(s.stats().kv_bytes_cached + s.stats().kv_bytes_in_use, o.kv_budget_bytes);
+    const auto again = collect(*s.submit(request(prompts[0], n_gen)));
+    EXPECT_EQ(again.tokens, want[0]);
+    EXPECT_EQ(again.end.n_prompt_reused, 0);
 }
 
 TEST(Scheduler, PrefixReuseRecomputesAtMostOneChunk) {
