@@ -151,5 +151,29 @@ TEST(KvGlobal, GlobalTypeThatDoesNotFitTheHeadsIsRefused) {
     }
 }
 
+// kv::KvSize::bytes_allocated_for (the scheduler's KV-budget reservation) is what a sequence
+// really allocates after n positions, for page sizes that do and do not divide n, both layer
+// kinds' types, and positions before, at and past the chunk edge.
+TEST(KvGlobal, BytesAllocatedForMatchesTheStorage) {
+    for (const auto& name : test::fixture_names()) {
+        const test::Fixture fx = test::load_fixture(name);
+        const auto model = engine::load_model(fx.dir);
+        const int64_t chunk = model->plan.chunk_size;
+        for (const auto& [type, global] : {std::pair{kv::KvType::F32, kv::KvType::F32}, std::pair{kv::KvType::F16, kv::KvType::BF16}}) {
+            for (int64_t page : {3, 4, 256}) {
+                backend::BackendOptions o{.device = "cpu", .threads = 1, .kv_type = type, .kv_type_global = global, .kv_page_size = page};
+                const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, o);
+                const kv::KvSize size = kv::kv_size(model->config.text, model->plan, type, global);
+                for (int64_t n : {1, 3, 4, 5, 9, 17, 300}) {
+                    SCOPED_TRACE(name + " page " + std::to_string(page) + " n " + std::to_string(n));
+                    auto kv = fwd->make_kv();
+                    fwd->fill_kv_random(*kv, n, 1);
+                    EXPECT_EQ(static_cast<int64_t>(kv->bytes_allocated()), size.bytes_allocated_for(n, chunk, page));
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace scout
