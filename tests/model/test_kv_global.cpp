@@ -14,39 +14,13 @@
 #include "kv/kv_cache.hpp"
 #include "kv/kv_size.hpp"
 #include "test_util.hpp"
+#include "two_sequences.hpp"
 
 namespace scout {
 namespace {
 
-// Logits of a prefill of half the tokens, then one token at a time, for two sequences at once
-// (the second one token ahead). `bytes`: the first sequence's KV bytes at the end.
-std::vector<float> run(backend::Forward& fwd, const std::vector<int32_t>& tokens, std::size_t* bytes = nullptr,
-                       std::unique_ptr<kv::KvMemory>* keep = nullptr) {
-    auto a = fwd.make_kv();
-    const auto b = fwd.make_kv();
-    std::vector<float> all, out;
-    const std::size_t half = tokens.size() / 2;
-    fwd.forward(*a, std::span<const int32_t>(tokens).first(half), true, out);
-    all.insert(all.end(), out.begin(), out.end());
-    fwd.forward(*b, std::span<const int32_t>(tokens).first(half + 1), false, out);
-    all.insert(all.end(), out.begin(), out.end());
-    for (std::size_t t = half; t < tokens.size(); ++t) {
-        const std::span<const int32_t> tok = std::span<const int32_t>(tokens).subspan(t, 1);
-        const backend::SequenceStep steps[2] = {{a.get(), tok, {}, {}, false}, {b.get(), tok, {}, {}, false}};
-        fwd.forward(backend::Batch(steps, t > half ? 2 : 1), out);
-        all.insert(all.end(), out.begin(), out.end());
-    }
-    if (bytes) *bytes = a->bytes_allocated();
-    if (keep) *keep = std::move(a);
-    return all;
-}
-
-const test::LogitsCase& longest_case(const test::Fixture& fx) {
-    const test::LogitsCase* longest = &fx.logits.front();
-    for (const auto& c : fx.logits)
-        if (c.tokens.size() > longest->tokens.size()) longest = &c;
-    return *longest;
-}
+using test::longest_case;
+using test::run_two_sequences;
 
 TEST(KvGlobal, SameTypeForTheGlobalLayersIsBitIdentical) {
     for (const auto& name : test::fixture_names()) {
@@ -62,9 +36,10 @@ TEST(KvGlobal, SameTypeForTheGlobalLayersIsBitIdentical) {
             const auto both = backend::make_forward(model->config.text, model->plan, model->weights, o);
             EXPECT_EQ(both->kv_type(), type);
             EXPECT_EQ(both->kv_type_global(), type);
-            std::size_t bytes_one = 0, bytes_both = 0;
-            const std::vector<float> want = run(*one, tokens, &bytes_one);
-            const std::vector<float> got = run(*both, tokens, &bytes_both);
+            const auto r_one = run_two_sequences(*one, tokens), r_both = run_two_sequences(*both, tokens);
+            const std::vector<float>& want = r_one.logits;
+            const std::vector<float>& got = r_both.logits;
+            const std::size_t bytes_one = r_one.a->bytes_allocated(), bytes_both = r_both.a->bytes_allocated();
             ASSERT_EQ(got.size(), want.size());
             ASSERT_FALSE(want.empty());
             EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0);
@@ -88,8 +63,9 @@ TEST(KvGlobal, CompactGlobalLayersDifferSlightlyAndAllocateWhatKvSizeSays) {
     // Page size 1: pages are rows, so the allocation is exactly kv_size's arithmetic.
     backend::BackendOptions o{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32, .kv_page_size = 1};
     const auto f32 = backend::make_forward(c, model->plan, model->weights, o);
-    std::size_t f32_bytes = 0;
-    const std::vector<float> want = run(*f32, tokens, &f32_bytes);
+    const auto r_f32 = run_two_sequences(*f32, tokens);
+    const std::vector<float>& want = r_f32.logits;
+    const std::size_t f32_bytes = r_f32.a->bytes_allocated();
 
     for (const auto& [global, tol] : {std::pair{kv::KvType::Q8_0, 1e-2}, std::pair{kv::KvType::Q4_0, 1.5e-1}}) {
         SCOPED_TRACE(std::string(kv::kv_type_name(global)));
@@ -97,16 +73,16 @@ TEST(KvGlobal, CompactGlobalLayersDifferSlightlyAndAllocateWhatKvSizeSays) {
         const auto mixed = backend::make_forward(c, model->plan, model->weights, o);
         EXPECT_EQ(mixed->kv_type(), kv::KvType::F32);
         EXPECT_EQ(mixed->kv_type_global(), global);
-        std::size_t bytes = 0;
-        std::unique_ptr<kv::KvMemory> kept;
-        const std::vector<float> got = run(*mixed, tokens, &bytes, &kept);
+        const auto r = run_two_sequences(*mixed, tokens);
+        const std::vector<float>& got = r.logits;
+        const std::size_t bytes = r.a->bytes_allocated();
         ASSERT_EQ(got.size(), want.size());
         const double err = test::max_rel_to_scale(got, want);
         EXPECT_GT(err, 0.0) << "the global layers really are stored in " << kv::kv_type_name(global);
         EXPECT_LE(err, tol);
 
         // Each layer in its kind's type.
-        auto* seq = dynamic_cast<kv::SequenceKv*>(kept.get());
+        const auto* seq = dynamic_cast<const kv::SequenceKv*>(r.a.get());
         ASSERT_NE(seq, nullptr);
         EXPECT_EQ(seq->type(), kv::KvType::F32);
         EXPECT_EQ(seq->global_type(), global);
@@ -129,7 +105,7 @@ TEST(KvGlobal, CompactGlobalLayersDifferSlightlyAndAllocateWhatKvSizeSays) {
         // KV beyond RAM holds global-layer pages: in the global type, same logits bit for bit.
         o.kv_ram_bytes = 1;
         const auto file = backend::make_forward(c, model->plan, model->weights, o);
-        const std::vector<float> through_file = run(*file, tokens);
+        const std::vector<float> through_file = run_two_sequences(*file, tokens).logits;
         ASSERT_EQ(through_file.size(), got.size());
         EXPECT_EQ(std::memcmp(through_file.data(), got.data(), got.size() * sizeof(float)), 0);
         o.kv_ram_bytes = 0;

@@ -10,37 +10,23 @@
 #include "engine/model.hpp"
 #include "fixture.hpp"
 #include "test_util.hpp"
+#include "two_sequences.hpp"
 
 namespace scout {
 namespace {
 
-// Logits of a prefill of half the tokens, then one token at a time, for two sequences at once.
+// Logits of the shared two-sequence run and the bytes both sequences keep in the KV file.
 std::vector<float> run(backend::Forward& fwd, const std::vector<int32_t>& tokens, std::size_t& bytes_in_file) {
-    const auto a = fwd.make_kv(), b = fwd.make_kv();
-    std::vector<float> all, out;
-    const std::size_t half = tokens.size() / 2;
-    fwd.forward(*a, std::span<const int32_t>(tokens).first(half), true, out);
-    all.insert(all.end(), out.begin(), out.end());
-    fwd.forward(*b, std::span<const int32_t>(tokens).first(half + 1), false, out);
-    all.insert(all.end(), out.begin(), out.end());
-    // a decodes tokens [half, n), b (one ahead) [half + 1, n), together once both run.
-    for (std::size_t t = half; t < tokens.size(); ++t) {
-        const std::span<const int32_t> tok = std::span<const int32_t>(tokens).subspan(t, 1);
-        const backend::SequenceStep steps[2] = {{a.get(), tok, {}, {}, false}, {b.get(), tok, {}, {}, false}};
-        fwd.forward(backend::Batch(steps, t > half ? 2 : 1), out);
-        all.insert(all.end(), out.begin(), out.end());
-    }
-    bytes_in_file = a->bytes_in_file() + b->bytes_in_file();
-    return all;
+    test::TwoSequenceRun r = test::run_two_sequences(fwd, tokens);
+    bytes_in_file = r.a->bytes_in_file() + r.b->bytes_in_file();
+    return std::move(r.logits);
 }
 
 TEST(KvOffload, LogitsThroughTheFileEqualAllInRamBitForBit) {
     for (const auto& name : test::fixture_names()) {
         const test::Fixture fx = test::load_fixture(name);
         const auto model = engine::load_model(fx.dir);
-        const test::LogitsCase* longest = &fx.logits.front();
-        for (const auto& c : fx.logits)
-            if (c.tokens.size() > longest->tokens.size()) longest = &c;
+        const test::LogitsCase* longest = &test::longest_case(fx);
         for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16}) {
             SCOPED_TRACE(name + " kv " + std::string(kv::kv_type_name(type)));
             backend::BackendOptions o{.device = "cpu", .threads = 2, .kv_type = type, .kv_page_size = 4};
