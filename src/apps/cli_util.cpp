@@ -9,16 +9,30 @@
 
 namespace scout::apps {
 
-std::vector<int32_t> parse_id_list(const std::string& text, const std::string& option_name) {
-    std::vector<int32_t> ids;
+namespace {
+
+// The comma-separated items of `text`, each trimmed of spaces and tabs (empty items kept, so the
+// callers can name them in their errors).
+std::vector<std::string> split_items(const std::string& text) {
+    std::vector<std::string> items;
     std::size_t pos = 0;
     while (pos <= text.size()) {
         std::size_t end = text.find(',', pos);
         if (end == std::string::npos) end = text.size();
-        std::string item = text.substr(pos, end - pos);
+        const std::string item = text.substr(pos, end - pos);
         const auto b = item.find_first_not_of(" \t");
         const auto e = item.find_last_not_of(" \t");
-        item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+        items.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+        pos = end + 1;
+    }
+    return items;
+}
+
+}  // namespace
+
+std::vector<int32_t> parse_id_list(const std::string& text, const std::string& option_name) {
+    std::vector<int32_t> ids;
+    for (const std::string& item : split_items(text)) {
         check(!item.empty(), cat(option_name, ": empty item in \"", text, "\" (expected e.g. 1,2,3)"));
         char* stop = nullptr;
         errno = 0;
@@ -26,21 +40,13 @@ std::vector<int32_t> parse_id_list(const std::string& text, const std::string& o
         check(*stop == '\0' && errno == 0 && v >= 0 && v <= INT32_MAX,
               cat(option_name, ": \"", item, "\" is not a non-negative integer token id"));
         ids.push_back(static_cast<int32_t>(v));
-        pos = end + 1;
     }
     return ids;
 }
 
 std::vector<int64_t> parse_token_counts(const std::string& text, const std::string& option_name) {
     std::vector<int64_t> counts;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        std::size_t end = text.find(',', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string item = text.substr(pos, end - pos);
-        const auto b = item.find_first_not_of(" \t");
-        const auto e = item.find_last_not_of(" \t");
-        item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    for (const std::string& item : split_items(text)) {
         char* stop = nullptr;
         errno = 0;
         const long long v = item.empty() ? -1 : std::strtoll(item.c_str(), &stop, 10);
@@ -50,7 +56,6 @@ std::vector<int64_t> parse_token_counts(const std::string& text, const std::stri
         check(!item.empty() && *stop == '\0' && errno == 0 && v >= 0 && v <= (int64_t{1} << 40) / unit,
               cat(option_name, ": \"", item, "\" is not a token count (e.g. 4096, 128K or 10M; K = 1,024, M = 1,048,576)"));
         counts.push_back(v * unit);
-        pos = end + 1;
     }
     return counts;
 }
