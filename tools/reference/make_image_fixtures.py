@@ -49,6 +49,10 @@ def main():
         "bmp_24.bmp": lambda p: rgb.save(p),
         "bmp_32.bmp": lambda p: _bmp32(p),
         "bmp_8.bmp": lambda p: rgb.quantize(50).save(p),
+        "webp_lossy.webp": lambda p: rgb.save(p, quality=80),
+        "webp_lossy_big.webp": lambda p: rgb_big.save(p, quality=60),
+        "webp_lossless.webp": lambda p: rgb.save(p, lossless=True),
+        "webp_alpha.webp": lambda p: alpha.save(p, quality=80),
     }
     for name, save in files.items():
         path = OUT / name
