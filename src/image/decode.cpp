@@ -26,10 +26,11 @@ RgbImage decode_image(std::span<const uint8_t> bytes) {
     if (starts("\xFF\xD8\xFF", 3)) return image_detail::decode_jpeg(bytes);
     if (starts("\x89PNG\r\n\x1A\n", 8)) return image_detail::decode_png(bytes);
     if (starts("BM", 2)) return image_detail::decode_bmp(bytes);
+    if (starts("GIF87a", 6) || starts("GIF89a", 6)) return image_detail::decode_gif(bytes);
     if (starts("RIFF", 4) && bytes.size() >= 12 && std::memcmp(bytes.data() + 8, "WEBP", 4) == 0)
         return image_detail::decode_webp(bytes);
     throw Error(cat("image: unknown format (", bytes.size(),
-                    " bytes; supported: JPEG, PNG, BMP, WebP, detected from the first bytes)"));
+                    " bytes; supported: JPEG, PNG, GIF, BMP, WebP, detected from the first bytes)"));
 }
 
 RgbImage load_image(const std::filesystem::path& path) {
