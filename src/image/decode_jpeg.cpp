@@ -1,5 +1,6 @@
 // JPEG via libjpeg-turbo, set up as Pillow's JpegDecode does: JDCT_ISLOW, fancy upsampling on,
-// libjpeg's own YCbCr->RGB and grayscale output (Pillow's L->RGB copies the gray value).
+// libjpeg's own YCbCr->RGB and grayscale output (Pillow's L->RGB copies the gray value);
+// CMYK/YCCK as Pillow's Adobe-inverted CMYK then cmyk2rgb.
 #include <csetjmp>
 #include <cstdio>
 
@@ -50,9 +51,8 @@ RgbImage decode_jpeg(std::span<const uint8_t> bytes) {
     jpeg_read_header(&d.cinfo, TRUE);
     check_size("JPEG", d.cinfo.image_width, d.cinfo.image_height);
     const J_COLOR_SPACE in = d.cinfo.jpeg_color_space;
-    if (in == JCS_CMYK || in == JCS_YCCK)
-        throw Error("JPEG: CMYK/YCCK images are not supported yet");
-    d.cinfo.out_color_space = (in == JCS_GRAYSCALE) ? JCS_GRAYSCALE : JCS_RGB;
+    const bool cmyk = in == JCS_CMYK || in == JCS_YCCK;  // libjpeg turns YCCK into CMYK
+    d.cinfo.out_color_space = cmyk ? JCS_CMYK : (in == JCS_GRAYSCALE) ? JCS_GRAYSCALE : JCS_RGB;
     d.cinfo.dct_method = JDCT_ISLOW;
     d.cinfo.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&d.cinfo);
@@ -69,6 +69,19 @@ RgbImage decode_jpeg(std::span<const uint8_t> bytes) {
         uint8_t* out = img.rgb.data() + size_t(y) * w * 3;
         if (nc == 3) {
             std::copy(row.begin(), row.end(), out);
+        } else if (nc == 4) {
+            // Pillow reads CMYK JPEGs as Adobe-inverted ("CMYK;I") and converts as its cmyk2rgb:
+            // R = (255 - k) - round((255 - k) * c / 255), likewise G from m and B from y.
+            for (int x = 0; x < w; ++x) {
+                const uint8_t* s = row.data() + 4 * x;
+                const int nk = s[3];  // 255 - k, with k = 255 - stored
+                for (int ch = 0; ch < 3; ++ch) {
+                    const int c = 255 - s[ch];
+                    const int t = c * nk + 128;
+                    const int v = nk - (((t >> 8) + t) >> 8);
+                    out[3 * x + ch] = static_cast<uint8_t>(v < 0 ? 0 : v);
+                }
+            }
         } else {
             for (int x = 0; x < w; ++x) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = row[x];
         }

@@ -34,6 +34,7 @@ def main():
         "jpeg_422.jpg": lambda p: rgb.save(p, quality=75, subsampling=1),
         "jpeg_gray.jpg": lambda p: gray.save(p, quality=80),
         "jpeg_progressive.jpg": lambda p: rgb.save(p, quality=80, progressive=True),
+        "jpeg_cmyk.jpg": lambda p: Image.fromarray(np.dstack([pattern(27, 19, 10), pattern(27, 19, 11)[..., 0]]), "CMYK").save(p, quality=85),
         "png_rgb.png": lambda p: rgb.save(p),
         "png_rgba.png": lambda p: alpha.save(p),
         "png_gray.png": lambda p: gray.save(p),
