@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config python3 python3-venv
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+          libjpeg-dev libpng-dev libwebp-dev libgif-dev  # image decoding (src/image)
           chromium)  # chromium: the chat page test (tests/server/test_chat_page.py)
 missing=()
 for p in "${packages[@]}"; do
