@@ -207,9 +207,7 @@ void Scheduler::admit_locked() {
         if (options_.kv_budget_bytes > 0) {
             // FIFO under the budget: the oldest request waits until the running ones leave room.
             need = kv_need(options_, req);
-            int64_t reserved = 0;
-            for (const auto& a : active_)
-                if (!a->done) reserved += a->kv_reserved;
+            const int64_t reserved = kv_reserved_locked();
             if (reserved + need > options_.kv_budget_bytes) break;
             // Idle slots' cached prefixes count too: drop them, least recently used first.
             std::vector<Slot*> idle;
@@ -287,6 +285,14 @@ void Scheduler::finish(Active& a, StopReason reason, const std::string& error) {
     a.stream->push(std::move(e));
 }
 
+// The KV the running requests may grow to (their reservations under --kv-budget; 0 without).
+int64_t Scheduler::kv_reserved_locked() const {
+    int64_t reserved = 0;
+    for (const auto& a : active_)
+        if (!a->done) reserved += a->kv_reserved;
+    return reserved;
+}
+
 // Called with mu_ held, on the scheduler thread (or after it ended): running sequences and the
 // KV memory of busy and idle slots.
 void Scheduler::update_running_stats_locked() {
@@ -299,10 +305,7 @@ void Scheduler::update_running_stats_locked() {
     stats_.kv_bytes_in_use = in_use;
     stats_.kv_bytes_cached = cached;
     stats_.kv_bytes_in_file = in_file;
-    int64_t reserved = 0;
-    for (const auto& a : active_)
-        if (!a->done) reserved += a->kv_reserved;
-    stats_.kv_bytes_reserved = reserved;
+    stats_.kv_bytes_reserved = kv_reserved_locked();
 }
 
 void Scheduler::step() {

@@ -173,6 +173,7 @@ private:
     void step();
     void finish(Active& a, StopReason reason, const std::string& error = {});
     void update_running_stats_locked();
+    int64_t kv_reserved_locked() const;
 
     backend::Forward& forward_;
     std::unique_ptr<ThreadPool> sample_pool_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,15 @@ std::vector<std::string> small_vocab() {
     return v;
 }
 
+// A uniformly random token among the first n that the mask allows, or -1 when it allows none:
+// the next step of a random walk through a grammar.
+int32_t random_allowed(std::span<const uint64_t> mask, size_t n, std::mt19937& rng) {
+    std::vector<int32_t> ok;
+    for (int32_t t = 0; t < static_cast<int32_t>(n); ++t)
+        if (mask_allows(mask, t)) ok.push_back(t);
+    return ok.empty() ? -1 : ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+}
+
 TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
     const std::vector<std::string> vocab = small_vocab();
     const TokenTrie trie(vocab);
@@ -227,11 +237,8 @@ TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
                 compute_mask_slow(m, vocab, end, slow);
                 ASSERT_EQ(fast, slow) << text << " step " << step;
                 // Move to a random allowed token (a random matcher state for the next check).
-                std::vector<int32_t> ok;
-                for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t)
-                    if (mask_allows(fast, t)) ok.push_back(t);
-                if (ok.empty()) break;
-                const int32_t t = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+                const int32_t t = random_allowed(fast, vocab.size(), rng);
+                if (t < 0) break;
                 ASSERT_TRUE(m.accept(vocab[static_cast<size_t>(t)]));
             }
         }
@@ -259,11 +266,8 @@ TEST(TokenMask, CachedMasksEqualFreshWalks) {
                 std::vector<uint64_t> fresh(cached.size(), ~uint64_t{0});  // poisoned: compute must clear it
                 masker.compute(c.matcher(), end, fresh);
                 ASSERT_TRUE(std::equal(cached.begin(), cached.end(), fresh.begin())) << text << " step " << step;
-                std::vector<int32_t> ok;
-                for (int32_t t = 0; t < static_cast<int32_t>(vocab.size()); ++t)
-                    if (mask_allows(cached, t)) ok.push_back(t);
-                if (ok.empty()) break;
-                const int32_t t = ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
+                const int32_t t = random_allowed(cached, vocab.size(), rng);
+                if (t < 0) break;
                 ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
             }
             EXPECT_EQ(c.walks() + c.cache_hits(), masks);
