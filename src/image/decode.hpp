@@ -13,7 +13,9 @@ namespace scout {
 struct RgbImage {
     int width = 0;
     int height = 0;
-    std::vector<uint8_t> rgb;  // [height, width, 3]
+    std::vector<uint8_t> rgb;    // [height, width, 3], as Pillow's convert("RGB") gives (alpha ignored)
+    std::vector<uint8_t> alpha;  // [height, width] when the file has transparency (an alpha channel,
+                                 // a PNG tRNS chunk, a GIF transparent index); empty otherwise
 };
 
 // Images with more pixels than this are refused before any pixel memory is allocated.

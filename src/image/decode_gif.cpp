@@ -1,6 +1,7 @@
 // GIF, first frame only, via giflib, as Pillow's GifImagePlugin loads frame 0: the canvas is the
 // logical screen, filled with the transparency index when the frame has one (else index 0), the frame
 // pasted at its offset, then a palette lookup (local table, else global; no table: the index is gray).
+// With a transparency index, the alpha plane is 0 where the index is it and 255 elsewhere.
 #include <cstring>
 
 #include <gif_lib.h>
@@ -88,6 +89,10 @@ RgbImage decode_gif(std::span<const uint8_t> bytes) {
         img.width = w;
         img.height = h;
         img.rgb.resize(size_t(w) * h * 3);
+        if (transparency >= 0) {
+            img.alpha.resize(index.size());
+            for (size_t i = 0; i < index.size(); ++i) img.alpha[i] = index[i] == transparency ? 0 : 255;
+        }
         for (size_t i = 0; i < index.size(); ++i) {
             const int k = index[i];
             uint8_t* out = img.rgb.data() + 3 * i;

@@ -1,7 +1,9 @@
-// PNG via libpng, transformed to what Pillow's convert("RGB") gives: palette -> RGB (tRNS ignored),
-// alpha dropped without compositing, gray copied to R=G=B, low bit depths scaled to 0..255,
-// 16-bit RGB(A) reduced to the high byte (Pillow's "RGB;16B" raw mode), no gamma applied.
-// 16-bit grayscale (no alpha) opens in Pillow as mode I;16 whose RGB conversion clips the value at 255.
+// PNG via libpng, transformed to what Pillow's convert("RGB") gives: palette -> RGB, gray copied to
+// R=G=B, low bit depths scaled to 0..255, 16-bit RGB(A) reduced to the high byte (Pillow's "RGB;16B"
+// raw mode), no gamma applied. 16-bit grayscale (no alpha) opens in Pillow as mode I;16 whose RGB
+// conversion clips the value at 255. Transparency (an alpha channel, or a tRNS chunk, which marks
+// palette entries or one gray/RGB value) goes to the separate alpha plane, as Pillow's
+// convert("RGBA") would give it; 16-bit grayscale keeps no alpha.
 #include <csetjmp>
 #include <cstring>
 
@@ -60,11 +62,10 @@ RgbImage decode_png(std::span<const uint8_t> bytes) {
     png_get_IHDR(p.png, p.info, &w, &h, &depth, &color, &interlace, nullptr, nullptr);
     check_size("PNG", w, h);
     const bool gray16 = depth == 16 && color == PNG_COLOR_TYPE_GRAY;
-    // Palette expansion also turns a tRNS chunk into an alpha channel; the copy below skips it.
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p.png);
     if (depth < 8 && (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA))
         png_set_expand_gray_1_2_4_to_8(p.png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(p.png);
+    if (!gray16 && png_get_valid(p.png, p.info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(p.png);
     if (depth == 16 && !gray16) png_set_strip_16(p.png);
     if (depth == 16 && gray16) png_set_swap(p.png);  // little-endian 16-bit values, clipped below
     png_set_interlace_handling(p.png);
@@ -79,6 +80,8 @@ RgbImage decode_png(std::span<const uint8_t> bytes) {
     img.width = static_cast<int>(w);
     img.height = static_cast<int>(h);
     img.rgb.resize(size_t(w) * h * 3);
+    const bool has_alpha = !gray16 && (channels == 2 || channels == 4);
+    if (has_alpha) img.alpha.resize(size_t(w) * h);
     for (png_uint_32 y = 0; y < h; ++y) {
         const uint8_t* in = rows[y];
         uint8_t* out = img.rgb.data() + size_t(y) * w * 3;
@@ -86,11 +89,12 @@ RgbImage decode_png(std::span<const uint8_t> bytes) {
             if (gray16) {
                 const unsigned v = in[2 * x] | (unsigned(in[2 * x + 1]) << 8);
                 out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = static_cast<uint8_t>(v > 255 ? 255 : v);
-            } else if (channels <= 2) {  // gray, or gray + alpha from a tRNS expansion
+            } else if (channels <= 2) {  // gray, or gray + alpha
                 out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = in[size_t(channels) * x];
-            } else {  // RGB, or RGBA where libpng's palette expansion turned tRNS into alpha
+            } else {  // RGB or RGBA
                 std::memcpy(out + 3 * x, in + size_t(channels) * x, 3);
             }
+            if (has_alpha) img.alpha[size_t(y) * w + x] = in[size_t(channels) * x + channels - 1];
         }
     }
     return img;
