@@ -28,6 +28,11 @@ Fixture load_fixture(const std::string& name) {
         lc.file = c["file"].get<std::string>();
         lc.compute_dtype = c.value("compute_dtype", "float32");
         lc.has_pixels = c.contains("pixel_values");
+        if (lc.has_pixels) {
+            lc.pixel_values = c["pixel_values"].get<std::string>();
+            lc.vision_adapter_out = c.value("vision_adapter_out", "");
+            lc.image_features = c.value("image_features", "");
+        }
         f.logits.push_back(std::move(lc));
     }
     if (j.contains("greedy"))

@@ -15,6 +15,9 @@ struct LogitsCase {
     std::string file;
     std::string compute_dtype;  // "float32" or "bfloat16" (the reference's compute dtype)
     bool has_pixels = false;    // needs the vision tower (not consumed by text-only tests)
+    // With pixels (files in reference/): pixel_values [tiles, 3, S, S]; the vision tower's output
+    // [tiles, tokens_per_tile, P]; the projected rows [tiles * tokens_per_tile, text D].
+    std::string pixel_values, vision_adapter_out, image_features;
 };
 
 struct GreedyCase {

@@ -1,0 +1,144 @@
+// The vision tower against Hugging Face transformers on the tiny multimodal checkpoint
+// (tests/data/models/tiny_multimodal_f32, made by tools/reference/make_model_fixtures.py):
+// the reference encoder's output and projected rows equal Llama4VisionModel's and
+// Llama4MultiModalProjector's, and the text model fed those rows at the <|patch|> tokens gives
+// Llama4ForConditionalGeneration's logits, in one pass and in cached decode after the image.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "backend/cpu/forward_cpu.hpp"
+#include "base/error.hpp"
+#include "engine/model.hpp"
+#include "fixture.hpp"
+#include "test_util.hpp"
+#include "vision/encoder_reference.hpp"
+#include "vision/vision_config.hpp"
+#include "vision/vision_weights.hpp"
+
+using namespace scout;
+
+namespace {
+
+struct VisionFixture {
+    test::Fixture fx = test::load_fixture("tiny_multimodal_f32");
+    std::unique_ptr<engine::Model> model = engine::load_model(fx.dir);
+    vision::VisionConfig config =
+        vision::parse_vision_config(model->config.vision_config, model->config.text.hidden_size);
+    vision::VisionWeights weights = vision::load_vision_weights(*model->hf, config);
+
+    const test::LogitsCase& image_case() const {
+        const auto it = std::find_if(fx.logits.begin(), fx.logits.end(), [](const auto& c) { return c.has_pixels; });
+        if (it == fx.logits.end()) throw Error("the fixture has no case with pixel values");
+        return *it;
+    }
+    NpyArray reference(const std::string& file) const { return read_npy_f32(fx.dir / "reference" / file); }
+};
+
+// The text model's logits for `tokens`, the rows at the image token replaced by `rows`; the
+// first `prefill` tokens in one step, the rest one by one (prefill == size: one pass).
+std::vector<float> logits_with_image(const VisionFixture& v, const std::vector<int32_t>& tokens,
+                                     const std::vector<float>& rows, size_t prefill) {
+    const engine::Model& m = *v.model;
+    cpu::CpuForward fwd(m.config.text, m.plan, m.weights,
+                        backend::BackendOptions{.device = "cpu", .threads = 2, .kv_type = kv::KvType::F32});
+    const auto kv = fwd.make_kv();
+    const int64_t D = m.config.text.hidden_size;
+    std::vector<float> all, part;
+    size_t done = 0, used_rows = 0;
+    while (done < tokens.size()) {
+        const size_t len = std::min(done == 0 ? prefill : size_t{1}, tokens.size() - done);
+        std::vector<int64_t> at;
+        for (size_t i = 0; i < len; ++i)
+            if (tokens[done + i] == m.config.image_token_index) at.push_back(static_cast<int64_t>(i));
+        backend::SequenceStep step;
+        step.kv = kv.get();
+        step.tokens = std::span<const int32_t>(tokens).subspan(done, len);
+        step.embedding_rows = at;
+        step.embeddings = std::span<const float>(rows).subspan(used_rows * D, at.size() * D);
+        step.all_logits = true;
+        fwd.forward(backend::Batch(&step, 1), part);
+        all.insert(all.end(), part.begin(), part.end());
+        used_rows += at.size();
+        done += len;
+    }
+    EXPECT_EQ(used_rows * D, rows.size()) << "every projected row lands on an image token";
+    return all;
+}
+
+TEST(VisionEncoder, ConfigIsReadFromTheCheckpoint) {
+    const VisionFixture v;
+    EXPECT_EQ(v.config.hidden_size, 32);
+    EXPECT_EQ(v.config.head_dim(), 16);
+    EXPECT_EQ(v.config.grid(), 4);
+    EXPECT_EQ(v.config.tokens_per_tile(), 4);
+    EXPECT_EQ(v.config.text_hidden_size, v.model->config.text.hidden_size);
+    EXPECT_EQ(v.weights.layers.size(), 2u);
+}
+
+TEST(VisionEncoder, ReferenceEncoderMatchesTransformers) {
+    const VisionFixture v;
+    const test::LogitsCase& c = v.image_case();
+    const NpyArray pixels = v.reference(c.pixel_values);
+    ASSERT_EQ(pixels.shape.size(), 4u);
+    const std::vector<float> features = vision::encode_tiles_reference(v.config, v.weights, pixels.data, pixels.shape[0]);
+    const NpyArray want = v.reference(c.vision_adapter_out);
+    ASSERT_EQ(features.size(), want.data.size());
+    const double err = test::max_rel_to_scale(features, want.data);
+    EXPECT_LE(err, 1e-4);
+    RecordProperty("adapter_rel_err", std::to_string(err));
+
+    const std::vector<float> rows = vision::project_features_reference(v.config, v.weights, features);
+    const NpyArray want_rows = v.reference(c.image_features);
+    ASSERT_EQ(rows.size(), want_rows.data.size());
+    const double rerr = test::max_rel_to_scale(rows, want_rows.data);
+    EXPECT_LE(rerr, 1e-4);
+    RecordProperty("projected_rel_err", std::to_string(rerr));
+    std::printf("adapter output: max error %.3g of scale; projected rows: %.3g\n", err, rerr);
+}
+
+TEST(VisionEncoder, LogitsWithAnImageMatchTransformersAndCachedDecode) {
+    const VisionFixture v;
+    const test::LogitsCase& c = v.image_case();
+    const NpyArray pixels = v.reference(c.pixel_values);
+    const std::vector<float> rows = vision::project_features_reference(
+        v.config, v.weights, vision::encode_tiles_reference(v.config, v.weights, pixels.data, pixels.shape[0]));
+    const NpyArray want = v.fx.load_logits(c);
+    const std::vector<float> full = logits_with_image(v, c.tokens, rows, c.tokens.size());
+    ASSERT_EQ(full.size(), want.data.size());
+    const double scale = std::max(1.0, test::max_abs(want.data));
+    const double err = test::max_abs_diff(full, want.data) / scale;
+    EXPECT_LE(err, 1e-4);
+    std::printf("logits with an image (%zu tokens): max error %.3g of scale\n", c.tokens.size(), err);
+    // Decode after the image: prefill stops inside and right after the image block, the rest
+    // comes one token at a time.
+    const auto first = std::find(c.tokens.begin(), c.tokens.end(), v.model->config.image_token_index) - c.tokens.begin();
+    for (size_t prefill : {size_t(first + 2), size_t(first + v.config.tokens_per_tile() + 1), size_t{1}}) {
+        SCOPED_TRACE(cat("prefill ", prefill));
+        const std::vector<float> split = logits_with_image(v, c.tokens, rows, prefill);
+        EXPECT_LE(test::max_abs_diff(split, full), 1e-5 * scale);
+    }
+}
+
+TEST(VisionEncoder, BadConfigsAndPixelsAreClearErrors) {
+    const VisionFixture v;
+    auto cfg = v.model->config.vision_config;
+    cfg["pixel_shuffle_ratio"] = 0.25;
+    EXPECT_THROW(vision::parse_vision_config(cfg, 64), Error);
+    cfg = v.model->config.vision_config;
+    cfg["intermediate_size"] = 100;
+    try {
+        vision::parse_vision_config(cfg, 64);
+        ADD_FAILURE() << "intermediate_size 100 was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("intermediate_size"), std::string::npos) << e.what();
+    }
+    cfg = v.model->config.vision_config;
+    cfg.erase("patch_size");
+    EXPECT_THROW(vision::parse_vision_config(cfg, 64), Error);
+    const std::vector<float> short_pixels(10);
+    EXPECT_THROW(vision::encode_tiles_reference(v.config, v.weights, short_pixels, 1), Error);
+}
+
+}  // namespace
