@@ -1,7 +1,9 @@
 // `scout logits`: run token ids through the model and write float32 logits [n_tokens, vocab]
 // as .npy. The first K tokens go in one batch, the rest in pieces of N through the KV cache,
 // so the same command checks batched prefill and cached decode against the reference.
-// --dump DIR also writes every named intermediate tensor (docs/dumps.md).
+// --dump DIR also writes every named intermediate tensor (docs/dumps.md). --image FILE (repeatable)
+// replaces the rows at the image token (the config's image_token_index) by the images' projected
+// vision features, in order: the ids must already hold each image's token block (docs/images.md).
 #include <algorithm>
 #include <iostream>
 #include <optional>
@@ -14,6 +16,8 @@
 #include "base/error.hpp"
 #include "base/npy.hpp"
 #include "engine/model.hpp"
+#include "image/decode.hpp"
+#include "vision/vision_tower.hpp"
 
 namespace scout::apps {
 
@@ -27,8 +31,32 @@ struct LogitsOptions {
     int64_t dump_max_mib = 2048;
     int64_t prefill = -1;  // -1: all tokens in one batch
     int64_t step = 1;
+    std::vector<std::string> images;
     BackendFlags backend;
 };
+
+// The projected rows of every image, in order, checked against the image tokens in `ids`.
+std::vector<float> image_rows(const engine::Model& model, const std::vector<std::string>& images,
+                              const std::vector<int32_t>& ids) {
+    if (!model.hf)
+        throw Error("--image needs a Hugging Face checkpoint directory with the vision weights (vision_model.*); "
+                    "GGUF mmproj files are not read yet");
+    const vision::VisionTower tower = vision::load_vision_tower(*model.hf, model.config.vision_config, model.config.text.hidden_size);
+    std::vector<float> rows;
+    int64_t tokens = 0;
+    for (const auto& file : images) {
+        const vision::EncodedImage e = vision::encode_image(tower, load_image(file));
+        std::cerr << file << ": " << e.layout.rows << "x" << e.layout.cols << " tiles" << (e.num_tiles > 1 ? " + global view" : "")
+                  << ", " << e.num_tiles * tower.config.tokens_per_tile() << " image tokens\n";
+        rows.insert(rows.end(), e.rows.begin(), e.rows.end());
+        tokens += e.num_tiles * tower.config.tokens_per_tile();
+    }
+    const auto in_ids = std::count(ids.begin(), ids.end(), static_cast<int32_t>(model.config.image_token_index));
+    if (in_ids != tokens)
+        throw Error(cat("--tokens holds ", in_ids, " image tokens (id ", model.config.image_token_index, ") but the ",
+                        images.size(), " image(s) give ", tokens, ": the ids must hold each image's whole token block"));
+    return rows;
+}
 
 void run_logits(const LogitsOptions& opt) {
     const std::vector<int32_t> ids = parse_id_list(opt.tokens, "--tokens");
@@ -43,6 +71,9 @@ void run_logits(const LogitsOptions& opt) {
     const int64_t V = model->config.text.vocab_size;
     const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, backend_options(opt.backend));
     const auto kv = fwd->make_kv();
+    const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(*model, opt.images, ids);
+    const int64_t D = model->config.text.hidden_size;
+    size_t rows_used = 0;
     std::optional<ActivationDump> dump;
     if (!opt.dump_dir.empty()) {
         dump.emplace(static_cast<uint64_t>(opt.dump_max_mib) << 20);
@@ -54,8 +85,18 @@ void run_logits(const LogitsOptions& opt) {
     int64_t done = 0;
     while (done < n) {
         const int64_t len = done == 0 && prefill > 0 ? prefill : std::min(opt.step, n - done);
-        fwd->forward(*kv, std::span<const int32_t>(ids).subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len)),
-                    /*all_logits=*/true, logits);
+        backend::SequenceStep step;
+        step.kv = kv.get();
+        step.tokens = std::span<const int32_t>(ids).subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(len));
+        step.all_logits = true;
+        std::vector<int64_t> at;  // this piece's image-token rows
+        if (!rows.empty())
+            for (int64_t i = 0; i < len; ++i)
+                if (step.tokens[static_cast<std::size_t>(i)] == model->config.image_token_index) at.push_back(i);
+        step.embedding_rows = at;
+        step.embeddings = std::span<const float>(rows).subspan(rows_used * D, at.size() * D);
+        rows_used += at.size();
+        fwd->forward(backend::Batch(&step, 1), logits);
         std::copy(logits.begin(), logits.end(), all.begin() + done * V);
         done += len;
     }
@@ -87,6 +128,11 @@ void register_logits(CLI::App& app) {
                     "plus DIR/index.json (names like the Hugging Face modules; see docs/dumps.md)")
         ->type_name("DIR");
     cmd->add_option("--dump-max-mib", opt->dump_max_mib, "Refuse a --dump larger than this many MiB (default 2048)");
+    cmd->add_option("--image", opt->images,
+                    "Image file (JPEG, PNG, GIF, BMP, WebP; repeatable): its vision features replace the rows at the image "
+                    "token, in order. The ids must hold each image's token block. Needs a multimodal Hugging Face checkpoint")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile);
     add_backend_flags(cmd, opt->backend);
     cmd->footer(
         "Examples:\n"

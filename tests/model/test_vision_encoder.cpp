@@ -13,7 +13,11 @@
 #include "engine/model.hpp"
 #include "fixture.hpp"
 #include "test_util.hpp"
+#include "image/decode.hpp"
+#include "io/hf_checkpoint.hpp"
 #include "vision/encoder_reference.hpp"
+#include "vision/processor_config.hpp"
+#include "vision/vision_tower.hpp"
 #include "vision/vision_config.hpp"
 #include "vision/vision_weights.hpp"
 
@@ -139,6 +143,107 @@ TEST(VisionEncoder, BadConfigsAndPixelsAreClearErrors) {
     EXPECT_THROW(vision::parse_vision_config(cfg, 64), Error);
     const std::vector<float> short_pixels(10);
     EXPECT_THROW(vision::encode_tiles_reference(v.config, v.weights, short_pixels, 1), Error);
+}
+
+struct ImageCase {
+    std::string name, file;
+    std::vector<int32_t> tokens;
+    std::vector<std::string> images;
+    std::vector<std::pair<int, int>> grids;  // (rows, cols) per image
+};
+
+std::vector<ImageCase> image_cases(const test::Fixture& fx) {
+    const auto j = io::read_json_file(fx.dir / "reference" / "image_cases.json");
+    std::vector<ImageCase> out;
+    for (const auto& c : j.at("cases")) {
+        ImageCase ic{c.at("name"), c.at("file"), c.at("tokens").get<std::vector<int32_t>>(), {}, {}};
+        for (const auto& im : c.at("images")) {
+            ic.images.push_back(im.at("file"));
+            ic.grids.emplace_back(im.at("rows"), im.at("cols"));
+        }
+        out.push_back(std::move(ic));
+    }
+    return out;
+}
+
+TEST(VisionPipeline, ImageFilesGiveTransformersLogits) {
+    const VisionFixture v;
+    const vision::VisionTower tower =
+        vision::load_vision_tower(*v.model->hf, v.model->config.vision_config, v.model->config.text.hidden_size);
+    EXPECT_EQ(tower.processor.tile_size, 28);  // from the fixture's preprocessor_config.json
+    EXPECT_EQ(tower.processor.max_tiles, 4);
+    const auto cases = image_cases(v.fx);
+    ASSERT_EQ(cases.size(), 3u);
+    for (const ImageCase& c : cases) {
+        SCOPED_TRACE(c.name);
+        std::vector<float> rows;
+        for (size_t i = 0; i < c.images.size(); ++i) {
+            const vision::EncodedImage e = vision::encode_image(tower, load_image(v.fx.dir / "images" / c.images[i]));
+            EXPECT_EQ(e.layout.rows, c.grids[i].first);
+            EXPECT_EQ(e.layout.cols, c.grids[i].second);
+            rows.insert(rows.end(), e.rows.begin(), e.rows.end());
+        }
+        const NpyArray want = v.reference(c.file);
+        const std::vector<float> full = logits_with_image(v, c.tokens, rows, c.tokens.size());
+        ASSERT_EQ(full.size(), want.data.size());
+        const double err = test::max_rel_to_scale(full, want.data);
+        EXPECT_LE(err, 1e-4);
+        std::printf("%s (%zu tokens, %zu images): max logit error %.3g of scale\n", c.name.c_str(), c.tokens.size(),
+                    c.images.size(), err);
+        const std::vector<float> cached = logits_with_image(v, c.tokens, rows, 5);  // decode through the images
+        EXPECT_LE(test::max_rel_to_scale(cached, full), 1e-5);
+    }
+}
+
+TEST(VisionPipeline, ScoutLogitsTakesImages) {
+    const VisionFixture v;
+    const ImageCase c = image_cases(v.fx).at(1);  // two images of different grids
+    std::string ids;
+    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const auto out = test::work_dir() / "vision_logits.npy";
+    std::string cmd = test::scout_binary() + " logits -m " + test::shell_quote(v.fx.dir) + " --tokens " + ids +
+                      " --prefill 7 --step 3 --kv-type f32 -o " + test::shell_quote(out);
+    for (const auto& im : c.images) cmd += " --image " + test::shell_quote(v.fx.dir / "images" / im);
+    const auto r = test::run_command(cmd);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("1x3 tiles + global view"), std::string::npos) << r.output;
+    EXPECT_LE(test::max_rel_to_scale(read_npy_f32(out).data, v.reference(c.file).data), 1e-4);
+
+    // One image for a block of two: the counts are named.
+    const auto bad = test::run_command(test::scout_binary() + " logits -m " + test::shell_quote(v.fx.dir) + " --tokens " +
+                                       ids + " -o " + test::shell_quote(out) + " --image " +
+                                       test::shell_quote(v.fx.dir / "images" / c.images[0]));
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.output.find("image tokens"), std::string::npos) << bad.output;
+    // A text-only checkpoint says so.
+    const auto text_only = test::run_command(test::scout_binary() + " logits -m " +
+                                             test::shell_quote(test::data_dir() / "models" / "tiny_text_f32") +
+                                             " --tokens 1,2 -o " + test::shell_quote(out) + " --image " +
+                                             test::shell_quote(v.fx.dir / "images" / c.images[0]));
+    EXPECT_NE(text_only.status, 0);
+    EXPECT_NE(text_only.output.find("text-only"), std::string::npos) << text_only.output;
+}
+
+TEST(VisionPipeline, UnsupportedProcessorSettingsAreNamed) {
+    const VisionFixture v;
+    auto j = io::read_json_file(v.fx.dir / "preprocessor_config.json");
+    EXPECT_NO_THROW(vision::parse_processor_options(j, v.config));
+    for (auto [key, value] : {std::pair<std::string, nlohmann::json>{"resize_to_max_canvas", true},
+                              {"image_mean", {0.48, 0.45, 0.4}},
+                              {"size", {{"height", 28}, {"width", 56}}},
+                              {"resample", 3}}) {
+        auto bad = j;
+        bad[key] = value;
+        try {
+            vision::parse_processor_options(bad, v.config);
+            ADD_FAILURE() << key << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    }
+    auto other_tile = j;
+    other_tile["size"] = {{"height", 336}, {"width", 336}};
+    EXPECT_THROW(vision::parse_processor_options(other_tile, v.config), Error);
 }
 
 }  // namespace
