@@ -16,6 +16,7 @@ struct DemoOptions {
     uint64_t seed = 0;
     std::string tokenizer;
     std::string size = "small";
+    bool vision = false;
     bool force = false;
 };
 
@@ -26,9 +27,11 @@ void demo(const DemoOptions& o) {
     check(o.force || !fs::exists(fs::path(o.out_dir) / "model.safetensors"),
           cat(o.out_dir, " already holds a model; pass --force to overwrite it"));
     LazyProgressBar progress("writing demo model");
-    model::write_demo_model(o.out_dir, {o.seed, o.tokenizer, model::parse_demo_size(o.size)}, progress.callback());
+    model::write_demo_model(o.out_dir, {o.seed, o.tokenizer, model::parse_demo_size(o.size), o.vision},
+                            progress.callback());
     progress.finish();
-    std::fprintf(stderr, "wrote a random-weight Llama 4 demo model (size %s, seed %llu) to %s\n", o.size.c_str(),
+    std::fprintf(stderr, "wrote a random-weight Llama 4 demo model (size %s%s, seed %llu) to %s\n", o.size.c_str(),
+                 o.vision ? ", with a vision tower" : "",
                  static_cast<unsigned long long>(o.seed), o.out_dir.c_str());
 }
 
@@ -46,11 +49,16 @@ void register_demo_model(CLI::App& app) {
                     "(hidden 1024, 16 layers, chunk 8192), for benchmarks")
         ->capture_default_str()
         ->check(CLI::IsMember({"small", "1b"}));
+    cmd->add_flag("--vision", opt->vision,
+                  "Also write a small vision tower (336-pixel tiles, 144 tokens per tile, as Scout), so that "
+                  "--image works; the checkpoint then has the Llama4ForConditionalGeneration layout");
     cmd->add_flag("--force", opt->force, "Overwrite an existing model in out_dir");
     cmd->footer("The weights are random, so the model writes gibberish; it exercises every code path of a real\n"
                 "checkpoint (16 experts + shared expert, NoPE every 4th layer, chunked attention, QK norm).\n\n"
                 "Example:\n  scout demo-model demo-model --tokenizer ~/.cache/scout/tokenizer.model\n"
                 "  scout run -m demo-model -p \"Hello\" -n 32\n"
+                "  scout demo-model demo-vision --vision --tokenizer ~/.cache/scout/tokenizer.model\n"
+                "  scout run -m demo-vision --image photo.jpg -p \"What is in this picture?\" -n 16\n"
                 "  scout demo-model bench-1b --size 1b --tokenizer ~/.cache/scout/tokenizer.model   # 2.6 GB");
     cmd->callback([opt] { demo(*opt); });
 }

@@ -16,8 +16,7 @@
 #include "base/error.hpp"
 #include "base/npy.hpp"
 #include "engine/model.hpp"
-#include "image/decode.hpp"
-#include "vision/vision_tower.hpp"
+#include "apps/image_input.hpp"
 
 namespace scout::apps {
 
@@ -38,24 +37,12 @@ struct LogitsOptions {
 // The projected rows of every image, in order, checked against the image tokens in `ids`.
 std::vector<float> image_rows(const engine::Model& model, const std::vector<std::string>& images,
                               const std::vector<int32_t>& ids) {
-    if (!model.hf)
-        throw Error("--image needs a Hugging Face checkpoint directory with the vision weights (vision_model.*); "
-                    "GGUF mmproj files are not read yet");
-    const vision::VisionTower tower = vision::load_vision_tower(*model.hf, model.config.vision_config, model.config.text.hidden_size);
-    std::vector<float> rows;
-    int64_t tokens = 0;
-    for (const auto& file : images) {
-        const vision::EncodedImage e = vision::encode_image(tower, load_image(file));
-        std::cerr << file << ": " << e.layout.rows << "x" << e.layout.cols << " tiles" << (e.num_tiles > 1 ? " + global view" : "")
-                  << ", " << e.num_tiles * tower.config.tokens_per_tile() << " image tokens\n";
-        rows.insert(rows.end(), e.rows.begin(), e.rows.end());
-        tokens += e.num_tiles * tower.config.tokens_per_tile();
-    }
+    EncodedImages e = encode_image_files(model, images);
     const auto in_ids = std::count(ids.begin(), ids.end(), static_cast<int32_t>(model.config.image_token_index));
-    if (in_ids != tokens)
+    if (in_ids != e.image_tokens)
         throw Error(cat("--tokens holds ", in_ids, " image tokens (id ", model.config.image_token_index, ") but the ",
-                        images.size(), " image(s) give ", tokens, ": the ids must hold each image's whole token block"));
-    return rows;
+                        images.size(), " image(s) give ", e.image_tokens, ": the ids must hold each image's whole token block"));
+    return std::move(e.rows);
 }
 
 void run_logits(const LogitsOptions& opt) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.hpp"
+#include "apps/image_input.hpp"
 #include "apps/interrupt.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
@@ -15,6 +16,8 @@
 #include "grammar/json_schema.hpp"
 #include "grammar/token_mask.hpp"
 #include "sample/sampler.hpp"
+#include "text/image_layout.hpp"
+#include "text/special_tokens.hpp"
 
 namespace scout::apps {
 
@@ -27,6 +30,7 @@ struct RunOptions {
     bool no_bos = false;
     bool json = false;             // --json: the output is a JSON object
     std::string json_schema_file;  // --json-schema FILE: the output validates against it
+    std::vector<std::string> images;  // --image FILE: their token blocks go before the prompt text
 };
 
 // The grammar --json / --json-schema ask for, or null (docs/structured-output.md).
@@ -71,7 +75,24 @@ void run(const RunOptions& o) {
     auto r = make_runner(o.gen);
     text::EncodeOptions enc;
     enc.bos = !o.no_bos;
-    const std::vector<int32_t> prompt = r->tokenizer->encode(prompt_text, enc);
+    std::vector<int32_t> prompt = r->tokenizer->encode(prompt_text, enc);
+    // Images: <|begin_of_text|>, each image's token block (llama4-spec.md §4.2), then the text.
+    EncodedImages images;
+    if (!o.images.empty()) {
+        check(r->model->config.image_token_index == text::token::patch,
+              cat("the checkpoint's image_token_index is ", r->model->config.image_token_index, ", not <|patch|> (",
+                  text::token::patch, "): its vocabulary is not Llama 4's, so scout cannot lay out image tokens for it"));
+        images = encode_image_files(*r->model, o.images);
+        const std::ptrdiff_t at = !prompt.empty() && prompt[0] == text::token::bos ? 1 : 0;
+        std::vector<int32_t> blocks;
+        text::ImageTokenParams params;
+        params.patches_per_tile = static_cast<int>(images.tokens_per_tile);
+        for (const auto& layout : images.layouts) {
+            const auto b = text::image_tokens(layout, params);
+            blocks.insert(blocks.end(), b.begin(), b.end());
+        }
+        prompt.insert(prompt.begin() + at, blocks.begin(), blocks.end());
+    }
     check(!prompt.empty(), "the prompt is empty (and --no-bos leaves no token to start from)");
     check(static_cast<int64_t>(prompt.size()) < r->context_length,
           cat("the prompt is ", prompt.size(), " tokens but the context is ", r->context_length,
@@ -83,6 +104,7 @@ void run(const RunOptions& o) {
     Sampler sampler(r->sampling);
     engine::GenerateOptions opt = r->generate_options;
     opt.cancel = &interrupted;
+    opt.images = {static_cast<int32_t>(r->model->config.image_token_index), images.rows};
     if (constraint) {
         opt.grammar = constraint;
         opt.trie = std::make_shared<const grammar::TokenTrie>(grammar::TokenTrie::from_tokenizer(*r->tokenizer));
@@ -106,6 +128,11 @@ void register_run(CLI::App& app) {
     cmd->add_option("-p,--prompt", opt->prompt, "Prompt text");
     cmd->add_option("-f,--file", opt->prompt_file, "Read the prompt from a file (- for standard input)");
     cmd->add_flag("--no-bos", opt->no_bos, "Do not put <|begin_of_text|> before the prompt");
+    cmd->add_option("--image", opt->images,
+                    "Image file (JPEG, PNG, GIF, BMP, WebP; repeatable), placed before the prompt text. Needs a "
+                    "multimodal Hugging Face checkpoint (e.g. Llama-4-Scout-17B-16E-Instruct)")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile);
     cmd->add_flag("--json", opt->json, "Constrain the output to a JSON object");
     cmd->add_option("--json-schema", opt->json_schema_file,
                     "Constrain the output to JSON valid against this JSON Schema file (docs/structured-output.md)");
@@ -116,7 +143,8 @@ void register_run(CLI::App& app) {
         "Examples:\n"
         "  scout run -m demo-model -p \"The capital of France is\" -n 32\n"
         "  scout run -m Llama-4-Scout-17B-16E-Instruct -f prompt.txt --temp 0 --stop \"\\n\\n\"\n"
-        "  scout run -m demo-model -p \"A user record:\" --json-schema user.schema.json");
+        "  scout run -m demo-model -p \"A user record:\" --json-schema user.schema.json\n"
+        "  scout run -m Llama-4-Scout-17B-16E-Instruct --image photo.jpg -p \"This picture shows\" -n 64");
     cmd->callback([opt] { run(*opt); });
 }
 

@@ -18,7 +18,7 @@ GenerateResult generate(Session& session, Sampler& sampler, const text::Tokenize
     result.n_prompt = static_cast<int64_t>(prompt.size());
 
     const auto t0 = clock::now();
-    std::span<const float> logits = session.feed(prompt);
+    std::span<const float> logits = session.feed(prompt, options.images);
     const auto t1 = clock::now();
     result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 

@@ -27,6 +27,7 @@ struct GenerateOptions {
     // with a stop token once complete. Needs the tokenizer and `trie` built from it.
     std::shared_ptr<const grammar::Grammar> grammar;
     std::shared_ptr<const grammar::TokenTrie> trie;
+    PromptImages images;  // vision features for the prompt's image tokens (none: text only)
 };
 
 struct GenerateResult {

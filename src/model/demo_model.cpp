@@ -55,7 +55,53 @@ DemoSize parse_demo_size(const std::string& name) {
 
 const char* demo_size_name(DemoSize size) { return size == DemoSize::B1 ? "1b" : "small"; }
 
-nlohmann::json demo_model_config(DemoSize size) {
+namespace {
+
+nlohmann::json demo_text_config(DemoSize size);
+
+nlohmann::json demo_vision_config() {
+    return {
+        {"model_type", "llama4_vision_model"},
+        {"hidden_size", 64},
+        {"num_attention_heads", 2},
+        {"num_hidden_layers", 1},
+        {"intermediate_size", 256},  // = hidden / 0.5^2, as HF's adapter construction needs
+        {"image_size", 336},
+        {"patch_size", 14},
+        {"num_channels", 3},
+        {"pixel_shuffle_ratio", 0.5},
+        {"projector_input_dim", 64},
+        {"projector_output_dim", 64},
+        {"vision_output_dim", 64},
+        {"hidden_act", "gelu"},
+        {"norm_eps", 1e-5},
+        {"rope_theta", 10000.0},
+        {"vision_feature_select_strategy", "default"},
+    };
+}
+
+}  // namespace
+
+nlohmann::json demo_model_config(DemoSize size, bool vision) {
+    nlohmann::json text = demo_text_config(size);
+    if (!vision) return text;
+    text.erase("architectures");
+    return {
+        {"architectures", {"Llama4ForConditionalGeneration"}},
+        {"model_type", "llama4"},
+        {"torch_dtype", "bfloat16"},
+        {"text_config", text},
+        {"vision_config", demo_vision_config()},
+        {"image_token_index", 200092},  // <|patch|>
+        {"boi_token_index", 200080},    // <|image_start|>
+        {"eoi_token_index", 200081},    // <|image_end|>
+        {"tie_word_embeddings", false},
+    };
+}
+
+namespace {
+
+nlohmann::json demo_text_config(DemoSize size) {
     nlohmann::json cfg = {
         {"architectures", {"Llama4ForCausalLM"}},
         {"model_type", "llama4_text"},
@@ -107,6 +153,8 @@ nlohmann::json demo_model_config(DemoSize size) {
     return cfg;
 }
 
+}  // namespace
+
 nlohmann::json demo_generation_config() {
     return {{"do_sample", true},   {"temperature", 0.6},  {"top_p", 0.9},
             {"bos_token_id", 200000}, {"eos_token_id", {200001, 200007, 200008}}, {"pad_token_id", 200018}};
@@ -119,8 +167,9 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
           cat("tokenizer ", options.tokenizer_model, " not found; fetch the real Llama 4 tokenizer with ",
               "`tools/fetch_tokenizer.sh ~/.cache/scout/tokenizer.model` (see README) and pass it with --tokenizer"));
     fs::create_directories(dir);
-    const nlohmann::json cfg_json = demo_model_config(options.size);
+    const nlohmann::json cfg_json = demo_model_config(options.size, options.vision);
     const TextConfig c = parse_model_config(cfg_json).text;
+    const std::string lm = options.vision ? "language_model." : "";  // text weights' prefix
     const LayerPlan plan = make_layer_plan(c);
 
     io::SafetensorsWriter w;
@@ -147,9 +196,9 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
     const bool b1 = options.size == DemoSize::B1;
     const double out_scale = b1 ? 1.0 / std::sqrt(2.0 * static_cast<double>(c.num_hidden_layers)) : 1.0;
     const double router_scale = b1 ? 4.0 : 1.0;
-    add("model.embed_tokens.weight", {V, D}, 1.0);
+    add(lm + "model.embed_tokens.weight", {V, D}, 1.0);
     for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
-        const std::string p = "model.layers." + std::to_string(il) + ".";
+        const std::string p = lm + "model.layers." + std::to_string(il) + ".";
         add(p + "input_layernorm.weight", {D}, 0.1, 1.0);
         add(p + "post_attention_layernorm.weight", {D}, 0.1, 1.0);
         add(p + "self_attn.q_proj.weight", {H * d, D}, in_std);
@@ -164,8 +213,39 @@ void write_demo_model(const std::filesystem::path& dir, const DemoModelOptions& 
         add(p + "feed_forward.shared_expert.up_proj.weight", {F, D}, in_std);
         add(p + "feed_forward.shared_expert.down_proj.weight", {D, F}, out_scale / std::sqrt(static_cast<double>(F)));
     }
-    add("model.norm.weight", {D}, 0.1, 1.0);
-    add("lm_head.weight", {V, D}, 2.0 * in_std);
+    add(lm + "model.norm.weight", {D}, 0.1, 1.0);
+    add(lm + "lm_head.weight", {V, D}, 2.0 * in_std);
+    if (options.vision) {
+        const nlohmann::json& v = cfg_json["vision_config"];
+        const int64_t VD = v["hidden_size"], VF = v["intermediate_size"], P = v["projector_output_dim"];
+        const int64_t grid = v["image_size"].get<int64_t>() / v["patch_size"].get<int64_t>(), patch_dim = 3 * 14 * 14;
+        const double vstd = 1.0 / std::sqrt(static_cast<double>(VD));
+        add("vision_model.patch_embedding.linear.weight", {VD, patch_dim}, 1.0 / std::sqrt(static_cast<double>(patch_dim)));
+        add("vision_model.class_embedding", {VD}, vstd);
+        add("vision_model.positional_embedding_vlm", {grid * grid + 1, VD}, vstd);
+        for (const char* ln : {"layernorm_pre", "layernorm_post"}) {
+            add(cat("vision_model.", ln, ".weight"), {VD}, 0.1, 1.0);
+            add(cat("vision_model.", ln, ".bias"), {VD}, 0.02);
+        }
+        for (int64_t i = 0; i < v["num_hidden_layers"].get<int64_t>(); ++i) {
+            const std::string p = cat("vision_model.model.layers.", i, ".");
+            for (const char* ln : {"input_layernorm", "post_attention_layernorm"}) {
+                add(p + ln + ".weight", {VD}, 0.1, 1.0);
+                add(p + ln + ".bias", {VD}, 0.02);
+            }
+            for (const char* proj : {"q_proj", "k_proj", "v_proj", "o_proj"}) {
+                add(p + "self_attn." + proj + ".weight", {VD, VD}, vstd);
+                add(p + "self_attn." + proj + ".bias", {VD}, 0.02);
+            }
+            add(p + "mlp.fc1.weight", {VF, VD}, vstd);
+            add(p + "mlp.fc1.bias", {VF}, 0.02);
+            add(p + "mlp.fc2.weight", {VD, VF}, 1.0 / std::sqrt(static_cast<double>(VF)));
+            add(p + "mlp.fc2.bias", {VD}, 0.02);
+        }
+        add("vision_model.vision_adapter.mlp.fc1.weight", {P, 4 * VD}, 1.0 / std::sqrt(4.0 * static_cast<double>(VD)));
+        add("vision_model.vision_adapter.mlp.fc2.weight", {P, P}, 1.0 / std::sqrt(static_cast<double>(P)));
+        add("multi_modal_projector.linear_1.weight", {D, P}, 1.0 / std::sqrt(static_cast<double>(P)));
+    }
 
     std::ofstream(dir / "config.json") << cfg_json.dump(2) << "\n";
     std::ofstream(dir / "generation_config.json") << demo_generation_config().dump(2) << "\n";

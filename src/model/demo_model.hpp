@@ -24,10 +24,15 @@ struct DemoModelOptions {
     uint64_t seed = 0;
     std::filesystem::path tokenizer_model;  // the real tokenizer.model, copied into the checkpoint
     DemoSize size = DemoSize::Small;
+    // Also a small vision tower (Llama4ForConditionalGeneration layout: language_model.*,
+    // vision_model.*, multi_modal_projector.*): Scout's 336-pixel tiles, 14-pixel patches and
+    // 144 tokens per tile, with hidden 64, 2 heads and 1 encoder layer.
+    bool vision = false;
 };
 
-// config.json (Llama4ForCausalLM, bf16). The Small config (and its weights for a seed) never change.
-nlohmann::json demo_model_config(DemoSize size = DemoSize::Small);
+// config.json (Llama4ForCausalLM, bf16; with vision Llama4ForConditionalGeneration, the text part
+// under text_config). The Small config (and its weights for a seed) never change.
+nlohmann::json demo_model_config(DemoSize size = DemoSize::Small, bool vision = false);
 nlohmann::json demo_generation_config();        // generation_config.json (Scout Instruct's values)
 
 // Writes config.json, generation_config.json, model.safetensors and tokenizer.model into dir.
