@@ -19,6 +19,8 @@
 #include "kv/kv_type.hpp"
 #include "server/http.hpp"
 #include "server/openai_server.hpp"
+#include "text/special_tokens.hpp"
+#include "vision/vision_tower.hpp"
 
 namespace scout::apps {
 
@@ -119,6 +121,19 @@ void serve(const ServeOptions& o) {
         sv.kv_type_global = std::string(kv::kv_type_name(r->forward->kv_type_global()));
     sv.kv_bytes_per_token = kv_bytes.bytes_per_token;
     sv.kv_chunk_ring_bytes = kv_bytes.chunk_ring_bytes;
+    // A multimodal HF checkpoint with its vision tower answers image parts (docs/images.md).
+    const auto& mc = r->model->config;
+    if (r->model->hf && !mc.vision_config.is_null() && r->model->hf->find("vision_model.class_embedding")) {
+        if (mc.image_token_index != text::token::patch)
+            throw Error(cat("the checkpoint's image_token_index is ", mc.image_token_index, ", not <|patch|> (",
+                            text::token::patch, "): its vocabulary is not Llama 4's"));
+        sv.vision = std::make_shared<const vision::VisionTower>(
+            vision::load_vision_tower(*r->model->hf, mc.vision_config, mc.text.hidden_size));
+        sv.image_token = static_cast<int32_t>(mc.image_token_index);
+        if (!o.gen.quiet)
+            std::fprintf(stderr, "images: on (vision tower of %lld layers; image_url parts with base64 data: URLs)\n",
+                         static_cast<long long>(sv.vision->config.num_layers));
+    }
     server::OpenAiServer api(scheduler, *r->tokenizer, sv);
 
     server::HttpOptions ho;

@@ -40,11 +40,23 @@ std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32
     return i;
 }
 
+constexpr std::size_t kNoImage = static_cast<std::size_t>(-1);
+
+// The first prompt position whose row comes from an image, or kNoImage.
+std::size_t first_image_row(const GenRequest& r) {
+    if (r.image_rows.empty()) return kNoImage;
+    const auto it = std::find(r.prompt.begin(), r.prompt.end(), r.image_token);
+    return it == r.prompt.end() ? kNoImage : static_cast<std::size_t>(it - r.prompt.begin());
+}
+
 }  // namespace
 
 struct Scheduler::Slot {
     std::unique_ptr<kv::KvMemory> kv;
     std::vector<int32_t> tokens;  // the tokens whose KV `kv` holds (size == kv.n_past())
+    // KV from this position on was computed from image features: the same token ids with another
+    // picture would read it wrongly, so no later request reuses it.
+    std::size_t shareable = kNoImage;
     bool busy = false;
     uint64_t last_used = 0;
 };
@@ -114,6 +126,12 @@ std::shared_ptr<RequestStream> Scheduler::submit(GenRequest request) {
           cat("the prompt has ", request.prompt.size(), " tokens; the context holds ", options_.context_length));
     check(request.max_tokens >= 1, "max_tokens must be at least 1");
     check(!request.grammar || (tokenizer_ && request.trie), "structured output needs a tokenizer and its token trie");
+    if (!request.image_rows.empty()) {
+        const auto marked = static_cast<std::size_t>(std::count(request.prompt.begin(), request.prompt.end(), request.image_token));
+        check(marked * static_cast<std::size_t>(forward_.config().hidden_size) == request.image_rows.size(),
+              cat("the prompt holds ", marked, " image tokens but ", request.image_rows.size(), " image values were given"));
+        check(forward_.capabilities().embedding_rows, "this backend cannot take image features");
+    }
     if (options_.kv_budget_bytes > 0) {
         const int64_t need = kv_need(options_, request);
         if (need > options_.kv_budget_bytes)
@@ -196,7 +214,7 @@ void Scheduler::admit_locked() {
         auto& [req, stream] = queue_.front();
         for (auto& s : slots_) {
             if (s->busy) continue;
-            const std::size_t lcp = common_prefix(s->tokens, req.prompt);
+            const std::size_t lcp = std::min({common_prefix(s->tokens, req.prompt), s->shareable, first_image_row(req)});
             if (!best || lcp > best_lcp || (lcp == best_lcp && s->last_used < best->last_used)) {
                 best = s.get();
                 best_lcp = lcp;
@@ -239,6 +257,7 @@ void Scheduler::admit_locked() {
         if (keep == 0) best->kv->clear();
         else resume = best->kv->rewind(keep);
         best->tokens.resize(static_cast<std::size_t>(resume));
+        best->shareable = first_image_row(a->req);
         a->feed_pos = static_cast<std::size_t>(resume);
         a->n_reused = resume;
         a->sampler.emplace(a->req.sampling);
@@ -324,14 +343,26 @@ void Scheduler::step() {
             owners.push_back(a.get());
         }
     int64_t budget = options_.prefill_chunk;
-    for (auto& a : active_) {
+    const auto D = static_cast<std::size_t>(forward_.config().hidden_size);
+    std::vector<std::vector<int64_t>> image_rows_at(active_.size());  // per prompt piece; outlives `steps`
+    for (std::size_t k = 0; k < active_.size(); ++k) {
+        Active* a = active_[k].get();
         if (a->pending >= 0 || budget == 0) continue;
         const auto left = static_cast<int64_t>(a->req.prompt.size() - a->feed_pos);
         const int64_t n = std::min(left, budget);
         budget -= n;
         a->fed_this_step = n;
-        steps.push_back({a->slot->kv.get(), std::span<const int32_t>(a->req.prompt).subspan(a->feed_pos, static_cast<std::size_t>(n)), {}, {}, false});
-        owners.push_back(a.get());
+        backend::SequenceStep step{a->slot->kv.get(), std::span<const int32_t>(a->req.prompt).subspan(a->feed_pos, static_cast<std::size_t>(n)), {}, {}, false};
+        if (!a->req.image_rows.empty()) {
+            const auto first = a->req.prompt.begin() + static_cast<std::ptrdiff_t>(a->feed_pos);
+            const auto before = static_cast<std::size_t>(std::count(a->req.prompt.begin(), first, a->req.image_token));
+            for (int64_t i = 0; i < n; ++i)
+                if (first[i] == a->req.image_token) image_rows_at[k].push_back(i);
+            step.embedding_rows = image_rows_at[k];
+            step.embeddings = std::span<const float>(a->req.image_rows).subspan(before * D, image_rows_at[k].size() * D);
+        }
+        steps.push_back(step);
+        owners.push_back(a);
     }
 
     const auto vocab = static_cast<std::size_t>(forward_.config().vocab_size);

@@ -77,6 +77,11 @@ struct GenRequest {
     // scheduler's tokenizer and `trie` (built once from it).
     std::shared_ptr<const grammar::Grammar> grammar;
     std::shared_ptr<const grammar::TokenTrie> trie;
+    // Vision features (docs/images.md): every `image_token` in the prompt takes the next row of
+    // image_rows [count, hidden] instead of its embedding. KV computed from them is never shared
+    // with another request (prefix reuse stops at the first image token).
+    int32_t image_token = -1;
+    std::vector<float> image_rows;
 };
 
 struct TokenLogprob {

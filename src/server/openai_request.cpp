@@ -244,9 +244,6 @@ ChatRequest parse_chat_request(std::string_view body) {
     } catch (const Error& e) {
         bad("messages", e.what());
     }
-    for (const auto& msg : r.messages)
-        for (const auto& p : msg.content)
-            if (p.kind == text::ContentPart::Kind::image) bad("messages", "images are not supported by this server yet");
     r.sampling = parse_sampling(j, true);
     parse_tools(j, r);
     r.sampling.grammar = parse_response_format(j);

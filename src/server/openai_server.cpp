@@ -10,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "grammar/token_mask.hpp"
+#include "image/decode.hpp"
 #include "server/api_error.hpp"
 #include "server/chat_page.hpp"
 #include "server/openai_request.hpp"
@@ -418,6 +419,32 @@ HttpResponse OpenAiServer::whole_reply(std::shared_ptr<engine::RequestStream> st
     return r;
 }
 
+std::vector<float> OpenAiServer::image_rows(const std::vector<text::ChatMessage>& messages) const {
+    std::vector<float> rows;
+    for (std::size_t mi = 0; mi < messages.size(); ++mi)
+        for (const auto& part : messages[mi].content) {
+            if (part.kind != text::ContentPart::Kind::image) continue;
+            const std::string where = cat("messages[", mi, "]");
+            if (!options_.vision)
+                throw ApiError(400, where + ": this model reads text only (its checkpoint has no vision tower)", "messages");
+            if (part.data.empty())
+                throw ApiError(400, where + ": give the picture itself as a base64 data URL in image_url.url "
+                                            "(\"data:image/png;base64,...\"); a size or tile grid alone is not enough",
+                               "messages");
+            const auto* bytes = reinterpret_cast<const uint8_t*>(part.data.data());
+            vision::EncodedImage e;
+            try {
+                e = vision::encode_image(*options_.vision, decode_image(std::span<const uint8_t>(bytes, part.data.size())));
+            } catch (const Error& err) {
+                throw ApiError(400, cat(where, ": the image cannot be used: ", err.what()), "messages");
+            }
+            if (e.layout.rows != part.tiles.rows || e.layout.cols != part.tiles.cols)
+                throw ApiError(400, cat(where, ": the image's header size disagrees with its pixels"), "messages");
+            rows.insert(rows.end(), e.rows.begin(), e.rows.end());
+        }
+    return rows;
+}
+
 HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     ChatRequest cr = parse_chat_request(req.body);
     add_tools_to_messages(cr.messages, cr.tools, cr.tool_choice, cr.tool_choice_name);
@@ -431,7 +458,10 @@ HttpResponse OpenAiServer::chat(const HttpRequest& req) {
     } catch (const Error& e) {
         throw ApiError(400, e.what(), "messages");
     }
-    const std::shared_ptr<engine::RequestStream> stream = submit(make_generation(cr.sampling, std::move(prompt)));
+    engine::GenRequest gen = make_generation(cr.sampling, std::move(prompt));
+    gen.image_rows = image_rows(cr.messages);
+    if (!gen.image_rows.empty()) gen.image_token = options_.image_token;
+    const std::shared_ptr<engine::RequestStream> stream = submit(std::move(gen));
     ChatReplyInfo info;
     info.id = random_id("chatcmpl-");
     info.created = unix_now();

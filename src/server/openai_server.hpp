@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/scheduler.hpp"
+#include "vision/vision_tower.hpp"
 #include "sample/sampling_params.hpp"
 #include "server/http.hpp"
 #include "server/openai_request.hpp"
@@ -40,6 +41,10 @@ struct ServerOptions {
     // A request waiting this long without any progress (no token, queued or prefilling) is given
     // up: the scheduler is wedged. Progress resets it, so long replies never hit it.
     int64_t stall_timeout_s = 600;
+    // The checkpoint's vision tower (docs/images.md), or null: image parts are then a 400. Image
+    // parts come as base64 data: URLs; the server fetches nothing.
+    std::shared_ptr<const vision::VisionTower> vision;
+    int32_t image_token = -1;  // the config's image_token_index (<|patch|>)
 };
 
 struct ServerCounters {
@@ -65,6 +70,8 @@ private:
     HttpResponse models(const HttpRequest& req);
     HttpResponse metrics(const HttpRequest& req);
     engine::GenRequest make_generation(const SamplingRequest& s, std::vector<int32_t> prompt) const;
+    // The rows of the messages' images, in order (a 400 naming the part when one cannot be used).
+    std::vector<float> image_rows(const std::vector<text::ChatMessage>& messages) const;
     std::shared_ptr<engine::RequestStream> submit(engine::GenRequest request);
     // A non-streaming reply: collects the events (on_event), then builds the body (build).
     HttpResponse whole_reply(std::shared_ptr<engine::RequestStream> stream,

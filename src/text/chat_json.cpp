@@ -57,7 +57,8 @@ bool image_size_from_bytes(const std::string& b, int& w, int& h) {
 
 std::string where(size_t mi) { return cat("messages[", mi, "]"); }
 
-TileLayout image_layout(const Json& part, size_t mi, const ImageTokenParams& params) {
+// The tile grid of an image part; `data` receives the bytes of a data URL's file.
+TileLayout image_layout(const Json& part, size_t mi, const ImageTokenParams& params, std::string& data) {
     const auto fail = [&](const std::string& what) {
         return Error(cat(where(mi), ": image ", what,
                          "; give the image's pixel size as \"width\"/\"height\", its tile grid as \"tiles\": [rows, "
@@ -90,11 +91,13 @@ TileLayout image_layout(const Json& part, size_t mi, const ImageTokenParams& par
     if (url.empty()) throw fail("has no size");
     const size_t comma = url.find(',');
     if (url.rfind("data:", 0) != 0 || comma == std::string::npos || url.substr(0, comma).find(";base64") == std::string::npos)
-        throw fail("URL is not a base64 data URL (remote URLs are not fetched)");
+        throw Error(cat(where(mi), ": image URL is not a base64 data URL: only \"data:image/...;base64,...\" URLs are "
+                        "accepted (remote http(s) URLs are never fetched; put the file's bytes in the URL)"));
     std::string bytes;
     if (!base64_decode(url.substr(comma + 1), bytes)) throw fail("data URL is not valid base64");
     int w = 0, h = 0;
     if (!image_size_from_bytes(bytes, w, h) || w < 1 || h < 1) throw fail("data is not a PNG, JPEG or GIF");
+    data = std::move(bytes);
     return choose_tile_layout(w, h, params);
 }
 
@@ -116,7 +119,9 @@ std::vector<ContentPart> parse_content(const Json& c, size_t mi, bool& is_list, 
             check(p.contains("text") && p["text"].is_string(), cat(where(mi), ".content[", k, "]: text part has no \"text\""));
             parts.push_back(ContentPart::make_text(p["text"].get<std::string>()));
         } else if (type == "image" || type == "image_url") {
-            parts.push_back(ContentPart::make_image(image_layout(p, mi, params)));
+            std::string data;
+            const TileLayout layout = image_layout(p, mi, params, data);
+            parts.push_back(ContentPart::make_image(layout, std::move(data)));
         } else {
             throw Error(cat(where(mi), ".content[", k, "]: unknown part type '", type, "' (use text, image or image_url)"));
         }

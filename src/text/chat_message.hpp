@@ -15,9 +15,10 @@ struct ContentPart {
     Kind kind = Kind::text;
     std::string text;   // Kind::text
     TileLayout tiles;   // Kind::image: the tile grid the vision encoder uses for this image
+    std::string data;   // Kind::image given as a base64 data URL: the file's bytes (else empty)
 
-    static ContentPart make_text(std::string t) { return {Kind::text, std::move(t), {}}; }
-    static ContentPart make_image(TileLayout l) { return {Kind::image, {}, l}; }
+    static ContentPart make_text(std::string t) { return {Kind::text, std::move(t), {}, {}}; }
+    static ContentPart make_image(TileLayout l, std::string data = {}) { return {Kind::image, {}, l, std::move(data)}; }
 };
 
 struct ToolCall {

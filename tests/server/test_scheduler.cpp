@@ -304,6 +304,52 @@ TEST(Scheduler, KvBudgetBoundsTheBatch) {
     EXPECT_EQ(again.end.n_prompt_reused, 0);
 }
 
+// Image rows (vision features at the image token) placed across prefill pieces equal a lone
+// Session fed the same rows; KV computed from one picture is never reused for another picture
+// or for the same ids without pictures, while the text before the first image is.
+TEST(Scheduler, ImageRowsEqualASessionAndAreNeverShared) {
+    Tiny t;
+    const int32_t image_token = 7;
+    std::vector<int32_t> prompt = make_prompt(6, 4);
+    for (int i = 0; i < 9; ++i) prompt.push_back(image_token);  // straddles pieces of 5
+    const auto tail = make_prompt(4, 5);
+    prompt.insert(prompt.end(), tail.begin(), tail.end());
+    const auto D = static_cast<std::size_t>(t.model->config.text.hidden_size);
+    std::mt19937_64 rng(test::test_seed());
+    const std::vector<float> pic_a = test::random_floats(rng, 9 * D), pic_b = test::random_floats(rng, 9 * D);
+    auto with_rows = [&](const std::vector<float>* rows) {
+        GenRequest r = request(prompt, 6);
+        if (rows) {
+            r.image_token = image_token;
+            r.image_rows = *rows;
+        }
+        return r;
+    };
+    auto session_reply = [&](const std::vector<float>* rows) {
+        Session s(t.forward, {.context_length = 256});
+        Sampler sampler(greedy());
+        GenerateOptions o;
+        o.max_new_tokens = 6;
+        if (rows) o.images = {image_token, *rows};
+        return generate(s, sampler, nullptr, prompt, o).tokens;
+    };
+    const auto want_a = session_reply(&pic_a), want_b = session_reply(&pic_b), want_none = session_reply(nullptr);
+    ASSERT_NE(want_a, want_b);  // the rows matter (else the test could not fail)
+    Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256, .prefill_chunk = 5});
+    EXPECT_EQ(collect(*s.submit(with_rows(&pic_a))).tokens, want_a);
+    const Collected b = collect(*s.submit(with_rows(&pic_b)));
+    EXPECT_EQ(b.tokens, want_b);
+    // The text before the image is reused (rewound to a chunk edge), nothing after it.
+    EXPECT_GT(b.end.n_prompt_reused, 0);
+    EXPECT_LE(b.end.n_prompt_reused, 6);
+    EXPECT_EQ(collect(*s.submit(with_rows(nullptr))).tokens, want_none);
+    EXPECT_EQ(collect(*s.submit(with_rows(&pic_a))).tokens, want_a);
+    // Rows that do not match the image tokens are refused at submit.
+    GenRequest bad = with_rows(&pic_a);
+    bad.image_rows.resize(8 * D);
+    EXPECT_THROW(s.submit(std::move(bad)), Error);
+}
+
 TEST(Scheduler, PrefixReuseRecomputesAtMostOneChunk) {
     Tiny t;
     const int64_t chunk = t.model->plan.chunk_size;
