@@ -96,7 +96,7 @@ TEST(ChatFormat, BadMessagesAreClearErrors) {
     EXPECT_NE(msg_of(R"([{"role":"robot","content":"x"}])").find("unknown role"), std::string::npos);
     EXPECT_NE(msg_of(R"([{"role":"user","content":[{"type":"image"}]}])").find("width"), std::string::npos);
     EXPECT_NE(msg_of(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}])")
-                  .find("not fetched"),
+                  .find("never fetched"),
               std::string::npos);
     EXPECT_NE(msg_of(R"([{"role":"user","content":[{"type":"audio"}]}])").find("unknown part type"), std::string::npos);
     EXPECT_NE(msg_of(R"([{"role":"user","content":"x","tool_calls":[]}])").find("only assistant"), std::string::npos);
