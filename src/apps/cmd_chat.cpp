@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "apps/commands.hpp"
+#include "apps/image_input.hpp"
 #include "apps/interrupt.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
@@ -13,6 +14,7 @@
 #include "engine/stop_reason.hpp"
 #include "sample/sampler.hpp"
 #include "text/chat_format.hpp"
+#include "text/special_tokens.hpp"
 
 namespace scout::apps {
 
@@ -25,6 +27,7 @@ struct ChatOptions {
 
 constexpr const char* kHelp =
     "commands: /reset (forget the conversation), /system TEXT (set the system prompt and reset),\n"
+    "          /image PATH (attach a picture to your next message; multimodal checkpoints),\n"
     "          /quit or /exit (or Ctrl-D). End a line with \\ to continue on the next line.\n"
     "          Ctrl-C stops the current reply.\n";
 
@@ -59,8 +62,14 @@ void chat(const ChatOptions& o) {
     std::vector<int32_t> history;  // every id the model should have seen, in order
     const int32_t eot = r->tokenizer->special_id_or_throw("<|eot|>");
 
+    // /image: the vision tower (loaded on first use) and the pictures for the next message.
+    std::unique_ptr<vision::VisionTower> tower;
+    std::vector<text::TileLayout> pending_layouts;
+    std::vector<float> pending_rows;
     auto reset = [&] {
         session.reset();
+        pending_layouts.clear();
+        pending_rows.clear();
         history = {r->tokenizer->special_id_or_throw("<|begin_of_text|>")};
         if (!system.empty()) format.encode_message(text::ChatMessage::make("system", system), history);
     };
@@ -80,6 +89,22 @@ void chat(const ChatOptions& o) {
             std::fputs("[conversation reset]\n", stderr);
             continue;
         }
+        if (message.rfind("/image", 0) == 0) {
+            const std::string path = message.size() > 7 ? message.substr(7) : "";
+            try {
+                check(!path.empty(), "give the picture's path: /image PATH");
+                check(r->model->config.image_token_index == text::token::patch,
+                      "this model reads text only (its checkpoint has no Llama 4 vision tower)");
+                if (!tower) tower = std::make_unique<vision::VisionTower>(load_vision_tower_of(*r->model));
+                EncodedImages e = encode_image_files(*tower, {path});
+                pending_layouts.push_back(e.layouts.front());
+                pending_rows.insert(pending_rows.end(), e.rows.begin(), e.rows.end());
+                std::fputs("[picture attached to your next message]\n", stderr);
+            } catch (const Error& e) {
+                std::fprintf(stderr, "[/image: %s]\n", e.what());
+            }
+            continue;
+        }
         if (message.rfind("/system", 0) == 0) {
             system = message.size() > 8 ? message.substr(8) : "";
             reset();
@@ -87,7 +112,11 @@ void chat(const ChatOptions& o) {
             continue;
         }
         const std::size_t before = history.size();
-        format.encode_message(text::ChatMessage::make("user", message), history);
+        text::ChatMessage user = text::ChatMessage::make("user", message);
+        for (auto it = pending_layouts.rbegin(); it != pending_layouts.rend(); ++it)  // pictures first
+            user.content.insert(user.content.begin(), text::ContentPart::make_image(*it));
+        if (!pending_layouts.empty()) user.content_is_list = true;
+        format.encode_message(user, history);
         format.encode_header("assistant", history);
         const std::span<const int32_t> new_ids =
             std::span<const int32_t>(history).subspan(session.tokens().size());
@@ -100,6 +129,10 @@ void chat(const ChatOptions& o) {
         interrupted.store(false);
         engine::GenerateOptions opt = r->generate_options;
         opt.cancel = &interrupted;
+        const std::vector<float> rows = std::move(pending_rows);  // this turn's pictures, now in the history
+        pending_rows.clear();
+        pending_layouts.clear();
+        opt.images = {text::token::patch, rows};
         const auto result = engine::generate(session, sampler, r->tokenizer.get(), new_ids, opt, [](std::string_view s) {
             std::fwrite(s.data(), 1, s.size(), stdout);
             std::fflush(stdout);

@@ -3,17 +3,21 @@
 #include <iostream>
 
 #include "base/error.hpp"
-#include "image/decode.hpp"
-#include "vision/vision_tower.hpp"
 
 namespace scout::apps {
 
-EncodedImages encode_image_files(const engine::Model& model, const std::vector<std::string>& files) {
+vision::VisionTower load_vision_tower_of(const engine::Model& model) {
     if (!model.hf)
-        throw Error("--image needs a Hugging Face checkpoint directory with the vision weights (vision_model.*); "
+        throw Error("images need a Hugging Face checkpoint directory with the vision weights (vision_model.*); "
                     "GGUF mmproj files are not read yet");
-    const vision::VisionTower tower =
-        vision::load_vision_tower(*model.hf, model.config.vision_config, model.config.text.hidden_size);
+    return vision::load_vision_tower(*model.hf, model.config.vision_config, model.config.text.hidden_size);
+}
+
+EncodedImages encode_image_files(const engine::Model& model, const std::vector<std::string>& files) {
+    return encode_image_files(load_vision_tower_of(model), files);
+}
+
+EncodedImages encode_image_files(const vision::VisionTower& tower, const std::vector<std::string>& files) {
     EncodedImages out;
     out.tokens_per_tile = tower.config.tokens_per_tile();
     for (const auto& file : files) {

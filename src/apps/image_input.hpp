@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "engine/model.hpp"
+#include "image/decode.hpp"
 #include "text/image_layout.hpp"
+#include "vision/vision_tower.hpp"
 
 namespace scout::apps {
 
@@ -17,8 +19,13 @@ struct EncodedImages {
     std::vector<float> rows;                // [image_tokens, text hidden], all images in order
 };
 
-// Loads the vision tower of `model` (a multimodal Hugging Face checkpoint) and encodes every file,
-// saying on stderr what each became. Throws scout::Error naming the file or what the model lacks.
+// The vision tower of `model` (a multimodal Hugging Face checkpoint whose image token is Llama 4's
+// <|patch|>). Throws scout::Error saying what the model lacks.
+vision::VisionTower load_vision_tower_of(const engine::Model& model);
+
+// Encodes every file, saying on stderr what each became. Throws scout::Error naming the file.
+EncodedImages encode_image_files(const vision::VisionTower& tower, const std::vector<std::string>& files);
+// Both of the above.
 EncodedImages encode_image_files(const engine::Model& model, const std::vector<std::string>& files);
 
 }  // namespace scout::apps

@@ -67,6 +67,31 @@ TEST_F(CliImages, ThePictureChangesTheReplyAndGreedyRepeats) {
     EXPECT_NE(two.output.find("png_rgba.png: 40x30 pixels, 1x1 tiles, 144 image tokens"), std::string::npos) << two.output;
 }
 
+TEST_F(CliImages, ChatAttachesAPictureWithSlashImage) {
+    // merge_stderr false: the replies alone (stdout), without the notes on stderr.
+    auto chat = [&](const std::string& lines, bool merge_stderr) {
+        return test::run_command("printf '" + lines + "' | " + test::scout_binary() + " chat -q --no-prefault --temp 0 -n 6 -m " +
+                                     q(*demo_),
+                                 merge_stderr);
+    };
+    const std::string attach = "/image " + image("png_rgba.png").string() + "\\n";
+    const auto noted = chat(attach + "What is this?\\n/quit\\n", true);
+    ASSERT_EQ(noted.status, 0) << noted.output;
+    EXPECT_NE(noted.output.find("[picture attached to your next message]"), std::string::npos) << noted.output;
+    const auto with = chat(attach + "What is this?\\n/quit\\n", false);
+    const auto without = chat("What is this?\\n/quit\\n", false);
+    ASSERT_EQ(with.status, 0);
+    ASSERT_EQ(without.status, 0);
+    EXPECT_FALSE(with.output.empty());
+    EXPECT_NE(with.output, without.output) << "the picture did not change the reply";
+    // A second turn without a picture still works (the picture stays in the conversation).
+    EXPECT_EQ(chat(attach + "What is this?\\nAnd now?\\n/quit\\n", false).status, 0);
+    // A missing file is reported and the chat goes on.
+    const auto missing = chat("/image /no/such/file.png\\nhello\\n/quit\\n", true);
+    EXPECT_EQ(missing.status, 0) << missing.output;
+    EXPECT_NE(missing.output.find("[/image: "), std::string::npos) << missing.output;
+}
+
 TEST_F(CliImages, BadImagesAreClearErrors) {
     const fs::path dir = test::work_dir() / ("bad-images-" + std::to_string(::getpid()));
     fs::create_directories(dir);
