@@ -19,6 +19,7 @@ form{display:flex;gap:.5em}textarea{flex:1;min-height:3em;font:inherit}
 <h1>scout</h1>
 <div id="log"></div>
 <form id="f"><textarea id="q" placeholder="Message (Enter to send, Shift+Enter for a new line)"></textarea>
+<input id="img" type="file" accept="image/png,image/jpeg,image/gif" title="Attach a picture to the message (models with a vision tower)">
 <input id="key" type="password" autocomplete="off" placeholder="API key (--api-key)" size="12">
 <button id="send" type="submit">Send</button><button id="stop" type="button" disabled>Stop</button></form>
 <script>
@@ -26,6 +27,7 @@ form{display:flex;gap:.5em}textarea{flex:1;min-height:3em;font:inherit}
 const log = document.getElementById("log"), q = document.getElementById("q");
 const sendBtn = document.getElementById("send"), stopBtn = document.getElementById("stop");
 const keyBox = document.getElementById("key");  // kept in the page only, sent as a Bearer token
+const imgBox = document.getElementById("img");  // a picture for the next message, sent as a data: URL
 const messages = [];
 let controller = null;
 function add(role, text) {
@@ -42,8 +44,19 @@ document.getElementById("f").onsubmit = async e => {
   const text = q.value.trim();
   if (!text || controller) return;
   q.value = "";
-  messages.push({role: "user", content: text});
-  add("user", text);
+  const file = imgBox.files.length ? imgBox.files[0] : null;
+  let content = text;
+  if (file) {
+    const url = await new Promise((ok, fail) => {
+      const fr = new FileReader();
+      fr.onload = () => ok(fr.result); fr.onerror = () => fail(fr.error);
+      fr.readAsDataURL(file);
+    });
+    content = [{type: "image_url", image_url: {url}}, {type: "text", text}];
+    imgBox.value = "";
+  }
+  messages.push({role: "user", content});
+  add("user", file ? "[picture: " + file.name + "]\n" + text : text);
   const out = add("assistant", "");
   controller = new AbortController();
   sendBtn.disabled = true; stopBtn.disabled = false;

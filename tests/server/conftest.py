@@ -61,6 +61,17 @@ def demo_model(scout_bin, request):
     return d
 
 
+@pytest.fixture(scope="session")
+def vision_model(scout_bin, request):
+    """The demo model with a small vision tower (scout demo-model --vision)."""
+    d = Path(request.config.getoption("--work-dir")) / "server-demo-vision"
+    if not (d / "model.safetensors").exists():
+        d.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(scout_bin), "demo-model", str(d), "--vision", "--tokenizer", str(TOKENIZER)],
+                       check=True, capture_output=True, timeout=300)
+    return d
+
+
 # What the tool-call model answers to every chat prompt (then <|eot|>); see tool_call_model.py.
 TOOL_CALL_REPLY = '[get_weather(city="Paris")]'
 
@@ -142,6 +153,14 @@ def cold_server(scout_bin, demo_model):
                "--max-queue", "1")
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def vision_server(scout_bin, vision_model):
+    s = Server(scout_bin, vision_model, "--parallel", "2", "--ctx", "4096", "-t", "2")
+    yield s
+    s.stop()
+    assert s.proc.returncode == 0, "the server did not exit cleanly"
 
 
 @pytest.fixture()

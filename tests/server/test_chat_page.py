@@ -1,6 +1,7 @@
 """The chat page at `/` in headless Chromium (Debian's chromium package), driven over the DevTools
 protocol: a message is sent, the reply streams in, markup in messages stays text, Stop aborts the
-stream and the server cancels the sequence. Skipped without chromium."""
+stream and the server cancels the sequence; a picture attached on a multimodal server is sent as a
+data: URL and answered. Skipped without chromium."""
 import json
 import re
 import shutil
@@ -114,3 +115,28 @@ def test_chat_page_streams_and_stops(server, browser):
     assert browser.js("document.querySelectorAll('#log img, #log script').length") == 0
     m = wait_idle(server, timeout=30)
     assert m["scout_generations_cancelled_total"] >= before + 1
+
+
+def test_chat_page_sends_a_picture(vision_server, browser):
+    import base64
+    from conftest import REPO
+    png = base64.b64encode((REPO / "tests" / "data" / "images" / "png_rgba.png").read_bytes()).decode()
+    browser.call("Page.enable")
+    browser.call("Page.navigate", url=vision_server.base + "/")
+    browser.wait_for("document.readyState === 'complete' && !!document.getElementById('img')")
+    before = metrics(vision_server)["scout_prompt_tokens_total"]
+    # What choosing a file does: the input's file list holds it.
+    browser.js("const b = Uint8Array.from(atob(" + json.dumps(png) + "), c => c.charCodeAt(0));"
+               "const dt = new DataTransfer(); dt.items.add(new File([b], 'photo.png', {type: 'image/png'}));"
+               "document.getElementById('img').files = dt.files;"
+               "document.getElementById('q').value = 'What is in this picture?';"
+               "document.getElementById('f').requestSubmit(); true")
+    assert browser.wait_for("document.querySelector('.msg.user') && document.querySelector('.msg.user').textContent") == \
+        "[picture: photo.png]\nWhat is in this picture?"
+    # The reply comes (no error bubble), and the input is cleared for the next message.
+    browser.wait_for("!document.getElementById('send').disabled && document.querySelector('.msg.assistant').textContent.length > 0",
+                     timeout=120)
+    assert browser.js("document.querySelectorAll('.msg.error').length") == 0, browser.js("document.body.innerText")
+    assert browser.js("document.getElementById('img').files.length") == 0
+    # The picture went as an image_url part: the prompt holds its 147-token block.
+    assert metrics(vision_server)["scout_prompt_tokens_total"] - before > 147

@@ -4,34 +4,14 @@ different pictures never share KV, and bad images are a 400 naming the problem w
 keeps serving. A text-only server refuses images."""
 import base64
 import struct
-import subprocess
 import zlib
-from pathlib import Path
 
 import openai
 import pytest
 
-from conftest import REPO, TOKENIZER, Server
+from conftest import REPO
 
 IMAGES = REPO / "tests" / "data" / "images"
-
-
-@pytest.fixture(scope="session")
-def vision_model(scout_bin, request):
-    d = Path(request.config.getoption("--work-dir")) / "server-demo-vision"
-    if not (d / "model.safetensors").exists():
-        d.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(scout_bin), "demo-model", str(d), "--vision", "--tokenizer", str(TOKENIZER)],
-                       check=True, capture_output=True, timeout=300)
-    return d
-
-
-@pytest.fixture(scope="module")
-def vision_server(scout_bin, vision_model):
-    s = Server(scout_bin, vision_model, "--parallel", "2", "--ctx", "4096", "-t", "2")
-    yield s
-    s.stop()
-    assert s.proc.returncode == 0, "the server did not exit cleanly"
 
 
 @pytest.fixture()
