@@ -14,22 +14,17 @@ std::vector<float> tensor_f32(const io::HfCheckpoint& ck, const std::string& nam
         throw Error(cat("vision weights: ", name, " has shape ", shape_str(t->shape), ", the config needs ", shape_str(shape)));
     std::vector<float> out(static_cast<size_t>(t->numel()));
     const auto* raw = static_cast<const uint8_t*>(t->data);
+    auto widen = [&](float (*to_f32)(uint16_t)) {
+        for (size_t i = 0; i < out.size(); ++i) {
+            uint16_t v;
+            std::memcpy(&v, raw + 2 * i, 2);
+            out[i] = to_f32(v);
+        }
+    };
     switch (t->dtype) {
         case DType::F32: std::memcpy(out.data(), raw, out.size() * 4); break;
-        case DType::BF16:
-            for (size_t i = 0; i < out.size(); ++i) {
-                uint16_t v;
-                std::memcpy(&v, raw + 2 * i, 2);
-                out[i] = bf16_to_f32(v);
-            }
-            break;
-        case DType::F16:
-            for (size_t i = 0; i < out.size(); ++i) {
-                uint16_t v;
-                std::memcpy(&v, raw + 2 * i, 2);
-                out[i] = f16_to_f32(v);
-            }
-            break;
+        case DType::BF16: widen([](uint16_t v) { return bf16_to_f32(v); }); break;
+        case DType::F16: widen([](uint16_t v) { return f16_to_f32(v); }); break;
         default: throw Error(cat("vision weights: ", name, " is ", dtype_name(t->dtype), "; only F32, BF16 and F16 are read"));
     }
     return out;
