@@ -12,11 +12,11 @@
 #include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "apps/image_input.hpp"
 #include "backend/factory.hpp"
 #include "base/error.hpp"
 #include "base/npy.hpp"
 #include "engine/model.hpp"
-#include "apps/image_input.hpp"
 
 namespace scout::apps {
 

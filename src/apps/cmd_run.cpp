@@ -79,10 +79,10 @@ void run(const RunOptions& o) {
     // Images: <|begin_of_text|>, each image's token block (llama4-spec.md §4.2), then the text.
     EncodedImages images;
     if (!o.images.empty()) {
+        images = encode_image_files(*r->model, o.images);  // says so for a text-only checkpoint
         check(r->model->config.image_token_index == text::token::patch,
               cat("the checkpoint's image_token_index is ", r->model->config.image_token_index, ", not <|patch|> (",
                   text::token::patch, "): its vocabulary is not Llama 4's, so scout cannot lay out image tokens for it"));
-        images = encode_image_files(*r->model, o.images);
         const std::ptrdiff_t at = !prompt.empty() && prompt[0] == text::token::bos ? 1 : 0;
         std::vector<int32_t> blocks;
         text::ImageTokenParams params;
