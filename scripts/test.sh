@@ -8,7 +8,7 @@
 # for the llama.cpp-layout vocabulary), and Llama 4's tokenizer.model, fetched the quick start's
 # verified way (tools/fetch_tokenizer.sh: pinned wheel, sha256) to where CMake's SCOUT_TOKENIZER
 # says (tests/CMakeLists.txt: ../shared's copy when there is one, else ~/.cache/scout), and the
-# wheel's two photos to build/test-data/llama_models. Without
+# wheel's two photos to where SCOUT_TEST_PHOTOS says (~/.cache/scout/llama-models-photos). Without
 # PyPI those tests skip; with the environment variable CI set, anything missing is a failure, and
 # so is any compiler warning (-DSCOUT_WERROR=ON).
 set -euo pipefail
@@ -49,7 +49,7 @@ if [ ! -f "$tokenizer" ]; then
     || missing "cannot fetch tokenizer.model to $tokenizer: the tests that read it will skip"
 fi
 # The two photos of the same wheel that test_image_processor compares with the HF processor.
-photos=build/test-data/llama_models
+photos="$(sed -n 's/^SCOUT_TEST_PHOTOS:PATH=//p' build/CMakeCache.txt)"
 for photo in dog.jpg:30ead4dc9a55a12a8c3e2a5cb5bf5a8b72854dbcdddab5680928d5cc4c746f26 \
              pasta.jpeg:8fbcd57e31607b7ba02b61a2ef9c0fe9209008878c386e60d9bb775717e812ab; do
   [ -f "$photos/${photo%%:*}" ] && continue
