@@ -96,7 +96,7 @@ void chat(const ChatOptions& o) {
                 check(r->model->config.image_token_index == text::token::patch,
                       "this model reads text only (its checkpoint has no Llama 4 vision tower)");
                 if (!tower) tower = std::make_unique<vision::VisionTower>(load_vision_tower_of(*r->model));
-                EncodedImages e = encode_image_files(*tower, {path});
+                EncodedImages e = encode_image_files(*tower, {path}, o.gen.backend.threads);
                 pending_layouts.push_back(e.layouts.front());
                 pending_rows.insert(pending_rows.end(), e.rows.begin(), e.rows.end());
                 std::fputs("[picture attached to your next message]\n", stderr);

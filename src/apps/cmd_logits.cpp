@@ -36,8 +36,8 @@ struct LogitsOptions {
 
 // The projected rows of every image, in order, checked against the image tokens in `ids`.
 std::vector<float> image_rows(const engine::Model& model, const std::vector<std::string>& images,
-                              const std::vector<int32_t>& ids) {
-    EncodedImages e = encode_image_files(model, images);
+                              const std::vector<int32_t>& ids, int threads) {
+    EncodedImages e = encode_image_files(model, images, threads);
     const auto in_ids = std::count(ids.begin(), ids.end(), static_cast<int32_t>(model.config.image_token_index));
     if (in_ids != e.image_tokens)
         throw Error(cat("--tokens holds ", in_ids, " image tokens (id ", model.config.image_token_index, ") but the ",
@@ -58,7 +58,7 @@ void run_logits(const LogitsOptions& opt) {
     const int64_t V = model->config.text.vocab_size;
     const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, backend_options(opt.backend));
     const auto kv = fwd->make_kv();
-    const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(*model, opt.images, ids);
+    const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(*model, opt.images, ids, opt.backend.threads);
     const int64_t D = model->config.text.hidden_size;
     size_t rows_used = 0;
     std::optional<ActivationDump> dump;

@@ -110,6 +110,7 @@ void serve(const ServeOptions& o) {
                                           : std::filesystem::path(o.gen.model_dir).lexically_normal().filename().string();
     if (sv.model_name.empty()) sv.model_name = std::filesystem::path(o.gen.model_dir).parent_path().filename().string();
     sv.api_key = o.api_key;
+    sv.vision_threads = o.gen.backend.threads;
     sv.bind_host = o.host;
     sv.allow_origin = o.allow_origin;
     sv.stall_timeout_s = o.stall_timeout_s;

@@ -23,9 +23,10 @@ struct EncodedImages {
 // <|patch|>). Throws scout::Error saying what the model lacks.
 vision::VisionTower load_vision_tower_of(const engine::Model& model);
 
-// Encodes every file, saying on stderr what each became. Throws scout::Error naming the file.
-EncodedImages encode_image_files(const vision::VisionTower& tower, const std::vector<std::string>& files);
+// Encodes every file on `threads` threads (0: all cores, as --threads), saying on stderr what each
+// became. Throws scout::Error naming the file.
+EncodedImages encode_image_files(const vision::VisionTower& tower, const std::vector<std::string>& files, int threads);
 // Both of the above.
-EncodedImages encode_image_files(const engine::Model& model, const std::vector<std::string>& files);
+EncodedImages encode_image_files(const engine::Model& model, const std::vector<std::string>& files, int threads);
 
 }  // namespace scout::apps

@@ -85,7 +85,9 @@ std::string error_body(int status, const std::string& message, const std::string
 }
 
 OpenAiServer::OpenAiServer(engine::Scheduler& scheduler, const text::Tokenizer& tokenizer, ServerOptions options)
-    : scheduler_(scheduler), tokenizer_(tokenizer), options_(std::move(options)), created_(unix_now()) {}
+    : scheduler_(scheduler), tokenizer_(tokenizer), options_(std::move(options)), created_(unix_now()) {
+    if (options_.vision) vision_pool_ = std::make_unique<ThreadPool>(options_.vision_threads);
+}
 
 bool OpenAiServer::authorized(const HttpRequest& req) const {
     if (options_.api_key.empty()) return true;
@@ -434,7 +436,9 @@ std::vector<float> OpenAiServer::image_rows(const std::vector<text::ChatMessage>
             const auto* bytes = reinterpret_cast<const uint8_t*>(part.data.data());
             vision::EncodedImage e;
             try {
-                e = vision::encode_image(*options_.vision, decode_image(std::span<const uint8_t>(bytes, part.data.size())));
+                const RgbImage image = decode_image(std::span<const uint8_t>(bytes, part.data.size()));
+                const std::lock_guard<std::mutex> lock(vision_mu_);
+                e = vision::encode_image(*options_.vision, image, *vision_pool_);
             } catch (const Error& err) {
                 throw ApiError(400, cat(where, ": the image cannot be used: ", err.what()), "messages");
             }

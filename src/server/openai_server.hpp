@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/scheduler.hpp"
+#include "base/thread_pool.hpp"
 #include "vision/vision_tower.hpp"
 #include "sample/sampling_params.hpp"
 #include "server/http.hpp"
@@ -45,6 +46,7 @@ struct ServerOptions {
     // parts come as base64 data: URLs; the server fetches nothing.
     std::shared_ptr<const vision::VisionTower> vision;
     int32_t image_token = -1;  // the config's image_token_index (<|patch|>)
+    int vision_threads = 0;    // threads of the image encoder (0: all cores); one image is encoded at a time
 };
 
 struct ServerCounters {
@@ -89,6 +91,10 @@ private:
     mutable std::mutex trie_mu_;
     mutable std::shared_ptr<const grammar::TokenTrie> trie_;  // guarded by trie_mu_
     ServerOptions options_;
+    // The image encoder's threads (when there is a vision tower): requests with pictures take
+    // turns on them, so memory stays that of one image whatever the number of connections.
+    mutable std::mutex vision_mu_;
+    std::unique_ptr<ThreadPool> vision_pool_;  // used under vision_mu_
     ServerCounters counters_;
     int64_t created_;  // unix time of start, reported as the model's "created"
 };

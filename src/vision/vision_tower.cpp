@@ -1,7 +1,7 @@
 #include "vision/vision_tower.hpp"
 
 #include "base/error.hpp"
-#include "vision/encoder_reference.hpp"
+#include "vision/encoder_cpu.hpp"
 #include "vision/processor_config.hpp"
 
 namespace scout::vision {
@@ -17,13 +17,13 @@ VisionTower load_vision_tower(const io::HfCheckpoint& ck, const nlohmann::json& 
     return t;
 }
 
-EncodedImage encode_image(const VisionTower& tower, const RgbImage& image) {
+EncodedImage encode_image(const VisionTower& tower, const RgbImage& image, ThreadPool& pool) {
     const PixelTiles tiles = preprocess_image(image, tower.processor);
     EncodedImage out;
     out.layout = tiles.layout;
     out.num_tiles = tiles.num_tiles;
-    out.rows = project_features_reference(tower.config, tower.weights,
-                                          encode_tiles_reference(tower.config, tower.weights, tiles.pixels, tiles.num_tiles));
+    out.rows = project_features(tower.config, tower.weights,
+                                encode_tiles(tower.config, tower.weights, tiles.pixels, tiles.num_tiles, pool), pool);
     return out;
 }
 

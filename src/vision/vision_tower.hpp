@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "image/decode.hpp"
 #include "io/hf_checkpoint.hpp"
 #include "text/image_layout.hpp"
@@ -31,7 +32,7 @@ struct EncodedImage {
     std::vector<float> rows;   // [num_tiles * tokens_per_tile, text hidden], in <|patch|> order
 };
 
-// Runs the plain reference encoder (vision/encoder_reference.hpp).
-EncodedImage encode_image(const VisionTower& tower, const RgbImage& image);
+// Runs the encoder on the CPU kernels (vision/encoder_cpu.hpp) with the pool's threads.
+EncodedImage encode_image(const VisionTower& tower, const RgbImage& image, ThreadPool& pool);
 
 }  // namespace scout::vision

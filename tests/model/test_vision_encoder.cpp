@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <random>
 
 #include "backend/cpu/forward_cpu.hpp"
 #include "base/error.hpp"
@@ -15,6 +17,7 @@
 #include "test_util.hpp"
 #include "image/decode.hpp"
 #include "io/hf_checkpoint.hpp"
+#include "vision/encoder_cpu.hpp"
 #include "vision/encoder_reference.hpp"
 #include "vision/processor_config.hpp"
 #include "vision/vision_tower.hpp"
@@ -102,6 +105,88 @@ TEST(VisionEncoder, ReferenceEncoderMatchesTransformers) {
     std::printf("adapter output: max error %.3g of scale; projected rows: %.3g\n", err, rerr);
 }
 
+TEST(VisionEncoder, FastEncoderMatchesTransformers) {
+    const VisionFixture v;
+    const test::LogitsCase& c = v.image_case();
+    const NpyArray pixels = v.reference(c.pixel_values);
+    ThreadPool pool(3);
+    const std::vector<float> features = vision::encode_tiles(v.config, v.weights, pixels.data, pixels.shape[0], pool);
+    const double err = test::max_rel_to_scale(features, v.reference(c.vision_adapter_out).data);
+    EXPECT_LE(err, 1e-4);
+    const std::vector<float> rows = vision::project_features(v.config, v.weights, features, pool);
+    const double rerr = test::max_rel_to_scale(rows, v.reference(c.image_features).data);
+    EXPECT_LE(rerr, 1e-4);
+    std::printf("fast encoder: adapter output %.3g of scale; projected rows %.3g\n", err, rerr);
+}
+
+// A tower of sizes unlike the fixture's (5 heads of 8, 3-pixel patches in a 6 x 6 grid: the pixel
+// shuffle needs an even grid and the 2-D RoPE a head_dim divisible by 4), random weights.
+struct RandomTower {
+    vision::VisionConfig config;
+    vision::VisionWeights weights;
+    explicit RandomTower(uint64_t seed) {
+        vision::VisionConfig& c = config;
+        c.hidden_size = 40;
+        c.num_heads = 5;  // head_dim 8
+        c.num_layers = 3;
+        c.intermediate_size = 4 * c.hidden_size;
+        c.image_size = 18;
+        c.patch_size = 3;  // 6 x 6 patches, 37 tokens, 9 after the shuffle
+        c.projector_input_dim = c.projector_output_dim = c.vision_output_dim = 24;
+        c.text_hidden_size = 19;
+        std::mt19937_64 rng(seed);
+        auto r = [&](int64_t n, float scale) { return test::random_floats(rng, static_cast<size_t>(n), scale); };
+        const int64_t D = c.hidden_size, F = c.intermediate_size, P = c.projector_output_dim;
+        vision::VisionWeights& w = weights;
+        w.patch_embed = r(D * c.patch_dim(), 0.2f);
+        w.class_embedding = r(D, 1.0f);
+        w.positions = r((c.patches() + 1) * D, 0.5f);
+        w.ln_pre_w = r(D, 1.0f), w.ln_pre_b = r(D, 0.3f), w.ln_post_w = r(D, 1.0f), w.ln_post_b = r(D, 0.3f);
+        for (int64_t i = 0; i < c.num_layers; ++i) {
+            vision::VisionLayerWeights& L = w.layers.emplace_back();
+            L.ln1_w = r(D, 1.0f), L.ln1_b = r(D, 0.3f), L.ln2_w = r(D, 1.0f), L.ln2_b = r(D, 0.3f);
+            L.wq = r(D * D, 0.3f), L.bq = r(D, 0.2f), L.wk = r(D * D, 0.3f), L.bk = r(D, 0.2f);
+            L.wv = r(D * D, 0.3f), L.bv = r(D, 0.2f), L.wo = r(D * D, 0.2f), L.bo = r(D, 0.2f);
+            L.fc1_w = r(F * D, 0.2f), L.fc1_b = r(F, 0.2f), L.fc2_w = r(D * F, 0.1f), L.fc2_b = r(D, 0.2f);
+        }
+        w.adapter_fc1 = r(P * c.shuffled_dim(), 0.1f);
+        w.adapter_fc2 = r(P * P, 0.2f);
+        w.projector = r(c.text_hidden_size * P, 0.2f);
+    }
+};
+
+TEST(VisionEncoder, FastEncoderMatchesItsTwinOnRandomTowersForAnyThreadCount) {
+    const uint64_t seed = test::test_seed();
+    const RandomTower t(seed);
+    const vision::VisionConfig& c = t.config;
+    std::mt19937_64 rng(seed + 1);
+    const int64_t tiles = 3;
+    const std::vector<float> pixels =
+        test::random_floats(rng, static_cast<size_t>(tiles * c.num_channels * c.image_size * c.image_size), 2.0f);
+    const std::vector<float> want =
+        vision::project_features_reference(c, t.weights, vision::encode_tiles_reference(c, t.weights, pixels, tiles));
+    ASSERT_EQ(want.size(), static_cast<size_t>(tiles * c.tokens_per_tile() * c.text_hidden_size));
+    std::vector<float> first;
+    for (int threads : {1, 2, 3, 7}) {
+        SCOPED_TRACE(cat("seed ", seed, " threads ", threads));
+        ThreadPool pool(threads);
+        const std::vector<float> got =
+            vision::project_features(c, t.weights, vision::encode_tiles(c, t.weights, pixels, tiles, pool), pool);
+        ASSERT_EQ(got.size(), want.size());
+        EXPECT_LE(test::max_rel_to_scale(got, want), 1e-5);
+        if (first.empty()) first = got;
+        EXPECT_EQ(0, std::memcmp(first.data(), got.data(), got.size() * sizeof(float))) << "the thread count changed the result";
+    }
+    // Tiles are independent: the second tile alone gives the same rows as inside the batch.
+    ThreadPool pool(2);
+    const size_t per_tile = static_cast<size_t>(c.num_channels * c.image_size * c.image_size);
+    const std::vector<float> alone = vision::encode_tiles(
+        c, t.weights, std::span<const float>(pixels).subspan(per_tile, per_tile), 1, pool);
+    const std::vector<float> batch = vision::encode_tiles(c, t.weights, pixels, tiles, pool);
+    const size_t rows = static_cast<size_t>(c.tokens_per_tile() * c.projector_output_dim);
+    EXPECT_TRUE(std::equal(alone.begin(), alone.end(), batch.begin() + static_cast<std::ptrdiff_t>(rows)));
+}
+
 TEST(VisionEncoder, LogitsWithAnImageMatchTransformersAndCachedDecode) {
     const VisionFixture v;
     const test::LogitsCase& c = v.image_case();
@@ -178,7 +263,8 @@ TEST(VisionPipeline, ImageFilesGiveTransformersLogits) {
         SCOPED_TRACE(c.name);
         std::vector<float> rows;
         for (size_t i = 0; i < c.images.size(); ++i) {
-            const vision::EncodedImage e = vision::encode_image(tower, load_image(v.fx.dir / "images" / c.images[i]));
+            ThreadPool pool(2);
+            const vision::EncodedImage e = vision::encode_image(tower, load_image(v.fx.dir / "images" / c.images[i]), pool);
             EXPECT_EQ(e.layout.rows, c.grids[i].first);
             EXPECT_EQ(e.layout.cols, c.grids[i].second);
             rows.insert(rows.end(), e.rows.begin(), e.rows.end());
