@@ -1,8 +1,12 @@
 // The vision tower's and projector's weights, bound by their Hugging Face names
 // (vision_model.*, multi_modal_projector.*; llama4-spec.md §3.1), each checked for shape, and
-// held as float32 copies (BF16 and F16 checkpoints are widened once at load).
+// held as float32 copies: BF16 and F16 checkpoints, and the block formats of a quantized mmproj
+// file, are widened once at load (encoder_cpu.hpp says why).
 #pragma once
 
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "io/hf_checkpoint.hpp"
@@ -30,8 +34,13 @@ struct VisionWeights {
     std::vector<float> projector;        // [text D, P]  (no bias)
 };
 
+// Finds a tensor by its Hugging Face name (nullopt when absent); `source` names the file or
+// directory in errors.
+using VisionTensorLookup = std::function<std::optional<TensorView>(const std::string& hf_name)>;
+
 // Throws scout::Error naming the tensor when one is missing, of another shape, or of a dtype
-// other than F32/BF16/F16.
+// scout cannot widen (F32, BF16, F16 and the GGUF block formats are read).
+VisionWeights load_vision_weights(const VisionTensorLookup& find, const std::string& source, const VisionConfig& config);
 VisionWeights load_vision_weights(const io::HfCheckpoint& checkpoint, const VisionConfig& config);
 
 }  // namespace scout::vision
