@@ -13,15 +13,20 @@ cpu::WeightMatrix f32_matrix(const std::vector<float>& w, int64_t rows, int64_t 
     return cpu::WeightMatrix{w.data(), DType::F32, rows, cols, cols};
 }
 
+// y[T, b.size()] += b on every row.
+void add_bias(float* y, int64_t T, const std::vector<float>& b, ThreadPool& pool) {
+    const int64_t n = static_cast<int64_t>(b.size());
+    pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t)
+            for (int64_t o = 0; o < n; ++o) y[t * n + o] += b[o];
+    });
+}
+
 // y[T, out] = x[T, in] · W[out, in]ᵀ + b
 void linear(const float* x, int64_t T, const std::vector<float>& w, int64_t out, int64_t in, const std::vector<float>* b,
             float* y, ThreadPool& pool) {
     cpu::matmul_nt(x, T, f32_matrix(w, out, in), y, pool);
-    if (b)
-        pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-            for (int64_t t = t0; t < t1; ++t)
-                for (int64_t o = 0; o < out; ++o) y[t * out + o] += (*b)[o];
-        });
+    if (b) add_bias(y, T, *b, pool);
 }
 
 // LayerNorm of every row of x [T, D] into y (mean and biased variance in double, as the twin).
@@ -84,32 +89,36 @@ void apply_rope(float* x, int64_t T, int64_t H, int64_t hd, const std::vector<fl
     });
 }
 
-// Bidirectional attention, one head per task: qkv [T, 3, H*hd] -> out [T, H*hd].
+// Bidirectional attention, one head per task: q, k, v [T, H*hd] -> out [T, H*hd]. Each head is
+// two products on the SIMD kernels, run on the task's own thread (an inline pool of one):
+// scores [T, T] = Q_h · K_hᵀ, softmax per row, then P · V_h, divided by the row's sum.
 void attention(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t hd, float* out,
                ThreadPool& pool) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     pool.parallel_for(H, [&](int64_t h0, int64_t h1, int) {
-        // The head's keys and values gathered contiguous [T, hd], scores for one query.
-        std::vector<float> kh(static_cast<size_t>(T * hd)), vh(kh.size()), p(static_cast<size_t>(T)), acc(static_cast<size_t>(hd));
+        ThreadPool inline_pool(1);
+        std::vector<float> qh(static_cast<size_t>(T * hd)), kh(qh.size()), vh(qh.size()), oh(qh.size()),
+            scores(static_cast<size_t>(T * T)), total(static_cast<size_t>(T));
         for (int64_t h = h0; h < h1; ++h) {
             for (int64_t j = 0; j < T; ++j) {
+                std::copy_n(q + (j * H + h) * hd, hd, qh.data() + j * hd);
                 std::copy_n(k + (j * H + h) * hd, hd, kh.data() + j * hd);
                 std::copy_n(v + (j * H + h) * hd, hd, vh.data() + j * hd);
             }
+            cpu::matmul_nt(qh.data(), T, cpu::WeightMatrix{kh.data(), DType::F32, T, hd, hd}, scores.data(), inline_pool);
             for (int64_t i = 0; i < T; ++i) {
-                const float* qi = q + (i * H + h) * hd;
+                float* row = scores.data() + i * T;
                 float mx = -INFINITY;
-                for (int64_t j = 0; j < T; ++j) mx = std::max(mx, p[j] = cpu::dot_f32(qi, kh.data() + j * hd, hd) * scale);
-                float total = 0;
-                std::fill(acc.begin(), acc.end(), 0.0f);
-                for (int64_t j = 0; j < T; ++j) {
-                    const float e = std::exp(p[j] - mx);
-                    total += e;
-                    const float* vj = vh.data() + j * hd;
-                    for (int64_t d = 0; d < hd; ++d) acc[d] += e * vj[d];
-                }
+                for (int64_t j = 0; j < T; ++j) mx = std::max(mx, row[j]);
+                float sum = 0;
+                for (int64_t j = 0; j < T; ++j) sum += (row[j] = std::exp((row[j] - mx) * scale));
+                total[i] = sum;
+            }
+            cpu::matmul_nn(scores.data(), T, cpu::WeightMatrix{vh.data(), DType::F32, T, hd, hd}, oh.data(), inline_pool);
+            for (int64_t i = 0; i < T; ++i) {
+                const float inv = 1.0f / total[i];
                 float* o = out + (i * H + h) * hd;
-                for (int64_t d = 0; d < hd; ++d) o[d] = acc[d] / total;
+                for (int64_t d = 0; d < hd; ++d) o[d] = oh[i * hd + d] * inv;
             }
         }
     });
@@ -147,9 +156,12 @@ std::vector<float> encode_tiles(const VisionConfig& c, const VisionWeights& w, s
         layer_norm(x.data(), T, D, w.ln_pre_w, w.ln_pre_b, c.layer_norm_eps, h.data(), pool);
         for (const VisionLayerWeights& L : w.layers) {
             layer_norm(h.data(), T, D, L.ln1_w, L.ln1_b, c.layer_norm_eps, x.data(), pool);
-            linear(x.data(), T, L.wq, D, D, &L.bq, q.data(), pool);
-            linear(x.data(), T, L.wk, D, D, &L.bk, k.data(), pool);
-            linear(x.data(), T, L.wv, D, D, &L.bv, v.data(), pool);
+            const cpu::MatmulOut qkv[3] = {{f32_matrix(L.wq, D, D), q.data()}, {f32_matrix(L.wk, D, D), k.data()},
+                                           {f32_matrix(L.wv, D, D), v.data()}};
+            cpu::matmul_nt_group(x.data(), T, qkv, pool);  // one pass over x for the three
+            add_bias(q.data(), T, L.bq, pool);
+            add_bias(k.data(), T, L.bk, pool);
+            add_bias(v.data(), T, L.bv, pool);
             apply_rope(q.data(), T, H, hd, cos_t, sin_t, pool);
             apply_rope(k.data(), T, H, hd, cos_t, sin_t, pool);
             attention(q.data(), k.data(), v.data(), T, H, hd, a.data(), pool);
