@@ -94,8 +94,9 @@ void chat(const ChatOptions& o) {
             try {
                 check(!path.empty(), "give the picture's path: /image PATH");
                 check(r->model->config.image_token_index == text::token::patch,
-                      "this model reads text only (its checkpoint has no Llama 4 vision tower)");
-                if (!tower) tower = std::make_unique<vision::VisionTower>(load_vision_tower_of(*r->model));
+                      "this model reads text only (no Llama 4 vision tower; with a GGUF model, give llama.cpp's mmproj file with --mmproj)");
+                if (!tower)
+                    tower = std::make_unique<vision::VisionTower>(load_vision_tower_of(*r->model, o.gen.mmproj, o.gen.max_tiles));
                 EncodedImages e = encode_image_files(*tower, {path}, o.gen.backend.threads);
                 pending_layouts.push_back(e.layouts.front());
                 pending_rows.insert(pending_rows.end(), e.rows.begin(), e.rows.end());

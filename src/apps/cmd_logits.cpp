@@ -31,13 +31,15 @@ struct LogitsOptions {
     int64_t prefill = -1;  // -1: all tokens in one batch
     int64_t step = 1;
     std::vector<std::string> images;
+    std::string mmproj;
+    int max_tiles = 0;
     BackendFlags backend;
 };
 
 // The projected rows of every image, in order, checked against the image tokens in `ids`.
-std::vector<float> image_rows(const engine::Model& model, const std::vector<std::string>& images,
-                              const std::vector<int32_t>& ids, int threads) {
-    EncodedImages e = encode_image_files(model, images, threads);
+std::vector<float> image_rows(const LogitsOptions& opt, const engine::Model& model, const std::vector<int32_t>& ids) {
+    const std::vector<std::string>& images = opt.images;
+    EncodedImages e = encode_image_files(model, opt.mmproj, opt.max_tiles, images, opt.backend.threads);
     const auto in_ids = std::count(ids.begin(), ids.end(), static_cast<int32_t>(model.config.image_token_index));
     if (in_ids != e.image_tokens)
         throw Error(cat("--tokens holds ", in_ids, " image tokens (id ", model.config.image_token_index, ") but the ",
@@ -55,10 +57,11 @@ void run_logits(const LogitsOptions& opt) {
     const int64_t prefill = opt.prefill < 0 ? n : std::min(opt.prefill, n);
 
     const auto model = engine::load_model(opt.model_dir);
+    if (!opt.mmproj.empty()) adopt_mmproj_image_token(*model, nullptr);  // the ids come as numbers: no tokenizer
     const int64_t V = model->config.text.vocab_size;
     const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, backend_options(opt.backend));
     const auto kv = fwd->make_kv();
-    const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(*model, opt.images, ids, opt.backend.threads);
+    const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(opt, *model, ids);
     const int64_t D = model->config.text.hidden_size;
     size_t rows_used = 0;
     std::optional<ActivationDump> dump;
@@ -117,9 +120,15 @@ void register_logits(CLI::App& app) {
     cmd->add_option("--dump-max-mib", opt->dump_max_mib, "Refuse a --dump larger than this many MiB (default 2048)");
     cmd->add_option("--image", opt->images,
                     "Image file (JPEG, PNG, GIF, BMP, WebP; repeatable): its vision features replace the rows at the image "
-                    "token, in order. The ids must hold each image's token block. Needs a multimodal Hugging Face checkpoint")
+                    "token, in order. The ids must hold each image's token block. Needs a multimodal Hugging Face checkpoint or --mmproj")
         ->type_name("FILE")
         ->check(CLI::ExistingFile);
+    cmd->add_option("--mmproj", opt->mmproj,
+                    "llama.cpp's Llama 4 mmproj GGUF for --image (needed with a GGUF model; <|patch|> is then the image token)")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--max-tiles", opt->max_tiles, "Most tiles per picture (HF's max_patches; default: preprocessor_config.json, else 16)")
+        ->check(CLI::Range(1, 16));
     add_backend_flags(cmd, opt->backend);
     cmd->footer(
         "Examples:\n"

@@ -79,7 +79,8 @@ void run(const RunOptions& o) {
     // Images: <|begin_of_text|>, each image's token block (llama4-spec.md §4.2), then the text.
     EncodedImages images;
     if (!o.images.empty()) {
-        images = encode_image_files(*r->model, o.images, o.gen.backend.threads);  // says so for a text-only checkpoint
+        // Says so for a text-only checkpoint, or a GGUF model without --mmproj.
+        images = encode_image_files(*r->model, o.gen.mmproj, o.gen.max_tiles, o.images, o.gen.backend.threads);
         check(r->model->config.image_token_index == text::token::patch,
               cat("the checkpoint's image_token_index is ", r->model->config.image_token_index, ", not <|patch|> (",
                   text::token::patch, "): its vocabulary is not Llama 4's, so scout cannot lay out image tokens for it"));

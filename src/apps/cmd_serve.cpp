@@ -12,6 +12,7 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "apps/image_input.hpp"
 #include "apps/runner.hpp"
 #include "base/error.hpp"
 #include "engine/scheduler.hpp"
@@ -124,12 +125,12 @@ void serve(const ServeOptions& o) {
     sv.kv_chunk_ring_bytes = kv_bytes.chunk_ring_bytes;
     // A multimodal HF checkpoint with its vision tower answers image parts (docs/images.md).
     const auto& mc = r->model->config;
-    if (r->model->hf && !mc.vision_config.is_null() && r->model->hf->find("vision_model.class_embedding")) {
+    if (!o.gen.mmproj.empty() ||
+        (r->model->hf && !mc.vision_config.is_null() && r->model->hf->find("vision_model.class_embedding"))) {
         if (mc.image_token_index != text::token::patch)
             throw Error(cat("the checkpoint's image_token_index is ", mc.image_token_index, ", not <|patch|> (",
                             text::token::patch, "): its vocabulary is not Llama 4's"));
-        sv.vision = std::make_shared<const vision::VisionTower>(
-            vision::load_vision_tower(*r->model->hf, mc.vision_config, mc.text.hidden_size));
+        sv.vision = std::make_shared<const vision::VisionTower>(load_vision_tower_of(*r->model, o.gen.mmproj, o.gen.max_tiles));
         sv.image_token = static_cast<int32_t>(mc.image_token_index);
         if (!o.gen.quiet)
             std::fprintf(stderr, "images: on (vision tower of %lld layers; image_url parts with base64 data: URLs)\n",

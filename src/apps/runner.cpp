@@ -1,5 +1,7 @@
 #include "apps/runner.hpp"
 
+#include "apps/image_input.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +33,15 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f, int64_t default_max
     cmd->add_option("--stop", f.stop, "Stop when this text appears (repeatable); the text is not printed");
     add_backend_flags(cmd, f.backend);
     cmd->add_option("-c,--ctx", f.ctx, "Context length in tokens (default: min(8192, the model's maximum))");
+    cmd->add_option("--mmproj", f.mmproj,
+                    "llama.cpp's Llama 4 mmproj GGUF (the vision tower and projector, as `llama-mtmd-cli --mmproj` takes) "
+                    "for pictures; needed with a GGUF model, optional with a multimodal checkpoint directory")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--max-tiles", f.max_tiles,
+                    "Most 336-pixel tiles per picture, as the HF processor's max_patches (default: the checkpoint's "
+                    "preprocessor_config.json, else 16); fewer tiles encode faster and take fewer tokens")
+        ->check(CLI::Range(1, 16));
     cmd->add_flag("--no-prefault", f.no_prefault, "Do not page the weights in before starting");
     cmd->add_flag("-q,--quiet", f.quiet, "No loading progress and no speed report");
 }
@@ -43,6 +54,7 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     if (!f.quiet) std::fprintf(stderr, "tokenizer: %s\n", tok.origin.c_str());
     r->tokenizer = std::make_unique<text::Tokenizer>(std::move(tok.tokenizer));
     r->model = engine::load_model(f.model_dir);
+    if (!f.mmproj.empty()) adopt_mmproj_image_token(*r->model, r->tokenizer.get());
     const model::TextConfig& c = r->model->config.text;
     check(r->tokenizer->n_vocab() <= c.vocab_size,
           cat("tokenizer ", tok.origin, " has ", r->tokenizer->n_vocab(), " tokens but the model's vocabulary is ",

@@ -29,6 +29,8 @@ struct GenerationFlags {
     std::optional<int> top_k;
     std::optional<uint64_t> seed;
     std::vector<std::string> stop;
+    std::string mmproj;     // llama.cpp's Llama 4 mmproj GGUF: the vision tower (else the checkpoint's own)
+    int max_tiles = 0;      // tiles per picture at most (0: preprocessor_config.json's max_patches, else 16)
     bool no_prefault = false;
     bool quiet = false;     // no loading progress / stats
 };

@@ -310,6 +310,41 @@ TEST(VisionPipeline, ScoutLogitsTakesImages) {
     EXPECT_NE(text_only.output.find("text-only"), std::string::npos) << text_only.output;
 }
 
+// llama.cpp's way of holding the vision tower: an mmproj file (the fixture's, written by llama.cpp's
+// converter, and the one scout quantize writes beside the model). The logits equal transformers'
+// as from the checkpoint alone.
+TEST(VisionPipeline, MmprojFilesGiveTransformersLogits) {
+    const VisionFixture v;
+    const ImageCase c = image_cases(v.fx).at(1);  // two images of different grids
+    std::string ids;
+    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const auto gguf = test::work_dir() / "tiny_multimodal_f32.gguf";
+    const auto q = test::run_command(test::scout_binary() + " quantize -m " + test::shell_quote(v.fx.dir) +
+                                     " --type F32 --mmproj-type F32 --force -o " + test::shell_quote(gguf));
+    ASSERT_EQ(q.status, 0) << q.output;
+    // scout quantize wrote the vision tower beside the model, as llama.cpp's mmproj file.
+    const auto own_mmproj = test::work_dir() / "mmproj-tiny_multimodal_f32.gguf";
+    EXPECT_NE(q.output.find("mmproj-tiny_multimodal_f32.gguf"), std::string::npos) << q.output;
+    const auto out = test::work_dir() / "vision_logits_gguf.npy";
+    const std::string mmproj = test::shell_quote(v.fx.dir / "mmproj" / "mmproj-f32.gguf");
+    std::string images;
+    for (const auto& im : c.images) images += " --image " + test::shell_quote(v.fx.dir / "images" / im);
+    // The tower from either file; the text model from the checkpoint, whose config holds the tiny
+    // vocabulary's image token (a GGUF model takes Llama 4's <|patch|>, which this vocabulary lacks).
+    for (const std::string& file : {mmproj, test::shell_quote(own_mmproj)}) {  // llama.cpp's converter's, scout's
+        const auto r = test::run_command(test::scout_binary() + " logits -m " + test::shell_quote(v.fx.dir) + " --tokens " +
+                                         ids + " --kv-type f32 -o " + test::shell_quote(out) + images + " --mmproj " + file +
+                                         " --max-tiles 4");
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_LE(test::max_rel_to_scale(read_npy_f32(out).data, v.reference(c.file).data), 1e-4) << file;
+    }
+    // A GGUF model without the mmproj file: the error says what to give.
+    const auto missing = test::run_command(test::scout_binary() + " logits -m " + test::shell_quote(gguf) + " --tokens " +
+                                           ids + " -o " + test::shell_quote(out) + images);
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.output.find("--mmproj"), std::string::npos) << missing.output;
+}
+
 TEST(VisionPipeline, UnsupportedProcessorSettingsAreNamed) {
     const VisionFixture v;
     auto j = io::read_json_file(v.fx.dir / "preprocessor_config.json");
