@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "base/error.hpp"
@@ -16,6 +17,7 @@
 #include "io/gguf.hpp"
 #include "test_util.hpp"
 #include "vision/mmproj_gguf.hpp"
+#include "vision/mmproj_writer.hpp"
 #include "vision/vision_tower.hpp"
 
 using namespace scout;
@@ -105,4 +107,46 @@ TEST(Mmproj, OtherFilesAreRefusedByName) {
         EXPECT_NE(std::string(e.what()).find("is not a Llama 4 mmproj file"), std::string::npos) << e.what();
     }
     EXPECT_THROW(vision::load_vision_tower_mmproj(dir / "absent.gguf"), Error);
+}
+
+// scout quantize's mmproj writer gives, tensor for tensor and byte for byte, what llama.cpp's own
+// converter wrote from the same checkpoint, with one intended difference: post_attention_layernorm
+// goes under v.blk.N.ln2 (what llama.cpp's CLIP graph reads as the pre-MLP norm), where the pinned
+// converter writes attn_post_norm.
+TEST(Mmproj, WriterGivesTheConvertersFile) {
+    const MmprojFixture m;
+    for (const char* type : {"f16", "f32"}) {
+        SCOPED_TRACE(type);
+        const auto out = test::work_dir() / cat("mmproj_written_", type, ".gguf");
+        vision::write_llama4_mmproj(*m.model->hf, m.model->config.vision_config, m.model->config.text.hidden_size, out,
+                                    {std::string(type) == "f16" ? vision::MmprojType::F16 : vision::MmprojType::F32, "tiny"});
+        const io::GgufFile ours(out), theirs(m.mmproj(type));
+        int keys = 0;
+        for (const io::GgufKV& kv : theirs.metadata()) {
+            if (kv.key.rfind("clip.", 0) != 0 && kv.key != "general.architecture" && kv.key != "general.type" &&
+                kv.key != "general.file_type")
+                continue;
+            const io::GgufValue* v = ours.find(kv.key);
+            ASSERT_NE(v, nullptr) << kv.key;
+            EXPECT_EQ(v->type, kv.value.type) << kv.key;
+            EXPECT_EQ(v->u, kv.value.u) << kv.key;
+            EXPECT_EQ(v->f, kv.value.f) << kv.key;
+            EXPECT_EQ(v->s, kv.value.s) << kv.key;
+            EXPECT_EQ(v->count, kv.value.count) << kv.key;
+            EXPECT_EQ(0, v->raw_size == kv.value.raw_size ? std::memcmp(v->raw, kv.value.raw, v->raw_size) : 1) << kv.key;
+            ++keys;
+        }
+        EXPECT_EQ(keys, 17);  // 14 clip.* keys and 3 general.* ones
+        ASSERT_EQ(ours.tensors().size(), theirs.tensors().size());
+        for (const io::GgufTensorInfo& t : theirs.tensors()) {
+            std::string name = t.name;
+            if (const size_t at = name.find(".attn_post_norm."); at != std::string::npos) name.replace(at, 16, ".ln2.");
+            const io::GgufTensorInfo* o = ours.find_tensor(name);
+            ASSERT_NE(o, nullptr) << name;
+            EXPECT_EQ(o->type_name, t.type_name) << name;
+            EXPECT_EQ(o->ne, t.ne) << name;
+            ASSERT_EQ(o->nbytes, t.nbytes) << name;
+            EXPECT_EQ(0, std::memcmp(ours.tensor_data(*o), theirs.tensor_data(t), t.nbytes)) << name;
+        }
+    }
 }
