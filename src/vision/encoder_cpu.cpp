@@ -5,6 +5,7 @@
 
 #include "backend/cpu/ops/matmul.hpp"
 #include "base/error.hpp"
+#include "vision/rope_2d.hpp"
 
 namespace scout::vision {
 namespace {
@@ -52,23 +53,6 @@ void gelu(float* x, int64_t n, ThreadPool& pool) {
     pool.parallel_for(n, [&](int64_t i0, int64_t i1, int) {
         for (int64_t i = i0; i < i1; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
     });
-}
-
-// The 2-D RoPE tables [T, hd/2] (identical to the twin's: the class token, last, is not turned).
-void rope_tables(const VisionConfig& c, std::vector<float>& cos_t, std::vector<float>& sin_t) {
-    const int64_t half = c.head_dim() / 2, quarter = half / 2, grid = c.grid(), tokens = c.patches() + 1;
-    cos_t.assign(static_cast<size_t>(tokens * half), 1.0f);
-    sin_t.assign(static_cast<size_t>(tokens * half), 0.0f);
-    std::vector<float> freq(static_cast<size_t>(quarter));
-    for (int64_t m = 0; m < quarter; ++m)
-        freq[m] = 1.0f / std::pow(static_cast<float>(c.rope_theta), static_cast<float>(2 * m) / static_cast<float>(half));
-    for (int64_t n = 0; n < c.patches(); ++n)
-        for (int64_t j = 0; j < half; ++j) {
-            const float angle = j < quarter ? static_cast<float>(n % grid + 1) * freq[j]
-                                            : static_cast<float>(n / grid + 1) * freq[j - quarter];
-            cos_t[n * half + j] = std::cos(angle);
-            sin_t[n * half + j] = std::sin(angle);
-        }
 }
 
 // Turns the interleaved pairs of every head of the rows of x [T, H*hd].
@@ -134,7 +118,7 @@ std::vector<float> encode_tiles(const VisionConfig& c, const VisionWeights& w, s
     if (tiles < 0 || pixels.size() != static_cast<size_t>(tiles * C * S * S))
         throw Error(cat("vision encoder: ", pixels.size(), " pixel values are not ", tiles, " tiles of ", C, "x", S, "x", S));
     std::vector<float> cos_t, sin_t;
-    rope_tables(c, cos_t, sin_t);
+    rope_2d_tables(c, cos_t, sin_t);
     // Per-tile buffers, reused: h [T, D] the residual stream, x [T, D] normed, q/k/v/a [T, D], m [T, F].
     std::vector<float> patches(static_cast<size_t>(N * c.patch_dim())), h(static_cast<size_t>(T * D)), x(h.size()),
         q(h.size()), k(h.size()), v(h.size()), a(h.size()), m(static_cast<size_t>(T * F));

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "vision/rope_2d.hpp"
 
 namespace scout::vision {
 namespace {
@@ -43,26 +44,6 @@ std::vector<float> layer_norm(const std::vector<float>& x, int64_t n, int64_t d,
 
 void gelu_erf(std::vector<float>& x) {
     for (float& v : x) v = static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
-}
-
-// cos/sin of the 2-D RoPE angles per token [tokens, head_dim/2]: pair j < head_dim/4 turns by
-// (x+1)·f_j, the rest by (y+1)·f_(j - head_dim/4), f_m = theta^(-4m/head_dim) (float32, as HF);
-// the class token (last) is not turned.
-void rope_tables(const VisionConfig& c, std::vector<float>& cos_t, std::vector<float>& sin_t) {
-    const int64_t half = c.head_dim() / 2, quarter = half / 2, grid = c.grid(), tokens = c.patches() + 1;
-    cos_t.assign(static_cast<size_t>(tokens * half), 1.0f);
-    sin_t.assign(static_cast<size_t>(tokens * half), 0.0f);
-    std::vector<float> freq(static_cast<size_t>(quarter));
-    for (int64_t m = 0; m < quarter; ++m)
-        freq[m] = 1.0f / std::pow(static_cast<float>(c.rope_theta), static_cast<float>(2 * m) / static_cast<float>(half));
-    for (int64_t n = 0; n < c.patches(); ++n) {
-        const int64_t x = n % grid, y = n / grid;
-        for (int64_t j = 0; j < half; ++j) {
-            const float angle = j < quarter ? static_cast<float>(x + 1) * freq[j] : static_cast<float>(y + 1) * freq[j - quarter];
-            cos_t[n * half + j] = std::cos(angle);
-            sin_t[n * half + j] = std::sin(angle);
-        }
-    }
 }
 
 // Rotates interleaved pairs (2j, 2j+1) of every head of q/k rows [tokens, H*hd].
@@ -119,7 +100,7 @@ std::vector<float> encode_tiles_reference(const VisionConfig& c, const VisionWei
     if (tiles < 0 || pixels.size() != static_cast<size_t>(tiles * C * S * S))
         throw Error(cat("vision encoder: ", pixels.size(), " pixel values are not ", tiles, " tiles of ", C, "x", S, "x", S));
     std::vector<float> cos_t, sin_t;
-    rope_tables(c, cos_t, sin_t);
+    rope_2d_tables(c, cos_t, sin_t);
     std::vector<float> out;
     out.reserve(static_cast<size_t>(tiles * c.tokens_per_tile() * P));
     for (int64_t tile = 0; tile < tiles; ++tile) {
