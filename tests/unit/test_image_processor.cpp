@@ -117,7 +117,9 @@ TEST(ImageProcessor, EveryCaseMatchesTheReferencePixelForPixel) {
 }
 
 // The plain twin: the same antialiased triangle filter in double precision, horizontal pass
-// rounded to 8 bits, then vertical. The fixed-point resize may differ from it by one level.
+// rounded to 8 bits, then vertical. The fixed-point resize may differ from it by one level per
+// pass: a pixel the horizontal passes round apart carries that level into the vertical pass,
+// whose own rounding can add one more (seen once in CI: 61x59 -> 56x52, seed 16567140161832842436).
 RgbImage resize_in_double(const RgbImage& in, int w, int h) {
     auto pass = [](const std::vector<uint8_t>& src, int n_in, int n_out, int lines, size_t step_in, size_t step_line,
                    size_t out_step, size_t out_line) {
@@ -149,10 +151,10 @@ RgbImage resize_in_double(const RgbImage& in, int w, int h) {
     return cur;
 }
 
-TEST(ImageProcessor, ResizeIsWithinOneLevelOfTheDoubleTwin) {
+TEST(ImageProcessor, ResizeIsWithinOneLevelPerPassOfTheDoubleTwin) {
     std::mt19937_64 rng(test::test_seed());
     std::uniform_int_distribution<int> side(1, 90);
-    int off_by_one = 0, total = 0;
+    int off_by_one = 0, off_by_two = 0, total = 0;
     for (int trial = 0; trial < 40; ++trial) {
         RgbImage img{side(rng), side(rng), {}, {}};
         img.rgb.resize(size_t(img.width) * img.height * 3);
@@ -165,12 +167,14 @@ TEST(ImageProcessor, ResizeIsWithinOneLevelOfTheDoubleTwin) {
         ASSERT_EQ(fast.rgb.size(), slow.rgb.size());
         for (size_t i = 0; i < fast.rgb.size(); ++i) {
             const int d = std::abs(int(fast.rgb[i]) - int(slow.rgb[i]));
-            ASSERT_LE(d, 1) << img.width << "x" << img.height << " -> " << w << "x" << h << " at " << i;
-            off_by_one += d;
+            ASSERT_LE(d, 2) << img.width << "x" << img.height << " -> " << w << "x" << h << " at " << i;
+            off_by_one += d == 1;
+            off_by_two += d == 2;
             ++total;
         }
     }
-    EXPECT_LT(off_by_one, total / 10);  // rounding differences are rare, not systematic
+    EXPECT_LT(off_by_one, total / 10);        // rounding differences are rare, not systematic
+    EXPECT_LE(off_by_two, total / 10000 + 1);  // two levels only where both passes round apart
 }
 
 TEST(ImageProcessor, ResizeToTheSameSizeIsACopy) {
