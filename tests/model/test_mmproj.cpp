@@ -134,7 +134,9 @@ TEST(Mmproj, WriterGivesTheConvertersFile) {
             EXPECT_EQ(v->s, kv.value.s) << kv.key;
             EXPECT_EQ(v->count, kv.value.count) << kv.key;
             ASSERT_EQ(v->raw_size, kv.value.raw_size) << kv.key;
-            if (v->raw_size > 0) EXPECT_EQ(0, std::memcmp(v->raw, kv.value.raw, v->raw_size)) << kv.key;  // arrays
+            if (v->raw_size > 0) {  // arrays
+                EXPECT_EQ(0, std::memcmp(v->raw, kv.value.raw, v->raw_size)) << kv.key;
+            }
             ++keys;
         }
         EXPECT_EQ(keys, 17);  // 14 clip.* keys and 3 general.* ones
