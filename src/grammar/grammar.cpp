@@ -102,7 +102,8 @@ uint32_t Grammar::repeat(const Sequence& item, int min, int max, const std::stri
         add_alternative(tail, {});
         has_tail = true;
     } else {
-        for (int k = 0; k < max - min; ++k) {
+        std::vector<uint32_t> chain;
+        for (int k = 0; k < max - min; ++k) {  // the rule allowing k + 1 more items
             const uint32_t r = add_rule(cat(name, "-opt", k));
             Sequence s = item;
             if (has_tail) s.push_back(ref(tail));
@@ -110,13 +111,25 @@ uint32_t Grammar::repeat(const Sequence& item, int min, int max, const std::stri
             add_alternative(r, {});
             tail = r;
             has_tail = true;
+            if (k >= 1) chain.push_back(r);
         }
+        if (chain.size() >= 2) chains_.push_back(std::move(chain));
     }
+    // The required part: a chain too (rule j needs j more items), the last rule being `name`.
+    std::vector<uint32_t> chain;
+    for (int j = 1; j <= min; ++j) {
+        const uint32_t r = add_rule(j == min ? name : cat(name, "-req", j));
+        Sequence s = item;
+        if (has_tail) s.push_back(ref(tail));
+        add_alternative(r, std::move(s));
+        tail = r;
+        has_tail = true;
+        if (j >= 2) chain.push_back(r);
+    }
+    if (chain.size() >= 2) chains_.push_back(std::move(chain));
+    if (min > 0) return tail;
     const uint32_t r = add_rule(name);
-    Sequence s;
-    for (int k = 0; k < min; ++k) s.insert(s.end(), item.begin(), item.end());
-    if (has_tail) s.push_back(ref(tail));
-    add_alternative(r, std::move(s));
+    add_alternative(r, has_tail ? Sequence{ref(tail)} : Sequence{});
     return r;
 }
 
@@ -153,7 +166,10 @@ void Grammar::finalize() {
     flat_.clear();
     alt_starts_.clear();
     rule_first_.assign(1, 0);
-    for (const auto& r : rules_) {
+    std::vector<uint32_t> rule_flat(rules_.size() + 1, 0);  // [rule] its alternatives' first position
+    for (size_t ri = 0; ri < rules_.size(); ++ri) {
+        const Rule& r = rules_[ri];
+        rule_flat[ri] = static_cast<uint32_t>(flat_.size());
         for (const auto& a : r.alts) {
             // Unproductive alternatives are dropped: the matcher never enters a dead end.
             bool ok = true;
@@ -167,6 +183,17 @@ void Grammar::finalize() {
             flat_.push_back(Element{});
         }
         rule_first_.push_back(static_cast<uint32_t>(alt_starts_.size()));
+    }
+    rule_flat[rules_.size()] = static_cast<uint32_t>(flat_.size());
+    chain_pos_.assign(flat_.size(), ChainPosition{});
+    for (const auto& chain : chains_) {
+        const uint32_t first = rule_flat[chain[0]];
+        const uint32_t size = rule_flat[chain[0] + 1] - first;
+        for (size_t i = 0; i < chain.size(); ++i) {
+            const uint32_t start = rule_flat[chain[i]];
+            check(rule_flat[chain[i] + 1] - start == size, "grammar: a repetition's rules differ in shape");
+            for (uint32_t o = 0; o < size; ++o) chain_pos_[start + o] = {first + o, static_cast<uint32_t>(i + 2)};
+        }
     }
 }
 

@@ -15,6 +15,18 @@
 
 namespace scout::grammar {
 
+// Where a flat position sits in a counted repetition's chain of rules: rule k of the chain is
+// "item then rule k-1" with k items still allowed (or, in the required part, still needed), so the
+// same offset in every rule of the chain is the same grammar position but for the count. `index`
+// is that count (0: not in a chain; chains start at 2, where the rules' shapes become equal);
+// `canonical` is the position at the same offset in the chain's first rule. Two matcher states
+// equal once every position is replaced by its canonical one accept the same byte strings of up
+// to min(count) - 1 bytes (each item takes at least one byte, so neither count is reached).
+struct ChainPosition {
+    uint32_t canonical = 0;
+    uint32_t index = 0;
+};
+
 struct CodepointRange {
     uint32_t lo, hi;  // inclusive
 };
@@ -38,7 +50,8 @@ public:
     // complement within U+0000..U+10FFFF), minus the code points in `exclude`.
     uint32_t add_class(std::vector<CodepointRange> ranges, bool negate, std::vector<CodepointRange> exclude = {});
     // A new rule matching item{min, max}; max < 0 means unbounded. Requires 0 <= min, max < 0 or
-    // min <= max.
+    // min <= max. Bounded counts become chains of rules alike but for their count (see
+    // ChainPosition), so that masks can be shared between states that differ only in a count.
     uint32_t repeat(const Sequence& item, int min, int max, const std::string& name);
     // A new rule with the given alternatives.
     uint32_t choice(std::vector<Sequence> alts, const std::string& name);
@@ -63,6 +76,8 @@ public:
     const std::vector<CodepointRange>& class_ranges(uint32_t id) const { return classes_[id]; }
     // True when some code point in [lo, hi] is in the class.
     bool class_intersects(uint32_t id, uint32_t lo, uint32_t hi) const;
+    ChainPosition chain_position(uint32_t p) const { return chain_pos_[p]; }
+    bool has_chains() const { return !chains_.empty(); }
     // GBNF-like text, for tests and debugging.
     std::string to_string() const;
 
@@ -77,6 +92,9 @@ private:
     std::vector<Element> flat_;
     std::vector<uint32_t> alt_starts_;  // all rules' alternative starts, rule by rule
     std::vector<uint32_t> rule_first_;  // [n_rules + 1] index into alt_starts_
+    // Counted repetitions: chains_[c][i] is the rule with count i + 2 of chain c.
+    std::vector<std::vector<uint32_t>> chains_;
+    std::vector<ChainPosition> chain_pos_;  // [flat_.size()]
 };
 
 }  // namespace scout::grammar

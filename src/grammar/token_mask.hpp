@@ -30,15 +30,23 @@ public:
     struct Node {
         uint32_t first_child = 0;  // children are nodes [first_child, first_child + n_children)
         uint32_t n_children = 0;
-        int32_t token = -1;  // the token whose bytes end here, or -1
-        uint8_t byte = 0;    // the byte leading here from the parent
+        int32_t token = -1;        // the token whose bytes end here, or -1
+        uint16_t longest = 0;      // the longest token in this subtree (this node's included), in bytes
+        uint8_t byte = 0;          // the byte leading here from the parent
     };
     const std::vector<Node>& nodes() const { return nodes_; }  // nodes_[0] is the root
     size_t n_tokens() const { return n_tokens_; }
     int max_depth() const { return max_depth_; }
+    // Bit t of up_to_length(n) is set when token t is in the trie and has at most n bytes
+    // (0 <= n <= max_depth()); the words cover the ids given to the constructor.
+    std::span<const uint64_t> up_to_length(int n) const {
+        return std::span<const uint64_t>(by_length_).subspan(static_cast<size_t>(n) * n_words_, n_words_);
+    }
 
 private:
     std::vector<Node> nodes_;
+    std::vector<uint64_t> by_length_;  // [max_depth + 1][n_words_]
+    size_t n_words_ = 0;
     size_t n_tokens_ = 0;
     int max_depth_ = 0;
 };
@@ -50,9 +58,13 @@ class TokenMasker {
 public:
     explicit TokenMasker(const TokenTrie& trie) : trie_(trie) {}
     void compute(const Matcher& matcher, std::span<const int32_t> end_tokens, std::span<uint64_t> mask);
+    // Adds to mask only the allowed tokens longer than `shorter_known` bytes, walking only the
+    // subtrees that hold such tokens (the rest of the mask comes from a state known to agree on
+    // the short ones). End tokens are not touched.
+    void add_longer_than(const Matcher& matcher, int shorter_known, std::span<uint64_t> mask);
 
 private:
-    void walk(const Matcher& m, uint32_t node, int depth, std::span<uint64_t> mask);
+    void walk(const Matcher& m, uint32_t node, int depth, int skip_up_to, std::span<uint64_t> mask);
     const TokenTrie& trie_;
     std::vector<MatchState> states_;  // [trie depth + 1] the state after each prefix of the walk
 };
@@ -61,7 +73,10 @@ private:
 // mask() gives the allowed tokens for the next step; accept() advances by the chosen token.
 // Masks of the last kCachedMasks distinct states are kept: a state the matcher returns to (inside
 // an unbounded string every character leads back to the same state) costs a comparison instead
-// of a walk over most of the trie.
+// of a walk over most of the trie. States that differ only in the counts of bounded repetitions
+// (a string with maxLength: one more character, one less allowed; see ChainPosition) agree on
+// every token shorter than the smallest count: when all counts exceed the longest token the
+// cached mask is the answer, otherwise only the longer tokens are walked.
 class TokenConstraint {
 public:
     static constexpr size_t kCachedMasks = 8;
@@ -75,23 +90,33 @@ public:
     // Advances by a regular token's bytes; false when the grammar refuses them.
     bool accept(std::string_view token_bytes) { return matcher_.accept(token_bytes); }
     const Matcher& matcher() const { return matcher_; }
-    // Walks done and masks served from the cache so far (tests, benchmarks).
+    // Full walks, masks served whole from the cache, and masks made from a cached one plus a
+    // walk of the longer tokens, so far (tests, benchmarks).
     size_t walks() const { return walks_; }
     size_t cache_hits() const { return hits_; }
+    size_t partial_walks() const { return partial_; }
 
 private:
+    // A state with its chain positions made canonical (`shape`) and their counts apart, in order.
+    struct Key {
+        std::vector<uint32_t> shape;
+        std::vector<uint32_t> counts;
+    };
     struct Cached {
-        MatchState state;
+        Key key;
         std::vector<uint64_t> mask;
         uint64_t last_use = 0;
     };
+    void make_key(const MatchState& state, Key& key) const;
     std::shared_ptr<const TokenTrie> trie_;
     Matcher matcher_;
     TokenMasker masker_;
     std::vector<int32_t> end_tokens_;
     std::vector<Cached> cache_;  // at most kCachedMasks; the least recently used is replaced
+    Key key_;                    // the current state's
+    std::vector<uint64_t> scratch_;
     uint64_t clock_ = 0;
-    size_t walks_ = 0, hits_ = 0;
+    size_t walks_ = 0, hits_ = 0, partial_ = 0;
 };
 
 // The slow twin: tries every token's bytes on a copy of the matcher. For tests.

@@ -138,5 +138,48 @@ TEST(GrammarVocab, MaskCacheServesFreeStrings) {
     EXPECT_GT(hits, static_cast<size_t>(steps) / 2);  // most steps are inside strings
 }
 
+// A long bounded string (minLength 150, maxLength 400) on the real vocabulary: each character
+// is a new count, but while the counts exceed the longest token (113 bytes) the cached mask is
+// the answer, and near the bound only the longer tokens are walked. Every mask is checked
+// against a fresh walk of its own state.
+TEST(GrammarVocab, LongBoundedStringsShareMasks) {
+    const auto path = test::tokenizer_file();
+    if (path.empty()) SCOUT_SKIP_WITHOUT_DATA("the real tokenizer.model is absent");
+    const text::Tokenizer tok = text::Tokenizer::load(path);
+    auto trie = std::make_shared<const TokenTrie>(TokenTrie::from_tokenizer(tok));
+    TokenMasker masker(*trie);
+    const auto grammar = json_schema_to_grammar(nlohmann::ordered_json::parse(
+        R"({"type":"object","properties":{"note":{"type":"string","minLength":150,"maxLength":400}},"required":["note"]})"));
+    const auto n_vocab = static_cast<size_t>(tok.n_vocab());
+    std::mt19937_64 rng(test::test_seed());
+    double mask_ms = 0, fresh_ms = 0;
+    TokenConstraint c(grammar, trie, tok.stop_tokens());
+    int steps = 0, masks = 0;
+    for (; steps < 400; ++steps, ++masks) {
+        auto t0 = std::chrono::steady_clock::now();
+        const auto mask = c.mask(n_vocab);
+        mask_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<uint64_t> fresh(mask.size(), ~uint64_t{0});
+        t0 = std::chrono::steady_clock::now();
+        masker.compute(c.matcher(), tok.stop_tokens(), fresh);
+        fresh_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        ASSERT_TRUE(std::equal(mask.begin(), mask.end(), fresh.begin())) << "step " << steps;
+        std::vector<int32_t> ok;
+        for (int32_t t = 0; t < tok.n_regular(); ++t)
+            if (mask_allows(mask, t)) ok.push_back(t);
+        if (ok.empty()) {  // complete: only the end tokens are left
+            ++masks;
+            break;
+        }
+        ASSERT_TRUE(c.accept(tok.token_bytes(ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)])));
+    }
+    std::printf("maxLength 400 string, %d masks: %zu walks, %zu partial walks, %zu cache hits; %.2f ms per mask, "
+                "%.2f ms per fresh walk\n", masks, c.walks(), c.partial_walks(), c.cache_hits(), mask_ms / masks,
+                fresh_ms / masks);
+    EXPECT_EQ(c.walks() + c.partial_walks() + c.cache_hits(), static_cast<size_t>(masks));
+    EXPECT_GT(c.cache_hits() + c.partial_walks(), 2 * c.walks());
+    EXPECT_LT(mask_ms, fresh_ms / 4);
+}
+
 }  // namespace
 }  // namespace scout::grammar

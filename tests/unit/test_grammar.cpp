@@ -270,11 +270,68 @@ TEST(TokenMask, CachedMasksEqualFreshWalks) {
                 if (t < 0) break;
                 ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
             }
-            EXPECT_EQ(c.walks() + c.cache_hits(), masks);
+            EXPECT_EQ(c.walks() + c.cache_hits() + c.partial_walks(), masks);
             hits += c.cache_hits();
         }
     }
     EXPECT_GT(hits, 0u);
+}
+
+// Bounded repetitions match exactly min..max items, whatever the chain of rules behind them.
+TEST(Grammar, RepeatMatchesExactlyMinToMaxItems) {
+    for (int min = 0; min <= 4; ++min)
+        for (int max : {-1, min, min + 1, min + 2, min + 5}) {
+            auto g = std::make_shared<Grammar>();
+            const uint32_t root = g->add_rule("root");
+            const uint32_t rep = g->repeat(Grammar::literal("ab"), min, max, "rep");
+            g->add_alternative(root, {Grammar::byte('<'), Grammar::ref(rep), Grammar::byte('>')});
+            g->set_root(root);
+            g->finalize();
+            std::string items;
+            for (int n = 0; n <= min + 7; ++n, items += "ab")
+                EXPECT_EQ(matches(g, "<" + items + ">"), n >= min && (max < 0 || n <= max)) << min << " " << max << " " << n;
+        }
+}
+
+// States that differ only in a bounded count (one more character of a string with maxLength)
+// share masks: whole once both counts exceed the longest token, the short tokens otherwise. Every
+// mask is checked against a fresh walk of its own state, on random walks through strings, arrays
+// and patterns with bounds below, near and above the longest token (12 bytes here).
+TEST(TokenMask, CountedRepetitionsShareMasksExactly) {
+    std::vector<std::string> vocab = small_vocab();
+    for (const char* t : {"aaaaaaaaaaaa", "a b a b", "\u00e9", "Ã©Ã©Ã©", "","", "aa", "ba"}) vocab.push_back(t);
+    auto trie = std::make_shared<const TokenTrie>(vocab);
+    ASSERT_EQ(trie->max_depth(), 12);
+    TokenMasker masker(*trie);
+    const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
+    const size_t n_vocab = vocab.size() + 2;
+    std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
+    size_t hits = 0, partial = 0;
+    for (const char* text : {R"({"type":"string","minLength":3,"maxLength":40})",
+                             R"({"type":"string","minLength":25,"maxLength":30})",
+                             R"({"type":"string","maxLength":9})",
+                             R"({"type":"array","items":{"type":"string","maxLength":14},"minItems":2,"maxItems":9})",
+                             R"({"type":"string","pattern":"^[a-b]{4,33}-?$"})"}) {
+        for (int walk = 0; walk < 25; ++walk) {
+            TokenConstraint c(schema(text), trie, end);
+            size_t masks = 0;
+            for (int step = 0; step < 60; ++step) {
+                const auto cached = c.mask(n_vocab);
+                ++masks;
+                std::vector<uint64_t> fresh(cached.size(), ~uint64_t{0});
+                masker.compute(c.matcher(), end, fresh);
+                ASSERT_TRUE(std::equal(cached.begin(), cached.end(), fresh.begin())) << text << " step " << step;
+                const int32_t t = random_allowed(cached, vocab.size(), rng);
+                if (t < 0) break;
+                ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
+            }
+            EXPECT_EQ(c.walks() + c.cache_hits() + c.partial_walks(), masks);
+            hits += c.cache_hits();
+            partial += c.partial_walks();
+        }
+    }
+    EXPECT_GT(hits, 100u);
+    EXPECT_GT(partial, 100u);
 }
 
 TEST(TokenMask, EndTokensOnlyWhenComplete) {
