@@ -33,6 +33,11 @@ def variants():
         "nested (bounded strings)": {"response_format": schema("nested")},
         "bounded_numbers": {"response_format": schema("bounded_numbers")},
         "recursive_list": {"response_format": schema("recursive_list")},
+        # A long bounded string: a new count at every character (masks shared across counts).
+        "long_string (maxLength 300)": {"response_format": {"type": "json_schema", "json_schema": {
+            "name": "note", "strict": True, "schema": {
+                "type": "object", "properties": {"note": {"type": "string", "minLength": 100, "maxLength": 300}},
+                "required": ["note"]}}}},
     }
 
 

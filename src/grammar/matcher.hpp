@@ -44,6 +44,8 @@ public:
 
     const MatchState& state() const { return state_; }
     const Grammar& grammar() const { return *grammar_; }
+    const std::shared_ptr<const Grammar>& grammar_ptr() const { return grammar_; }
+    const MatcherOptions& options() const { return options_; }
 
     // out = in advanced by `byte` (out's buffer is reused). Returns !out.empty().
     bool advance(const MatchState& in, uint8_t byte, MatchState& out) const;

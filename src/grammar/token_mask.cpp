@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
+#include <memory>
 
 #include "base/error.hpp"
 #include "text/tokenizer.hpp"
@@ -87,32 +88,83 @@ void allow_end_tokens(const Matcher& matcher, std::span<const int32_t> end_token
 
 }  // namespace
 
-void TokenMasker::walk(const Matcher& m, uint32_t node, int depth, int skip_up_to, std::span<uint64_t> mask) {
+namespace {
+
+constexpr size_t kBuckets = 8192;
+
+uint64_t hash_state(const MatchState& s) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over the words
+    for (uint32_t w : s.buf) h = (h ^ w) * 1099511628211ull;
+    return h;
+}
+
+}  // namespace
+
+void TokenMasker::start(const Matcher& m) {
+    states_.resize(static_cast<size_t>(trie_.max_depth()) + 1);
+    const bool same_grammar = table_grammar_ == m.grammar_ptr() && table_options_.max_depth == m.options().max_depth &&
+                              table_options_.max_stacks == m.options().max_stacks;
+    if (!same_grammar || table_.size() > max_states_ / 2) {
+        table_.clear();
+        buckets_.assign(kBuckets, -1);
+        table_grammar_ = m.grammar_ptr();
+        table_options_ = m.options();
+    }
+}
+
+int32_t TokenMasker::intern(const MatchState& s) {
+    const size_t b = hash_state(s) % kBuckets;
+    for (int32_t id = buckets_[b]; id >= 0; id = table_[static_cast<size_t>(id)].same_hash)
+        if (table_[static_cast<size_t>(id)].state == s) return id;
+    if (table_.size() >= max_states_) return kUninterned;
+    Interned& e = table_.emplace_back();
+    e.state = s;
+    e.next.assign(256, kUnknown);
+    e.same_hash = buckets_[b];
+    buckets_[b] = static_cast<int32_t>(table_.size() - 1);
+    return buckets_[b];
+}
+
+int32_t TokenMasker::step(const Matcher& m, int32_t sid, uint8_t byte, int depth) {
+    MatchState& out = states_[static_cast<size_t>(depth) + 1];
+    if (sid == kUninterned) return m.advance(states_[static_cast<size_t>(depth)], byte, out) ? kUninterned : kDead;
+    const int32_t known = table_[static_cast<size_t>(sid)].next[byte];
+    if (known != kUnknown) return known;
+    if (!m.advance(table_[static_cast<size_t>(sid)].state, byte, out)) {
+        table_[static_cast<size_t>(sid)].next[byte] = kDead;
+        return kDead;
+    }
+    const int32_t id = intern(out);  // may grow table_: index it afresh below
+    if (id != kUninterned) table_[static_cast<size_t>(sid)].next[byte] = id;
+    return id;
+}
+
+void TokenMasker::walk(const Matcher& m, uint32_t node, int depth, int32_t sid, int skip_up_to, std::span<uint64_t> mask) {
     const TokenTrie::Node& n = trie_.nodes()[node];
     for (uint32_t c = n.first_child; c < n.first_child + n.n_children; ++c) {
         const TokenTrie::Node& child = trie_.nodes()[c];
         if (child.longest <= skip_up_to) continue;  // only tokens the caller knows already
-        if (!m.advance(states_[static_cast<size_t>(depth)], child.byte, states_[static_cast<size_t>(depth) + 1])) continue;
+        const int32_t next = step(m, sid, child.byte, depth);
+        if (next == kDead) continue;
         if (child.token >= 0 && depth + 1 > skip_up_to) {
             const auto w = static_cast<size_t>(child.token) / 64;
             if (w < mask.size()) mask[w] |= uint64_t{1} << (child.token % 64);
         }
-        walk(m, c, depth + 1, skip_up_to, mask);
+        walk(m, c, depth + 1, next, skip_up_to, mask);
     }
 }
 
 void TokenMasker::compute(const Matcher& matcher, std::span<const int32_t> end_tokens, std::span<uint64_t> mask) {
     std::fill(mask.begin(), mask.end(), 0);
-    states_.resize(static_cast<size_t>(trie_.max_depth()) + 1);
-    states_[0] = matcher.state();
-    walk(matcher, 0, 0, 0, mask);
+    add_longer_than(matcher, 0, mask);
     allow_end_tokens(matcher, end_tokens, mask);
 }
 
 void TokenMasker::add_longer_than(const Matcher& matcher, int shorter_known, std::span<uint64_t> mask) {
-    states_.resize(static_cast<size_t>(trie_.max_depth()) + 1);
+    start(matcher);
     states_[0] = matcher.state();
-    walk(matcher, 0, 0, shorter_known, mask);
+    const int32_t root = intern(matcher.state());
+    walk(matcher, 0, 0, root, shorter_known, mask);
 }
 
 void TokenConstraint::make_key(const MatchState& state, Key& key) const {

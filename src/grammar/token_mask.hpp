@@ -54,19 +54,49 @@ private:
 // Bit t of mask (64 bits per word) is set when token t keeps the output in the grammar.
 // mask.size() words cover the vocabulary; ids beyond the words are never allowed. end_tokens
 // are allowed exactly when matcher.can_end().
+//
+// The walk meets few distinct matcher states (inside a string, every prefix of whole characters
+// leads to the same one), so states are interned and their transitions by byte kept: a trie node
+// whose parent's state and byte were seen before costs a table lookup instead of a matcher step.
+// The table lives as long as the masker (a sequence's constraint keeps it across steps) and is
+// dropped when it outgrows max_states or the matcher's grammar changes; transitions are exact, so
+// the masks equal the plain walk's (compute_mask_slow and the tests' fresh walks check it).
 class TokenMasker {
 public:
-    explicit TokenMasker(const TokenTrie& trie) : trie_(trie) {}
+    static constexpr size_t kMaxStates = 4096;
+
+    // max_states: the table's bound (tests shrink it to run the walk off the table).
+    explicit TokenMasker(const TokenTrie& trie, size_t max_states = kMaxStates) : trie_(trie), max_states_(max_states) {}
     void compute(const Matcher& matcher, std::span<const int32_t> end_tokens, std::span<uint64_t> mask);
     // Adds to mask only the allowed tokens longer than `shorter_known` bytes, walking only the
     // subtrees that hold such tokens (the rest of the mask comes from a state known to agree on
     // the short ones). End tokens are not touched.
     void add_longer_than(const Matcher& matcher, int shorter_known, std::span<uint64_t> mask);
 
+    size_t interned_states() const { return table_.size(); }
+
 private:
-    void walk(const Matcher& m, uint32_t node, int depth, int skip_up_to, std::span<uint64_t> mask);
+    static constexpr int32_t kUnknown = -1, kDead = -2, kUninterned = -3;
+    struct Interned {
+        MatchState state;
+        std::vector<int32_t> next;  // [256] interned id after each byte, kUnknown or kDead
+        int32_t same_hash = -1;     // the next state with the same hash
+    };
+    void start(const Matcher& m);
+    // The interned id of the state after `byte` from state `sid`, kDead, or kUninterned (table
+    // full: the state is left in states_[depth + 1]).
+    int32_t step(const Matcher& m, int32_t sid, uint8_t byte, int depth);
+    int32_t intern(const MatchState& s);
+    // sid: the interned state at `node`, or kUninterned with the state in states_[depth].
+    void walk(const Matcher& m, uint32_t node, int depth, int32_t sid, int skip_up_to, std::span<uint64_t> mask);
+
     const TokenTrie& trie_;
-    std::vector<MatchState> states_;  // [trie depth + 1] the state after each prefix of the walk
+    size_t max_states_;
+    std::vector<MatchState> states_;  // [trie depth + 1] states off the table, by walk depth
+    std::vector<Interned> table_;
+    std::vector<int32_t> buckets_;    // [kBuckets] first interned id per hash bucket
+    std::shared_ptr<const Grammar> table_grammar_;
+    MatcherOptions table_options_;
 };
 
 // One sequence's constraint while it generates: the matcher, the masker and the mask buffer.

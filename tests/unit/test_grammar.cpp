@@ -218,10 +218,12 @@ int32_t random_allowed(std::span<const uint64_t> mask, size_t n, std::mt19937& r
     return ok.empty() ? -1 : ok[std::uniform_int_distribution<size_t>(0, ok.size() - 1)(rng)];
 }
 
+// The masker keeps its table of interned states across calls and schemas; the second masker's
+// table is tiny, so its walks run mostly off the table.
 TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
     const std::vector<std::string> vocab = small_vocab();
     const TokenTrie trie(vocab);
-    TokenMasker masker(trie);
+    TokenMasker masker(trie), tiny_table(trie, 3);
     const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
     const size_t n_words = (vocab.size() + 2 + 63) / 64;
     std::mt19937 rng(1234);
@@ -236,6 +238,10 @@ TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
                 masker.compute(m, end, fast);
                 compute_mask_slow(m, vocab, end, slow);
                 ASSERT_EQ(fast, slow) << text << " step " << step;
+                std::vector<uint64_t> off_table(n_words, ~uint64_t{0});
+                tiny_table.compute(m, end, off_table);
+                ASSERT_EQ(off_table, slow) << text << " step " << step;
+                EXPECT_LE(tiny_table.interned_states(), 3u);
                 // Move to a random allowed token (a random matcher state for the next check).
                 const int32_t t = random_allowed(fast, vocab.size(), rng);
                 if (t < 0) break;
