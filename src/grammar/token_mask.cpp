@@ -14,7 +14,7 @@ namespace scout::grammar {
 TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes) {
     std::vector<int32_t> ids;
     for (size_t i = 0; i < token_bytes.size(); ++i)
-        if (!token_bytes[i].empty()) ids.push_back(static_cast<int32_t>(i));
+        if (!token_bytes[i].empty() && token_bytes[i].size() <= kMaxTokenBytes) ids.push_back(static_cast<int32_t>(i));
     std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
         return token_bytes[a] != token_bytes[b] ? token_bytes[a] < token_bytes[b] : a < b;
     });
@@ -85,10 +85,6 @@ void allow_end_tokens(const Matcher& matcher, std::span<const int32_t> end_token
         if (t >= 0 && w < mask.size()) mask[w] |= uint64_t{1} << (t % 64);
     }
 }
-
-}  // namespace
-
-namespace {
 
 constexpr size_t kBuckets = 8192;
 

@@ -22,6 +22,11 @@ namespace scout::grammar {
 
 class TokenTrie {
 public:
+    // Tokens longer than this are left out (never allowed in constrained output): real
+    // vocabularies stay far below (Llama 4's longest is 113 bytes), and a hostile vocabulary
+    // must not make the walk's recursion or the per-length bitsets unbounded.
+    static constexpr size_t kMaxTokenBytes = 1024;
+
     // token_bytes[id]: the bytes of token id; an empty string leaves that id out (never allowed).
     explicit TokenTrie(const std::vector<std::string>& token_bytes);
     // The tokenizer's regular tokens (special tokens left out).

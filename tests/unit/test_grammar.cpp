@@ -251,22 +251,21 @@ TEST(TokenMask, TrieWalkEqualsTryingEveryToken) {
     }
 }
 
-// The constraint's mask cache against a fresh walk at every step, on random walks through schemas
-// whose free strings bring the matcher back to the same state (cache hits) and through bounded ones.
-TEST(TokenMask, CachedMasksEqualFreshWalks) {
-    const std::vector<std::string> vocab = small_vocab();
+// Random walks through each schema with a TokenConstraint: at every step its mask (cached,
+// shared across counts, or walked) must equal a fresh walk of the same state into a poisoned
+// buffer. Adds the constraint's cache hits and partial walks to *hits and *partial.
+void check_constraint_walks(const std::vector<std::string>& vocab, std::initializer_list<const char*> schemas, int walks,
+                            int steps, size_t* hits, size_t* partial) {
     auto trie = std::make_shared<const TokenTrie>(vocab);
     TokenMasker masker(*trie);
     const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
     const size_t n_vocab = vocab.size() + 2;
     std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
-    size_t hits = 0;
-    for (const char* text : {R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"array","items":{"type":"string"}}}})",
-                             R"({"type":"string","maxLength":4})", "{}"}) {
-        for (int walk = 0; walk < 20; ++walk) {
+    for (const char* text : schemas) {
+        for (int walk = 0; walk < walks; ++walk) {
             TokenConstraint c(schema(text), trie, end);
             size_t masks = 0;
-            for (int step = 0; step < 40; ++step) {
+            for (int step = 0; step < steps; ++step) {
                 const auto cached = c.mask(n_vocab);
                 ++masks;
                 std::vector<uint64_t> fresh(cached.size(), ~uint64_t{0});  // poisoned: compute must clear it
@@ -277,10 +276,38 @@ TEST(TokenMask, CachedMasksEqualFreshWalks) {
                 ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
             }
             EXPECT_EQ(c.walks() + c.cache_hits() + c.partial_walks(), masks);
-            hits += c.cache_hits();
+            *hits += c.cache_hits();
+            *partial += c.partial_walks();
         }
     }
+}
+
+// The constraint's mask cache against a fresh walk at every step, on random walks through schemas
+// whose free strings bring the matcher back to the same state (cache hits) and through bounded ones.
+TEST(TokenMask, CachedMasksEqualFreshWalks) {
+    size_t hits = 0, partial = 0;
+    check_constraint_walks(small_vocab(),
+                           {R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"array","items":{"type":"string"}}}})",
+                            R"({"type":"string","maxLength":4})", "{}"},
+                           20, 40, &hits, &partial);
     EXPECT_GT(hits, 0u);
+}
+
+// A hostile vocabulary with a 5,000-byte token: left out of the trie (never allowed), so the
+// walk's depth and the per-length bitsets stay bounded.
+TEST(TokenMask, OverlongTokensAreLeftOut) {
+    std::vector<std::string> vocab = small_vocab();
+    const auto huge = static_cast<int32_t>(vocab.size());
+    vocab.push_back(std::string(5000, 'a'));
+    const TokenTrie trie(vocab);
+    EXPECT_EQ(trie.max_depth(), 5);  // "false"
+    TokenMasker masker(trie);
+    Matcher m(schema(R"({"type":"string"})"));
+    ASSERT_TRUE(m.accept(std::string_view("\"a")));
+    std::vector<uint64_t> mask((vocab.size() + 63) / 64);
+    masker.compute(m, {}, mask);
+    EXPECT_TRUE(mask_allows(mask, 12));  // "a"
+    EXPECT_FALSE(mask_allows(mask, huge));
 }
 
 // Bounded repetitions match exactly min..max items, whatever the chain of rules behind them.
@@ -305,37 +332,15 @@ TEST(Grammar, RepeatMatchesExactlyMinToMaxItems) {
 // and patterns with bounds below, near and above the longest token (12 bytes here).
 TEST(TokenMask, CountedRepetitionsShareMasksExactly) {
     std::vector<std::string> vocab = small_vocab();
-    for (const char* t : {"aaaaaaaaaaaa", "a b a b", "\u00e9", "Ã©Ã©Ã©", "","", "aa", "ba"}) vocab.push_back(t);
-    auto trie = std::make_shared<const TokenTrie>(vocab);
-    ASSERT_EQ(trie->max_depth(), 12);
-    TokenMasker masker(*trie);
-    const std::vector<int32_t> end = {static_cast<int32_t>(vocab.size()) + 1};
-    const size_t n_vocab = vocab.size() + 2;
-    std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
+    for (const char* t : {"aaaaaaaaaaaa", "a b a b", "\\u00e9", "\xC3\xA9\xC3\xA9\xC3\xA9", "\",\"", "aa", "ba"}) vocab.push_back(t);
+    ASSERT_EQ(TokenTrie(vocab).max_depth(), 12);
     size_t hits = 0, partial = 0;
-    for (const char* text : {R"({"type":"string","minLength":3,"maxLength":40})",
-                             R"({"type":"string","minLength":25,"maxLength":30})",
-                             R"({"type":"string","maxLength":9})",
-                             R"({"type":"array","items":{"type":"string","maxLength":14},"minItems":2,"maxItems":9})",
-                             R"({"type":"string","pattern":"^[a-b]{4,33}-?$"})"}) {
-        for (int walk = 0; walk < 25; ++walk) {
-            TokenConstraint c(schema(text), trie, end);
-            size_t masks = 0;
-            for (int step = 0; step < 60; ++step) {
-                const auto cached = c.mask(n_vocab);
-                ++masks;
-                std::vector<uint64_t> fresh(cached.size(), ~uint64_t{0});
-                masker.compute(c.matcher(), end, fresh);
-                ASSERT_TRUE(std::equal(cached.begin(), cached.end(), fresh.begin())) << text << " step " << step;
-                const int32_t t = random_allowed(cached, vocab.size(), rng);
-                if (t < 0) break;
-                ASSERT_TRUE(c.accept(vocab[static_cast<size_t>(t)]));
-            }
-            EXPECT_EQ(c.walks() + c.cache_hits() + c.partial_walks(), masks);
-            hits += c.cache_hits();
-            partial += c.partial_walks();
-        }
-    }
+    check_constraint_walks(vocab,
+                           {R"({"type":"string","minLength":3,"maxLength":40})",
+                            R"({"type":"string","minLength":25,"maxLength":30})", R"({"type":"string","maxLength":9})",
+                            R"({"type":"array","items":{"type":"string","maxLength":14},"minItems":2,"maxItems":9})",
+                            R"({"type":"string","pattern":"^[a-b]{4,33}-?$"})"},
+                           25, 60, &hits, &partial);
     EXPECT_GT(hits, 100u);
     EXPECT_GT(partial, 100u);
 }
