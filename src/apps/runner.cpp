@@ -1,13 +1,12 @@
 #include "apps/runner.hpp"
 
-#include "apps/image_input.hpp"
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 
 #include "apps/cli_util.hpp"
+#include "apps/image_input.hpp"
 #include "apps/progress.hpp"
 #include "base/error.hpp"
 #include "model/tokenizer_source.hpp"

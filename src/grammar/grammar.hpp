@@ -77,7 +77,6 @@ public:
     // True when some code point in [lo, hi] is in the class.
     bool class_intersects(uint32_t id, uint32_t lo, uint32_t hi) const;
     ChainPosition chain_position(uint32_t p) const { return chain_pos_[p]; }
-    bool has_chains() const { return !chains_.empty(); }
     // GBNF-like text, for tests and debugging.
     std::string to_string() const;
 

@@ -281,11 +281,20 @@ TEST(VisionPipeline, ImageFilesGiveTransformersLogits) {
     }
 }
 
+// Token ids as `scout logits --tokens` takes them.
+std::string comma_separated(const std::vector<int32_t>& tokens) {
+    std::string ids;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        if (i > 0) ids += ',';
+        ids += std::to_string(tokens[i]);
+    }
+    return ids;
+}
+
 TEST(VisionPipeline, ScoutLogitsTakesImages) {
     const VisionFixture v;
     const ImageCase c = image_cases(v.fx).at(1);  // two images of different grids
-    std::string ids;
-    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const std::string ids = comma_separated(c.tokens);
     const auto out = test::work_dir() / "vision_logits.npy";
     std::string cmd = test::scout_binary() + " logits -m " + test::shell_quote(v.fx.dir) + " --tokens " + ids +
                       " --prefill 7 --step 3 --kv-type f32 -o " + test::shell_quote(out);
@@ -316,8 +325,7 @@ TEST(VisionPipeline, ScoutLogitsTakesImages) {
 TEST(VisionPipeline, MmprojFilesGiveTransformersLogits) {
     const VisionFixture v;
     const ImageCase c = image_cases(v.fx).at(1);  // two images of different grids
-    std::string ids;
-    for (int32_t t : c.tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const std::string ids = comma_separated(c.tokens);
     const auto gguf = test::work_dir() / "tiny_multimodal_f32.gguf";
     const auto q = test::run_command(test::scout_binary() + " quantize -m " + test::shell_quote(v.fx.dir) +
                                      " --type F32 --mmproj-type F32 --force -o " + test::shell_quote(gguf));
