@@ -8,28 +8,18 @@
 #include "io/gguf_writer.hpp"
 #include "vision/mmproj_gguf.hpp"
 #include "vision/vision_config.hpp"
+#include "vision/vision_weights.hpp"
 
 namespace scout::vision {
 namespace {
 
-// Every tensor of the tower and projector, by its Hugging Face name.
+// Every tensor of the tower and projector, by its Hugging Face name, in the converter's order.
 std::vector<std::string> hf_tensor_names(const VisionConfig& c) {
-    const std::string v = "vision_model.";
-    std::vector<std::string> names = {"multi_modal_projector.linear_1.weight",
-                                      v + "class_embedding",
-                                      v + "layernorm_post.bias",
-                                      v + "layernorm_post.weight",
-                                      v + "layernorm_pre.bias",
-                                      v + "layernorm_pre.weight"};
-    for (int64_t i = 0; i < c.num_layers; ++i) {
-        const std::string l = cat(v, "model.layers.", i, ".");
-        for (const char* s : {"input_layernorm", "mlp.fc1", "mlp.fc2", "post_attention_layernorm", "self_attn.k_proj",
-                              "self_attn.o_proj", "self_attn.q_proj", "self_attn.v_proj"})
-            for (const char* p : {"bias", "weight"}) names.push_back(cat(l, s, ".", p));
-    }
-    for (const std::string& n : {v + "patch_embedding.linear.weight", v + "positional_embedding_vlm",
-                                 v + "vision_adapter.mlp.fc1.weight", v + "vision_adapter.mlp.fc2.weight"})
-        names.push_back(n);
+    std::vector<std::string> names;
+    VisionWeights unbound;  // only the names are wanted: no field is filled
+    for_each_vision_tensor(c, unbound, [&](const std::string& name, const std::vector<int64_t>&, std::vector<float>&) {
+        names.push_back(name);
+    });
     return names;
 }
 

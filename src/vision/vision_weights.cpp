@@ -1,5 +1,7 @@
 #include "vision/vision_weights.hpp"
 
+#include <utility>
+
 #include "backend/cpu/ops/weight_matrix.hpp"
 #include "base/error.hpp"
 
@@ -37,39 +39,10 @@ VisionWeights load_vision_weights(const io::HfCheckpoint& ck, const VisionConfig
 }
 
 VisionWeights load_vision_weights(const VisionTensorLookup& find, const std::string& source, const VisionConfig& c) {
-    const int64_t D = c.hidden_size, F = c.intermediate_size, P = c.projector_output_dim;
-    const std::string v = "vision_model.";
     VisionWeights w;
-    w.patch_embed = tensor_f32(find, source, v + "patch_embedding.linear.weight", {D, c.patch_dim()});
-    w.class_embedding = tensor_f32(find, source, v + "class_embedding", {D});
-    w.positions = tensor_f32(find, source, v + "positional_embedding_vlm", {c.patches() + 1, D});
-    w.ln_pre_w = tensor_f32(find, source, v + "layernorm_pre.weight", {D});
-    w.ln_pre_b = tensor_f32(find, source, v + "layernorm_pre.bias", {D});
-    w.ln_post_w = tensor_f32(find, source, v + "layernorm_post.weight", {D});
-    w.ln_post_b = tensor_f32(find, source, v + "layernorm_post.bias", {D});
-    for (int64_t i = 0; i < c.num_layers; ++i) {
-        const std::string l = cat(v, "model.layers.", i, ".");
-        VisionLayerWeights& L = w.layers.emplace_back();
-        L.ln1_w = tensor_f32(find, source, l + "input_layernorm.weight", {D});
-        L.ln1_b = tensor_f32(find, source, l + "input_layernorm.bias", {D});
-        L.wq = tensor_f32(find, source, l + "self_attn.q_proj.weight", {D, D});
-        L.bq = tensor_f32(find, source, l + "self_attn.q_proj.bias", {D});
-        L.wk = tensor_f32(find, source, l + "self_attn.k_proj.weight", {D, D});
-        L.bk = tensor_f32(find, source, l + "self_attn.k_proj.bias", {D});
-        L.wv = tensor_f32(find, source, l + "self_attn.v_proj.weight", {D, D});
-        L.bv = tensor_f32(find, source, l + "self_attn.v_proj.bias", {D});
-        L.wo = tensor_f32(find, source, l + "self_attn.o_proj.weight", {D, D});
-        L.bo = tensor_f32(find, source, l + "self_attn.o_proj.bias", {D});
-        L.ln2_w = tensor_f32(find, source, l + "post_attention_layernorm.weight", {D});
-        L.ln2_b = tensor_f32(find, source, l + "post_attention_layernorm.bias", {D});
-        L.fc1_w = tensor_f32(find, source, l + "mlp.fc1.weight", {F, D});
-        L.fc1_b = tensor_f32(find, source, l + "mlp.fc1.bias", {F});
-        L.fc2_w = tensor_f32(find, source, l + "mlp.fc2.weight", {D, F});
-        L.fc2_b = tensor_f32(find, source, l + "mlp.fc2.bias", {D});
-    }
-    w.adapter_fc1 = tensor_f32(find, source, v + "vision_adapter.mlp.fc1.weight", {P, c.shuffled_dim()});
-    w.adapter_fc2 = tensor_f32(find, source, v + "vision_adapter.mlp.fc2.weight", {P, P});
-    w.projector = tensor_f32(find, source, "multi_modal_projector.linear_1.weight", {c.text_hidden_size, P});
+    for_each_vision_tensor(c, w, [&](const std::string& name, std::vector<int64_t> shape, std::vector<float>& field) {
+        field = tensor_f32(find, source, name, std::move(shape));
+    });
     return w;
 }
 
