@@ -386,7 +386,7 @@ TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
     const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed + 7);
     for (const AttnCase& c : attention_cases())
-        for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16}) {
+        for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16, kv::KvType::BF16}) {
         const kv::LayerKv kv = fill_kv(rng, c, type);
         std::vector<int64_t> positions;
         for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
@@ -415,6 +415,42 @@ TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
                 }
         }
     }
+}
+
+// f16 and bf16 rows are widened as the SIMD kernels load them (no decoding pass): the outputs
+// must be bit for bit those of the same kernel over an f32 KV holding the decoded values, for
+// every level, chunk edge, odd head size (scalar tails) and thread count.
+TEST(CpuOps, AttentionReadsHalvesAsTheirFloats) {
+    std::mt19937_64 rng(test::test_seed() + 11);
+    for (const AttnCase& c : attention_cases())
+        for (kv::KvType type : {kv::KvType::F16, kv::KvType::BF16}) {
+            const kv::LayerKv halves = fill_kv(rng, c, type);
+            kv::LayerKv floats(kv::KvType::F32, c.Hkv * c.d, c.d, c.page);
+            std::vector<float> k(static_cast<std::size_t>(c.Hkv * c.d)), v(k.size());
+            for (int64_t p = c.chunked ? (c.first / c.chunk) * c.chunk : 0; p < c.n_pos; ++p) {  // as fill_kv
+                const int64_t slot = c.chunked ? p % c.chunk : p;
+                for (int64_t g = 0; g < c.Hkv; ++g) {
+                    halves.k_head(slot, g, k.data() + g * c.d);
+                    halves.v_head(slot, g, v.data() + g * c.d);
+                }
+                floats.write(slot, k.data(), v.data());
+            }
+            std::vector<int64_t> positions;
+            for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
+            const auto S = static_cast<int64_t>(positions.size());
+            const auto q = test::random_floats(rng, S * c.H * c.d, 2.0f);
+            AttentionShape shape{c.H, c.Hkv, c.d, c.chunked, c.chunk, 1.0f / std::sqrt(static_cast<float>(c.d))};
+            for (SimdLevel level : supported_levels())
+                for (int threads : {1, 3}) {
+                    SCOPED_TRACE(std::string(kv::kv_type_name(type)) + " " + std::string(simd_level_name(level)) + " threads " +
+                                 std::to_string(threads) + " d " + std::to_string(c.d) + " n_pos " + std::to_string(c.n_pos));
+                    ThreadPool pool(threads);
+                    std::vector<float> from_halves(S * c.H * c.d, kPoison), from_floats(S * c.H * c.d, -kPoison);
+                    attention(q.data(), positions, halves, shape, from_halves.data(), pool, level);
+                    attention(q.data(), positions, floats, shape, from_floats.data(), pool, level);
+                    ASSERT_EQ(0, std::memcmp(from_halves.data(), from_floats.data(), from_halves.size() * sizeof(float)));
+                }
+        }
 }
 
 TEST(CpuOps, RouteTokenPicksTopKWithSigmoidScores) {

@@ -53,7 +53,7 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
         // it uses; stale values only reach masked score lanes, which are overwritten).
         thread_local std::vector<float> fs;
         thread_local std::vector<int64_t> is;
-        thread_local std::vector<const float*> ps;
+        thread_local std::vector<const uint8_t*> ps;
         thread_local std::vector<float> kvs;
         const int64_t block_q = std::min(S, kBlock), rows = block_q * heads_per;
         const auto grow = [](auto& v, int64_t n) {

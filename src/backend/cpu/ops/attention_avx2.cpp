@@ -14,9 +14,12 @@ struct Avx2 {
     static constexpr int W = 8;
     using V = __m256;
     static constexpr int QK_NR = 2, QK_NV = 4, PV_NR = 4, PV_NV = 2;
+    static constexpr bool kWidensHalves = true;
     static V zero() { return _mm256_setzero_ps(); }
     static V set1(float f) { return _mm256_set1_ps(f); }
     static V load(const float* p) { return _mm256_loadu_ps(p); }
+    template <bool F16>
+    static V load_halves(const uint8_t* p) { return load8<F16 ? RowSrc::F16 : RowSrc::BF16>(p, 0); }
     static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
     static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
     static float sfma(float a, float b, float c) { return std::fma(a, b, c); }
@@ -46,8 +49,9 @@ struct Avx2 {
         b = _mm_max_ss(b, _mm_movehdup_ps(b));
         return _mm_cvtss_f32(b);
     }
-    static void transpose_k(const float* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
-        transpose_k_avx2(krows, ja, jb, d, kt, ld);
+    template <RowSrc S>
+    static void transpose_k(const uint8_t* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
+        transpose_k_avx2<S>(krows, ja, jb, d, kt, ld);
     }
     static float hsum(V v) { return simd_reduce::hsum256(v); }
     static void decode_kv(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {

@@ -17,9 +17,17 @@ struct Avx512 {
     static constexpr int W = 16;
     using V = __m512;
     static constexpr int QK_NR = 4, QK_NV = 4, PV_NR = 4, PV_NV = 4;
+    static constexpr bool kWidensHalves = true;
     static V zero() { return _mm512_setzero_ps(); }
     static V set1(float f) { return _mm512_set1_ps(f); }
     static V load(const float* p) { return _mm512_loadu_ps(p); }
+    // 16 stored halves as float32: f16 through vcvtph2ps, bf16 by a shift (both exact).
+    template <bool F16>
+    static V load_halves(const uint8_t* p) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        if constexpr (F16) return _mm512_cvtph_ps(h);
+        else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
     static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
     static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
     static float sfma(float a, float b, float c) { return std::fma(a, b, c); }
@@ -51,8 +59,9 @@ struct Avx512 {
         b = _mm_max_ss(b, _mm_movehdup_ps(b));
         return _mm_cvtss_f32(b);
     }
-    static void transpose_k(const float* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
-        transpose_k_avx2(krows, ja, jb, d, kt, ld);
+    template <RowSrc S>
+    static void transpose_k(const uint8_t* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
+        transpose_k_avx2<S>(krows, ja, jb, d, kt, ld);
     }
     static float hsum(V v) { return simd_reduce::hsum512(v); }
     static void decode_kv(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {

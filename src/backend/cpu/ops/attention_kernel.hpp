@@ -13,19 +13,62 @@
 //  - P·V: each row accumulates exactly its visible keys of the tile, in increasing position, and
 //    each element c of the head always goes through the same path (vector chunk or scalar tail),
 //    fixed by head_dim alone.
+// K/V rows are read in their stored type where the instruction set allows (f16 / bf16 widened in
+// registers as they are loaded: exact, so the same floats as decoding them first), and the next
+// tile's rows are prefetched while this one is computed: at depth a decode step streams the whole
+// KV, and without both the kernel spent as long waiting for and widening rows as computing.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "backend/cpu/ops/attention.hpp"
+#include "base/dtype.hpp"
 #include "kv/attn_mask.hpp"
 
 namespace scout::cpu::attn {
 
 inline constexpr int64_t kTile = 64;  // keys per tile, aligned to absolute positions
+
+// How a tile's K/V rows are read: float32 (stored so, or decoded into the task's scratch first),
+// or stored f16 / bf16 halves widened as they are loaded.
+enum class RowSrc { Float, F16, BF16 };
+
+// Element c of a row as float32 (scalar tails).
+template <RowSrc S>
+inline float row_value(const uint8_t* row, int64_t c) {
+    if constexpr (S == RowSrc::Float) {
+        return reinterpret_cast<const float*>(row)[c];
+    } else {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * c, sizeof h);
+        return S == RowSrc::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+}
+
+// The cache lines of the next tile's stored K/V rows, asked for a few at a time from inside this
+// tile's products: issued all at once they fill the core's miss buffers and stall the loads that
+// follow, so the tile's compute would not overlap the next tile's memory traffic.
+class Prefetcher {
+public:
+    void reset(int64_t row_bytes) { n_rows_ = 0, row_ = 0, byte_ = 0, row_bytes_ = row_bytes; }
+    void add(const uint8_t* row) { rows_[n_rows_++] = row; }
+    // Asks for up to n more lines.
+    void step(int n) {
+        for (; n > 0 && row_ < n_rows_; --n) {
+            __builtin_prefetch(rows_[row_] + byte_);
+            if ((byte_ += 64) >= row_bytes_) byte_ = 0, ++row_;
+        }
+    }
+
+private:
+    const uint8_t* rows_[2 * kTile];
+    int n_rows_ = 0, row_ = 0;
+    int64_t byte_ = 0, row_bytes_ = 0;
+};
 
 struct TaskArgs {
     const float* q = nullptr;          // [S, H, d]
@@ -38,7 +81,7 @@ struct TaskArgs {
     float* out = nullptr;              // [S, H, d]
     float* fscratch = nullptr;         // scratch_floats(d, rows) floats
     int64_t* iscratch = nullptr;       // scratch_ints(queries, rows)
-    const float** pscratch = nullptr;  // 2 * kTile pointers
+    const uint8_t** pscratch = nullptr;  // 2 * kTile row pointers
     float* kvscratch = nullptr;        // kv_scratch_floats(d): a tile's K and V rows decoded to float32
 };
 
@@ -67,11 +110,13 @@ struct Kernel {
 
     // Scores of NR rows for lanes [jc, jc + NV*W) of the tile: sc[r][j] = scale * sum_c q_r[c] kt[c][j].
     template <int NR, int NV>
-    static void qk(const float* const* qrows, const float* kt, int64_t d, float scale, int jc, float* const* srows) {
+    static void qk(const float* const* qrows, const float* kt, int64_t d, float scale, int jc, float* const* srows,
+                   Prefetcher& pf) {
         V acc[NR][NV];
         for (int r = 0; r < NR; ++r)
             for (int v = 0; v < NV; ++v) acc[r][v] = Vt::zero();
         for (int64_t c = 0; c < d; ++c) {
+            pf.step(2);  // with pv's 2 per key: a decode step's 128 + 128 steps cover an f16 tile's 512 lines
             V k[NV];
             for (int v = 0; v < NV; ++v) k[v] = Vt::load(kt + c * kTile + jc + v * W);
             for (int r = 0; r < NR; ++r) {
@@ -85,23 +130,32 @@ struct Kernel {
     }
 
     template <int NR>
-    static void qk_rows(const float* const* qrows, const float* kt, int64_t d, float scale, float* const* srows) {
+    static void qk_rows(const float* const* qrows, const float* kt, int64_t d, float scale, float* const* srows,
+                        Prefetcher& pf) {
         for (int jc = 0; jc < static_cast<int>(kTile); jc += Vt::QK_NV * W)
-            qk<NR, Vt::QK_NV>(qrows, kt, d, scale, jc, srows);
+            qk<NR, Vt::QK_NV>(qrows, kt, d, scale, jc, srows, pf);
+    }
+
+    // W values of a row from element c on, as float32.
+    template <RowSrc S>
+    static V load_row(const uint8_t* row, int64_t c) {
+        if constexpr (S == RowSrc::Float) return Vt::load(reinterpret_cast<const float*>(row) + c);
+        else return Vt::template load_halves<S == RowSrc::F16>(row + 2 * c);
     }
 
     // out_r[c0 .. c0 + NV*W) = out_r * alpha_r + sum_{j=u..w} p_r[j] * vrow[j][c0 ..].
-    template <int NR, int NV>
-    static void pv(float* const* orows, const float* const* prows, const float* alpha, const float* const* vrows,
-                   int u, int w, int64_t c0) {
+    template <RowSrc S, int NR, int NV>
+    static void pv(float* const* orows, const float* const* prows, const float* alpha, const uint8_t* const* vrows,
+                   int u, int w, int64_t c0, Prefetcher& pf) {
         V acc[NR][NV];
         for (int r = 0; r < NR; ++r) {
             const V al = Vt::set1(alpha[r]);
             for (int v = 0; v < NV; ++v) acc[r][v] = Vt::mul(Vt::load(orows[r] + c0 + v * W), al);
         }
         for (int j = u; j <= w; ++j) {
+            pf.step(2);
             V x[NV];
-            for (int v = 0; v < NV; ++v) x[v] = Vt::load(vrows[j] + c0 + v * W);
+            for (int v = 0; v < NV; ++v) x[v] = load_row<S>(vrows[j], c0 + v * W);
             for (int r = 0; r < NR; ++r) {
                 const V b = Vt::set1(prows[r][j]);
                 for (int v = 0; v < NV; ++v) acc[r][v] = Vt::fma(b, x[v], acc[r][v]);
@@ -111,22 +165,68 @@ struct Kernel {
             for (int v = 0; v < NV; ++v) Vt::store(orows[r] + c0 + v * W, acc[r][v]);
     }
 
-    template <int NR>
-    static void pv_rows(float* const* orows, const float* const* prows, const float* alpha, const float* const* vrows,
-                        int u, int w, int64_t d) {
+    template <RowSrc S, int NR>
+    static void pv_rows(float* const* orows, const float* const* prows, const float* alpha, const uint8_t* const* vrows,
+                        int u, int w, int64_t d, Prefetcher& pf) {
         constexpr int64_t chunk = Vt::PV_NV * W;
         int64_t c0 = 0;
-        for (; c0 + chunk <= d; c0 += chunk) pv<NR, Vt::PV_NV>(orows, prows, alpha, vrows, u, w, c0);
-        for (; c0 + W <= d; c0 += W) pv<NR, 1>(orows, prows, alpha, vrows, u, w, c0);
+        for (; c0 + chunk <= d; c0 += chunk) pv<S, NR, Vt::PV_NV>(orows, prows, alpha, vrows, u, w, c0, pf);
+        for (; c0 + W <= d; c0 += W) pv<S, NR, 1>(orows, prows, alpha, vrows, u, w, c0, pf);
         for (; c0 < d; ++c0)  // scalar tail, the same elements for every row of this head_dim
             for (int r = 0; r < NR; ++r) {
                 float o = orows[r][c0] * alpha[r];
-                for (int j = u; j <= w; ++j) o = Vt::sfma(prows[r][j], vrows[j][c0], o);
+                for (int j = u; j <= w; ++j) o = Vt::sfma(prows[r][j], row_value<S>(vrows[j], c0), o);
                 orows[r][c0] = o;
             }
     }
 
     static void run(const TaskArgs& a) {
+        if constexpr (Vt::kWidensHalves) {
+            if (a.kv->type() == kv::KvType::F16) return run_rows<RowSrc::F16>(a);
+            if (a.kv->type() == kv::KvType::BF16) return run_rows<RowSrc::BF16>(a);
+        }
+        run_rows<RowSrc::Float>(a);
+    }
+
+    // Points krows / vrows[t - t0] at key t's head g for t in [ka, kb]: the stored rows, or (S ==
+    // Float and a type other than f32) their decoding into the task's scratch.
+    template <RowSrc S>
+    static void tile_rows(const TaskArgs& a, int64_t t0, int64_t ka, int64_t kb, const uint8_t** krows,
+                          const uint8_t** vrows) {
+        const AttentionShape& sh = *a.shape;
+        const int64_t d = sh.head_dim, hb = a.kv->head_bytes();
+        const bool decode = S == RowSrc::Float && a.kv->type() != kv::KvType::F32;
+        for (int64_t t = ka; t <= kb; ++t) {
+            const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
+            const uint8_t* k = a.kv->k_raw(slot) + a.g * hb;
+            const uint8_t* v = a.kv->v_raw(slot) + a.g * hb;
+            if (decode) {
+                float* kd = a.kvscratch + (t - t0) * d;
+                float* vd = a.kvscratch + (kTile + t - t0) * d;
+                Vt::decode_kv(a.kv->type(), k, d, kd);
+                Vt::decode_kv(a.kv->type(), v, d, vd);
+                k = reinterpret_cast<const uint8_t*>(kd);
+                v = reinterpret_cast<const uint8_t*>(vd);
+            }
+            krows[t - t0] = k;
+            vrows[t - t0] = v;
+        }
+    }
+
+    // Queues the stored K/V rows of keys [ka, kb] (head g) for the prefetcher.
+    static void queue_rows(const TaskArgs& a, int64_t ka, int64_t kb, Prefetcher& pf) {
+        const AttentionShape& sh = *a.shape;
+        const int64_t hb = a.kv->head_bytes();
+        pf.reset(hb);
+        for (int64_t t = ka; t <= kb; ++t) {
+            const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
+            pf.add(a.kv->k_raw(slot) + a.g * hb);
+            pf.add(a.kv->v_raw(slot) + a.g * hb);
+        }
+    }
+
+    template <RowSrc S>
+    static void run_rows(const TaskArgs& a) {
         const AttentionShape& sh = *a.shape;
         const int64_t H = sh.n_heads, d = sh.head_dim;
         const int64_t nh = a.h1 - a.h0, nq = a.i1 - a.i0, R = nq * nh;
@@ -140,8 +240,8 @@ struct Kernel {
         float* alpha_buf = l_buf + R;
         int64_t* lo_buf = a.iscratch;
         int64_t* active = lo_buf + nq;
-        const float** vrows_buf = a.pscratch;
-        const float** krows_buf = a.pscratch + kTile;
+        const uint8_t** vrows_buf = a.pscratch;
+        const uint8_t** krows_buf = a.pscratch + kTile;
         std::fill_n(m_buf, R, kNegInf);
         std::fill_n(l_buf, R, 0.0f);
 
@@ -162,6 +262,7 @@ struct Kernel {
         float* orows[PR];
         const float* prows[PR];
         int64_t n_active = 0;  // rows (r) active in the current tile: active[0 .. n_active)
+        Prefetcher pf;         // the next tile's rows, while this one is computed
 
         for (int64_t t0 = (kmin / kTile) * kTile; t0 <= kmax; t0 += kTile) {
             const int64_t t_last = t0 + kTile - 1;
@@ -176,24 +277,10 @@ struct Kernel {
             if (n_active == 0) continue;
             // Transposed K tile (rows ka..kb only; the other lanes hold whatever the scratch held
             // before, and their scores are replaced by -inf / 0 before any use).
-            // K/V rows of the tile: read in place when stored as float32, else decoded (exactly:
-            // the rounding happened when they were written) into the task's scratch.
-            const bool in_place = a.kv->type() == kv::KvType::F32;
-            for (int64_t t = ka; t <= kb; ++t) {
-                const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
-                if (in_place) {
-                    krows_buf[t - t0] = a.kv->k_f32(slot) + a.g * d;
-                    vrows_buf[t - t0] = a.kv->v_f32(slot) + a.g * d;
-                } else {
-                    float* kd = a.kvscratch + (t - t0) * d;
-                    float* vd = a.kvscratch + (kTile + t - t0) * d;
-                    Vt::decode_kv(a.kv->type(), a.kv->k_raw(slot) + a.g * a.kv->head_bytes(), d, kd);
-                    Vt::decode_kv(a.kv->type(), a.kv->v_raw(slot) + a.g * a.kv->head_bytes(), d, vd);
-                    krows_buf[t - t0] = kd;
-                    vrows_buf[t - t0] = vd;
-                }
-            }
-            Vt::transpose_k(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
+            tile_rows<S>(a, t0, ka, kb, krows_buf, vrows_buf);
+            if (t0 + kTile <= kmax) queue_rows(a, t0 + kTile, std::min(t_last + kTile, kmax), pf);
+            else pf.reset(0);
+            Vt::template transpose_k<S>(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
             // Scores.
             const auto row_q = [&](int64_t r) {
                 const int64_t qi = r / nh, h = a.h0 + r % nh;
@@ -205,12 +292,12 @@ struct Kernel {
                     qrows[k] = row_q(active[ia + k]);
                     srows[k] = sc + active[ia + k] * kTile;
                 }
-                qk_rows<QR>(qrows, kt, d, sh.scale, srows);
+                qk_rows<QR>(qrows, kt, d, sh.scale, srows, pf);
             }
             for (; ia < static_cast<std::size_t>(n_active); ++ia) {
                 qrows[0] = row_q(active[ia]);
                 srows[0] = sc + active[ia] * kTile;
-                qk_rows<1>(qrows, kt, d, sh.scale, srows);
+                qk_rows<1>(qrows, kt, d, sh.scale, srows, pf);
             }
             // Online softmax per active row.
             for (int64_t ia2 = 0; ia2 < n_active; ++ia2) {
@@ -241,7 +328,7 @@ struct Kernel {
                 alpha_buf[r] = alpha;
             }
             // P·V, per query: its heads share the visible range and the V rows.
-            const float* const* vrows = vrows_buf;
+            const uint8_t* const* vrows = vrows_buf;
             for (std::size_t k = 0; k < static_cast<std::size_t>(n_active); k += static_cast<std::size_t>(nh)) {
                 const int64_t r0 = active[k], qi = r0 / nh;
                 const int64_t pos = a.positions[a.i0 + qi];
@@ -255,10 +342,10 @@ struct Kernel {
                     }
                     const float* al = alpha_buf + r0 + hh;
                     switch (n) {
-                        case 1: pv_rows<1>(orows, prows, al, vrows, u, w, d); break;
-                        case 2: if constexpr (PR >= 2) pv_rows<2>(orows, prows, al, vrows, u, w, d); break;
-                        case 3: if constexpr (PR >= 3) pv_rows<3>(orows, prows, al, vrows, u, w, d); break;
-                        default: if constexpr (PR >= 4) pv_rows<4>(orows, prows, al, vrows, u, w, d); break;
+                        case 1: pv_rows<S, 1>(orows, prows, al, vrows, u, w, d, pf); break;
+                        case 2: if constexpr (PR >= 2) pv_rows<S, 2>(orows, prows, al, vrows, u, w, d, pf); break;
+                        case 3: if constexpr (PR >= 3) pv_rows<S, 3>(orows, prows, al, vrows, u, w, d, pf); break;
+                        default: if constexpr (PR >= 4) pv_rows<S, 4>(orows, prows, al, vrows, u, w, d, pf); break;
                     }
                 }
             }

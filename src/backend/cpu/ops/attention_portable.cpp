@@ -12,6 +12,7 @@ struct Portable {
         float x[W];
     };
     static constexpr int QK_NR = 2, QK_NV = 4, PV_NR = 4, PV_NV = 2;
+    static constexpr bool kWidensHalves = false;  // rows are decoded to float32 first
     static V zero() { return set1(0.0f); }
     static V set1(float f) {
         V r;
@@ -56,9 +57,10 @@ struct Portable {
         for (int i = 1; i < W; ++i) m = std::max(m, a.x[i]);
         return m;
     }
-    static void transpose_k(const float* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
+    template <RowSrc S>
+    static void transpose_k(const uint8_t* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
         for (int j = ja; j <= jb; ++j)
-            for (int64_t c = 0; c < d; ++c) kt[c * ld + j] = krows[j][c];
+            for (int64_t c = 0; c < d; ++c) kt[c * ld + j] = row_value<S>(krows[j], c);
     }
     static void decode_kv(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {
         kv::kv_decode_row(type, src, n, dst);

@@ -14,12 +14,27 @@ inline constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3
 
 #include <cstdint>
 
+#include "backend/cpu/ops/attention_kernel.hpp"
+
 namespace scout::cpu::attn {
 namespace {
 
+// 8 values of a row from element c on, as float32 (f16 through F16C, bf16 by a shift: exact).
+template <RowSrc S>
+inline __m256 load8(const uint8_t* row, int64_t c) {
+    if constexpr (S == RowSrc::Float) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
+    } else {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c));
+        if constexpr (S == RowSrc::F16) return _mm256_cvtph_ps(h);
+        else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+}
+
 // kt[c * ld + j] = krows[j][c] for j in [ja, jb] (rows outside read as zero), c in [0, d): 8x8
 // blocks transposed in registers (pure data movement: the values are those of the rows).
-[[maybe_unused]] void transpose_k_avx2(const float* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
+template <RowSrc S>
+void transpose_k_avx2(const uint8_t* const* krows, int ja, int jb, int64_t d, float* kt, int64_t ld) {
     const int jb8 = (ja / 8) * 8;
     for (int j0 = jb8; j0 <= jb; j0 += 8) {
         int64_t c0 = 0;
@@ -27,7 +42,7 @@ namespace {
             __m256 r[8];
             for (int i = 0; i < 8; ++i) {
                 const int j = j0 + i;
-                r[i] = (j >= ja && j <= jb) ? _mm256_loadu_ps(krows[j] + c0) : _mm256_setzero_ps();
+                r[i] = (j >= ja && j <= jb) ? load8<S>(krows[j], c0) : _mm256_setzero_ps();
             }
             const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
             const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -54,7 +69,7 @@ namespace {
         for (; c0 < d; ++c0)
             for (int i = 0; i < 8; ++i) {
                 const int j = j0 + i;
-                kt[c0 * ld + j] = (j >= ja && j <= jb) ? krows[j][c0] : 0.0f;
+                kt[c0 * ld + j] = (j >= ja && j <= jb) ? row_value<S>(krows[j], c0) : 0.0f;
             }
     }
 }
