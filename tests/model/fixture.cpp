@@ -9,9 +9,12 @@ namespace scout::test {
 
 std::vector<std::string> fixture_names() {
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(data_dir() / "models"))
-        if (std::filesystem::exists(entry.path() / "reference" / "cases.json"))
-            names.push_back(entry.path().filename().string());
+    for (const auto& entry : std::filesystem::directory_iterator(data_dir() / "models")) {
+        const std::filesystem::path cases = entry.path() / "reference" / "cases.json";
+        if (!std::filesystem::exists(cases)) continue;
+        const auto j = io::read_json_file(cases);
+        if (j.contains("logits") && !j["logits"].empty()) names.push_back(entry.path().filename().string());
+    }
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -22,7 +25,7 @@ Fixture load_fixture(const std::string& name) {
     f.dir = data_dir() / "models" / name;
     const auto j = io::read_json_file(f.dir / "reference" / "cases.json");
     f.weights_dtype = j.value("weights_dtype", "float32");
-    for (const auto& c : j["logits"]) {
+    for (const auto& c : j.value("logits", nlohmann::json::array())) {
         LogitsCase lc;
         lc.tokens = c["tokens"].get<std::vector<int32_t>>();
         lc.file = c["file"].get<std::string>();
@@ -38,6 +41,10 @@ Fixture load_fixture(const std::string& name) {
     if (j.contains("greedy"))
         for (const auto& g : j["greedy"])
             f.greedy.push_back({g["prompt"].get<std::vector<int32_t>>(), g["output"].get<std::vector<int32_t>>()});
+    if (j.contains("long_logits"))
+        for (const auto& c : j["long_logits"])
+            f.long_logits.push_back({c["tokens"].get<std::vector<int32_t>>(), c["positions"].get<std::vector<int64_t>>(),
+                                     c["file"].get<std::string>(), c.value("compute_dtype", "float32")});
     return f;
 }
 

@@ -20,6 +20,15 @@ struct LogitsCase {
     std::string pixel_values, vision_adapter_out, image_features;
 };
 
+// A long-context case (cases.json "long_logits"): one long sequence whose reference logits are
+// kept at some positions only; row i of the file [positions.size(), vocab] is position positions[i].
+struct LongLogitsCase {
+    std::vector<int32_t> tokens;
+    std::vector<int64_t> positions;  // ascending, each < tokens.size()
+    std::string file;
+    std::string compute_dtype;
+};
+
 struct GreedyCase {
     std::vector<int32_t> prompt;
     std::vector<int32_t> output;  // new tokens, greedy, no EOS stop
@@ -31,11 +40,16 @@ struct Fixture {
     std::string weights_dtype;
     std::vector<LogitsCase> logits;
     std::vector<GreedyCase> greedy;
+    std::vector<LongLogitsCase> long_logits;
 
     NpyArray load_logits(const LogitsCase& c) const { return read_npy_f32(dir / "reference" / c.file); }
+    NpyArray load_logits(const LongLogitsCase& c) const { return read_npy_f32(dir / "reference" / c.file); }
 };
 
-std::vector<std::string> fixture_names();  // every directory under tests/data/models with reference/cases.json
+// Every directory under tests/data/models whose reference/cases.json has short "logits" cases (the
+// fixtures the parameterized model tests walk). A long-context fixture (only "long_logits", e.g.
+// tiny_longctx_f32 with chunk 8192) is not one of them: it has its own test, test_long_context.
+std::vector<std::string> fixture_names();
 Fixture load_fixture(const std::string& name);
 
 }  // namespace scout::test

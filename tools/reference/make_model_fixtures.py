@@ -6,7 +6,8 @@ classes and dump reference logits / greedy continuations for the C++ tests.
 
 Writes, under OUT:
   models/<fixture>/                 save_pretrained() output (config.json, safetensors, ...)
-  models/<fixture>/reference/       cases.json + logits_K.npy (+ pixels_K.npy)
+  models/<fixture>/reference/       cases.json + logits_K.npy (+ pixels_K.npy); the long-context
+                                    fixture tiny_longctx_f32: cases.json + long_logits_0.npy
   configs/{scout,maverick}/config.json   real hub configs (written from the spec, verified here)
 
 Everything is deterministic (fixed seeds, single-threaded torch).  See README.md next to this
@@ -700,11 +701,193 @@ def fx_tiny_multimodal_f32(out: Path):
     )
 
 
+# ---- the long-context fixture (Scout's real rules at tiny width) ------------------------------
+
+LONG_N_TOKENS = 12000
+LONG_CHUNK = 8192
+# Stored logit rows: the start, both sides of the chunk edge 8192 and of the temperature-tuning step
+# at 8191 (wide enough for a prefill to 8170 followed by decode steps to 8239), the end, and every
+# 500th position.  12,000 x 256 rows would be 12 MB; these are 167 rows.
+LONG_POSITIONS = sorted(
+    set(range(0, 32)) | set(range(8160, 8240)) | set(range(LONG_N_TOKENS - 32, LONG_N_TOKENS)) | set(range(0, LONG_N_TOKENS, 500))
+)
+SCOUT_ROPE = {
+    "rope_type": "llama3",
+    "rope_theta": 500000.0,
+    "factor": 16.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 1.0,
+    "original_max_position_embeddings": 8192,
+}
+
+
+def temperature_scale(p: int, floor_scale: float, attn_scale: float) -> float:
+    """The query factor of a NoPE layer at 0-based position p, computed as transformers does (f32)."""
+    t = torch.tensor([float(p)])
+    return float(torch.log1p(torch.floor((t + 1.0) / floor_scale)) * attn_scale + 1.0)
+
+
+@torch.no_grad()
+def rows_at(model, tokens: list[int], positions: list[int]) -> torch.Tensor:
+    return full_logits(model, tokens).float()[positions]
+
+
+@torch.no_grad()
+def long_router_stats(model, tokens) -> dict:
+    """Experts picked per MoE layer over the whole sequence and the smallest top-1/top-2 router gap."""
+    tm = text_of(model)
+    out, hooks = {}, []
+    for i, layer in enumerate(tm.layers):
+        if getattr(layer, "is_moe_layer", False):
+
+            def hook(mod, inp, o, i=i):
+                v = torch.topk(o[1].float(), 2, dim=-1)
+                counts = torch.bincount(v.indices[:, 0], minlength=o[1].shape[-1]).tolist()
+                out[f"layer{i}"] = {
+                    "top1_counts_per_expert": counts,
+                    "min_top1_top2_gap": float((v.values[:, 0] - v.values[:, 1]).min()),
+                }
+
+            hooks.append(layer.feed_forward.router.register_forward_hook(hook))
+    full_logits(model, tokens)
+    for h in hooks:
+        h.remove()
+    return out
+
+
+def fx_tiny_longctx_f32(out: Path):
+    """Scout's real long-context rules at tiny width: chunk 8192, llama3 RoPE 16/1/1/8192 with theta
+    5e5, temperature tuning floor 8192 scale 0.1, NoPE every 4th layer.  One 12,000-token sequence;
+    logits kept at LONG_POSITIONS only, under the cases.json key "long_logits" (no "logits" or
+    "greedy" entries, so the tests that walk every fixture's short cases leave it out)."""
+    name = "tiny_longctx_f32"
+    seed = 5005
+    cfg = text_cfg(
+        head_dim=24,
+        num_key_value_heads=2,
+        attention_chunk_size=LONG_CHUNK,
+        floor_scale=8192,
+        attn_scale=0.1,
+        num_experts_per_tok=1,
+        interleave_moe_layer_step=2,
+        max_position_embeddings=16384,
+        rope_parameters=dict(SCOUT_ROPE),
+    )
+    check_plan(cfg)
+    # Scout's plan, derived from no_rope_layer_interval 4 as Scout's config.json (no_rope_layers []) does
+    assert list(cfg.no_rope_layers) == [1, 1, 1, 0], cfg.no_rope_layers
+    assert list(cfg.layer_types) == ["chunked_attention"] * 3 + ["full_attention"], cfg.layer_types
+    assert list(cfg.moe_layers) == [1, 3], cfg.moe_layers
+
+    d = out / "models" / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    torch.manual_seed(seed)
+    cfg._attn_implementation = "eager"
+    model = Llama4ForCausalLM(cfg)
+    rerandomize(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(d), safe_serialization=True)
+    ref = d / "reference"
+    ref.mkdir()
+
+    m32 = load(Llama4ForCausalLM, d, torch.float32)
+    sd_mem, sd_new = model.state_dict(), m32.state_dict()
+    assert sorted(sd_mem) == sorted(sd_new), set(sd_mem) ^ set(sd_new)
+    for key in sd_mem:
+        assert torch.equal(sd_mem[key], sd_new[key]), key
+    del model
+
+    gen = torch.Generator().manual_seed(seed + 2)
+    tokens = random_tokens(gen, LONG_N_TOKENS, cfg.vocab_size)
+    pos = LONG_POSITIONS
+    lg = rows_at(m32, tokens, pos)
+    write_npy(ref / "long_logits_0.npy", lg.numpy())
+
+    notes = {
+        "description": (
+            "Llama4ForCausalLM, f32, single model.safetensors, Scout's real long-context rules at tiny "
+            "width: attention_chunk_size 8192; llama3 rope factor 16, low 1, high 1, original 8192, theta "
+            "5e5 (j=0-6 kept, j=7-11 divided by 16); temperature tuning floor_scale 8192 attn_scale 0.1 "
+            "(factor 1 up to position 8190, 1+0.1 ln 2 from 8191); no_rope_layers derived (interval 4: "
+            "layers 0-2 RoPE/chunked with qk-norm, layer 3 NoPE/global); head_dim 24, GQA 4:2; top-1 of 4 "
+            "experts, interleave step 2 (dense width 48 on 0 and 2, MoE on 1 and 3). One sequence of "
+            f"{LONG_N_TOKENS} random tokens; logits stored at {len(pos)} positions (long_logits)."
+        ),
+        "seed": seed,
+        "n_tokens": LONG_N_TOKENS,
+        "n_positions_stored": len(pos),
+        "temperature_factor": {
+            str(p): temperature_scale(p, cfg.floor_scale, cfg.attn_scale) for p in (0, 8189, 8190, 8191, 8192, 11999)
+        },
+        "max_abs_logit_stored_positions": float(lg.abs().max()),
+    }
+
+    # What the rules change (each a full 12,000-token forward of the same checkpoint with one rule off).
+    # Temperature tuning off: rows before 8191 must be unchanged bit for bit, rows from 8191 on must move.
+    attn = [l.self_attn for l in text_of(m32).layers]
+    for a in attn:
+        a.attn_temperature_tuning = False
+    off = rows_at(m32, tokens, pos)
+    for a in attn:
+        a.attn_temperature_tuning = True
+    before = torch.tensor([p < 8191 for p in pos])
+    notes["temperature_tuning_off"] = {
+        "max_abs_logit_diff_before_8191": float((lg - off)[before].abs().max()),
+        "max_abs_logit_diff_from_8191": float((lg - off)[~before].abs().max()),
+    }
+    assert notes["temperature_tuning_off"]["max_abs_logit_diff_before_8191"] == 0.0
+    # No chunking (the chunk as long as the sequence): rows before 8192 unchanged, later rows move.
+    tc = text_of(m32).config
+    tc.attention_chunk_size = 1 << 20
+    nochunk = rows_at(m32, tokens, pos)
+    tc.attention_chunk_size = LONG_CHUNK
+    before = torch.tensor([p < LONG_CHUNK for p in pos])
+    notes["chunking_off"] = {
+        "max_abs_logit_diff_before_8192": float((lg - nochunk)[before].abs().max()),
+        "max_abs_logit_diff_from_8192": float((lg - nochunk)[~before].abs().max()),
+    }
+    assert notes["chunking_off"]["max_abs_logit_diff_before_8192"] == 0.0
+    # The same weights with plain RoPE (theta 5e5, no llama3 scaling): the low band's frequencies matter.
+    m_plain = Llama4ForCausalLM.from_pretrained(
+        str(d), dtype=torch.float32, attn_implementation="eager",
+        rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
+    ).eval()
+    notes["llama3_scaling_off_max_abs_logit_diff"] = float((lg - rows_at(m_plain, tokens, pos)).abs().max())
+    del m_plain
+    assert torch.equal(rows_at(m32, tokens, pos), lg), "the reference forward is not deterministic"
+
+    notes["layer_plan"] = layer_plan(cfg)
+    notes["rope"] = rope_bands(cfg.head_dim, cfg.rope_parameters)
+    notes["routing"] = long_router_stats(m32, tokens)
+
+    cases = {
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "model_class": "Llama4ForCausalLM",
+        "weights_dtype": "float32",
+        "attn_implementation": "eager",
+        "long_logits": [
+            {"tokens": "@tokens@", "positions": "@positions@", "file": "long_logits_0.npy", "compute_dtype": "float32"}
+        ],
+        "notes": notes,
+    }
+    # the two id lists on one line each (indented, the 12,000 ids would be 12,000 lines)
+    text = json.dumps(cases, indent=1)
+    text = text.replace('"@tokens@"', json.dumps(tokens)).replace('"@positions@"', json.dumps(pos))
+    with open(ref / "cases.json", "w") as f:
+        f.write(text + "\n")
+    cases["long_logits"][0].update(tokens=tokens, positions=pos)
+    return cases
+
+
 FIXTURES = {
     "tiny_text_f32": fx_tiny_text_f32,
     "tiny_text_noqk_sharded_f32": fx_tiny_text_noqk_sharded_f32,
     "tiny_scoutlike_bf16": fx_tiny_scoutlike_bf16,
     "tiny_multimodal_f32": fx_tiny_multimodal_f32,
+    "tiny_longctx_f32": fx_tiny_longctx_f32,
 }
 
 
