@@ -346,6 +346,21 @@ def dir_size(d: Path) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+def new_model_dir(out: Path, name: str, model_cls, cfg, seed: int):
+    """An empty models/<name>/ under out, and a fresh model_cls(cfg) (eager attention) with seeded
+    random weights (rerandomize), in eval mode."""
+    d = out / "models" / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    torch.manual_seed(seed)
+    cfg._attn_implementation = "eager"
+    model = model_cls(cfg)
+    rerandomize(model, seed + 1)
+    model.eval()
+    return d, model
+
+
 def build_text_fixture(
     out: Path,
     name: str,
@@ -358,16 +373,7 @@ def build_text_fixture(
     legacy_config=False,
 ):
     check_plan(cfg)
-    d = out / "models" / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-
-    torch.manual_seed(seed)
-    cfg._attn_implementation = "eager"
-    model = Llama4ForCausalLM(cfg)
-    rerandomize(model, seed + 1)
-    model.eval()
+    d, model = new_model_dir(out, name, Llama4ForCausalLM, cfg, seed)
     if weights_dtype != torch.float32:
         model = model.to(weights_dtype)
     save_kw = dict(safe_serialization=True)
@@ -669,15 +675,7 @@ def fx_tiny_multimodal_f32(out: Path):
     mmcfg = dict(image_token_index=255, boi_token_index=253, eoi_token_index=254)
     cfg = Llama4Config(text_config=tc.to_dict(), vision_config=vc.to_dict(), tie_word_embeddings=False, **mmcfg)
     check_plan(cfg.text_config)
-    d = out / "models" / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    torch.manual_seed(seed)
-    cfg._attn_implementation = "eager"
-    model = Llama4ForConditionalGeneration(cfg)
-    rerandomize(model, seed + 1)
-    model.eval()
+    d, model = new_model_dir(out, name, Llama4ForConditionalGeneration, cfg, seed)
     model.save_pretrained(str(d), safe_serialization=True)
     patches = (28 // 7) ** 2
     mm = dict(mmcfg, tokens_per_tile=int(patches * 0.5 * 0.5), image_size=28)
@@ -779,15 +777,7 @@ def fx_tiny_longctx_f32(out: Path):
     assert list(cfg.layer_types) == ["chunked_attention"] * 3 + ["full_attention"], cfg.layer_types
     assert list(cfg.moe_layers) == [1, 3], cfg.moe_layers
 
-    d = out / "models" / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    torch.manual_seed(seed)
-    cfg._attn_implementation = "eager"
-    model = Llama4ForCausalLM(cfg)
-    rerandomize(model, seed + 1)
-    model.eval()
+    d, model = new_model_dir(out, name, Llama4ForCausalLM, cfg, seed)
     model.save_pretrained(str(d), safe_serialization=True)
     ref = d / "reference"
     ref.mkdir()
