@@ -760,14 +760,11 @@ def fx_tiny_longctx_f32(out: Path):
     "greedy" entries, so the tests that walk every fixture's short cases leave it out)."""
     name = "tiny_longctx_f32"
     seed = 5005
-    cfg = text_cfg(
-        head_dim=24,
-        num_key_value_heads=2,
+    cfg = text_cfg(  # text_cfg's tiny width (head_dim 24, GQA 4:2, MoE on every 2nd layer)
         attention_chunk_size=LONG_CHUNK,
         floor_scale=8192,
         attn_scale=0.1,
         num_experts_per_tok=1,
-        interleave_moe_layer_step=2,
         max_position_embeddings=16384,
         rope_parameters=dict(SCOUT_ROPE),
     )

@@ -64,13 +64,9 @@ struct Avx2 {
 void decode_kv_head_f16c(kv::KvType type, const uint8_t* src, int64_t n, float* dst) {
     int64_t i = 0;
     if (type == kv::KvType::F16) {
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))));
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8<RowSrc::F16>(src, i));
     } else if (type == kv::KvType::BF16) {
-        for (; i + 8 <= n; i += 8) {
-            const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
-            _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
-        }
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8<RowSrc::BF16>(src, i));
     } else {
         kv::kv_decode_row(type, src, n, dst);
         return;

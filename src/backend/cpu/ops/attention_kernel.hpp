@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "backend/cpu/ops/attention.hpp"
 #include "base/dtype.hpp"
@@ -188,18 +189,22 @@ struct Kernel {
         run_rows<RowSrc::Float>(a);
     }
 
+    // Key t's stored K and V rows of head g (its slot: t itself, or t mod C in a chunk ring).
+    static std::pair<const uint8_t*, const uint8_t*> stored_rows(const TaskArgs& a, int64_t t) {
+        const AttentionShape& sh = *a.shape;
+        const int64_t slot = sh.chunked ? t % sh.chunk_size : t, off = a.g * a.kv->head_bytes();
+        return {a.kv->k_raw(slot) + off, a.kv->v_raw(slot) + off};
+    }
+
     // Points krows / vrows[t - t0] at key t's head g for t in [ka, kb]: the stored rows, or (S ==
     // Float and a type other than f32) their decoding into the task's scratch.
     template <RowSrc S>
     static void tile_rows(const TaskArgs& a, int64_t t0, int64_t ka, int64_t kb, const uint8_t** krows,
                           const uint8_t** vrows) {
-        const AttentionShape& sh = *a.shape;
-        const int64_t d = sh.head_dim, hb = a.kv->head_bytes();
+        const int64_t d = a.shape->head_dim;
         const bool decode = S == RowSrc::Float && a.kv->type() != kv::KvType::F32;
         for (int64_t t = ka; t <= kb; ++t) {
-            const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
-            const uint8_t* k = a.kv->k_raw(slot) + a.g * hb;
-            const uint8_t* v = a.kv->v_raw(slot) + a.g * hb;
+            auto [k, v] = stored_rows(a, t);
             if (decode) {
                 float* kd = a.kvscratch + (t - t0) * d;
                 float* vd = a.kvscratch + (kTile + t - t0) * d;
@@ -215,13 +220,11 @@ struct Kernel {
 
     // Queues the stored K/V rows of keys [ka, kb] (head g) for the prefetcher.
     static void queue_rows(const TaskArgs& a, int64_t ka, int64_t kb, Prefetcher& pf) {
-        const AttentionShape& sh = *a.shape;
-        const int64_t hb = a.kv->head_bytes();
-        pf.reset(hb);
+        pf.reset(a.kv->head_bytes());
         for (int64_t t = ka; t <= kb; ++t) {
-            const int64_t slot = sh.chunked ? t % sh.chunk_size : t;
-            pf.add(a.kv->k_raw(slot) + a.g * hb);
-            pf.add(a.kv->v_raw(slot) + a.g * hb);
+            const auto [k, v] = stored_rows(a, t);
+            pf.add(k);
+            pf.add(v);
         }
     }
 
