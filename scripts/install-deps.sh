@@ -3,7 +3,7 @@
 # Everything the engine links is a Debian -dev package; nothing is downloaded from elsewhere.
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config python3 python3-venv
-          nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+          nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
           libjpeg-dev libpng-dev libwebp-dev libgif-dev  # image decoding (src/image)
           chromium)  # chromium: the chat page test (tests/server/test_chat_page.py)
 missing=()

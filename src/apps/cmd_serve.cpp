@@ -76,7 +76,8 @@ struct ServeOptions {
     int64_t max_queue = 64;
     int64_t prefill_chunk = 128;
     int64_t max_body_mb = 8;
-    int http_threads = 64;
+    int http_threads = 0;  // 0: --parallel + --max-queue + 8
+    int max_connections = 1024;
     std::string api_key;
     std::string model_name;
     std::vector<std::string> allow_origin;
@@ -142,7 +143,11 @@ void serve(const ServeOptions& o) {
     ho.host = o.host;
     ho.port = o.port;
     ho.max_body_bytes = static_cast<std::size_t>(o.max_body_mb) << 20;
-    ho.n_threads = o.http_threads;
+    // Every admitted request (running or queued in the scheduler) holds a handler thread, so with
+    // this many the scheduler's own queue limit is what answers 429; the few more are for requests
+    // refused early (400s) while the rest are busy.
+    ho.n_threads = o.http_threads > 0 ? o.http_threads : static_cast<int>(o.parallel + o.max_queue + 8);
+    ho.max_connections = o.max_connections;
     server::HttpServer http(ho);
     api.install(http);
     const int port = http.bind();
@@ -151,8 +156,8 @@ void serve(const ServeOptions& o) {
     std::atomic<bool> serving{true};
     std::thread watcher([&] {
         while (serving.load() && g_stop_signals.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        // Ending the generations first lets every open response finish at once; httplib's
-        // stop waits for its handlers.
+        // Ending the generations first lets every open response finish at once; the HTTP
+        // server's stop waits for its handlers.
         scheduler.stop();
         http.stop();
     });
@@ -184,7 +189,15 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--prefill-chunk", opt->prefill_chunk, "Prompt tokens per batched step (bounds decode stalls)")
         ->capture_default_str();
     cmd->add_option("--max-body-mb", opt->max_body_mb, "Largest request body in MiB; larger get 413")->capture_default_str();
-    cmd->add_option("--http-threads", opt->http_threads, "Connections served at once")->capture_default_str();
+    cmd->add_option("--http-threads", opt->http_threads,
+                    "API requests handled at once (each open stream holds one; more wait, up to 64, then 429); "
+                    "0: --parallel + --max-queue + 8")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 4096));
+    cmd->add_option("--max-connections", opt->max_connections,
+                    "Open connections allowed (idle and slow ones included); more are closed at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--api-key", opt->api_key, "Require Authorization: Bearer KEY on /v1/* and /metrics");
     cmd->add_option("--allow-origin", opt->allow_origin,
                     "Origin allowed to call the API besides the server's own (http://host:port, or * for any); a bare "

@@ -36,6 +36,8 @@ HttpResponse error_response(const ApiError& e) {
     r.status = e.status;
     r.body = error_body(e.status, e.what(), e.type, e.param, e.code);
     if (e.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    // A full queue or a server shutting down: the client may try again (OpenAI's SDKs wait this long).
+    if (e.status == 429 || e.status == 503) r.headers.emplace_back("Retry-After", "1");
     return r;
 }
 
@@ -200,15 +202,15 @@ void OpenAiServer::install(HttpServer& http) {
     http.route("GET", "/v1/models", [this](const HttpRequest& r) {
         ++counters_.requests_other;
         return guarded(r, true, &OpenAiServer::models);
-    });
+    }, RouteKind::quick);
     http.route("GET", "/metrics", [this](const HttpRequest& r) {
         ++counters_.requests_other;
         return guarded(r, true, &OpenAiServer::metrics);
-    });
+    }, RouteKind::quick);
     http.route("GET", "/health", [this](const HttpRequest&) {
         ++counters_.requests_other;
         return json_response(Json{{"status", "ok"}});
-    });
+    }, RouteKind::quick);
     http.route("GET", "/", [this](const HttpRequest&) {
         ++counters_.requests_other;
         HttpResponse r;
@@ -217,7 +219,7 @@ void OpenAiServer::install(HttpServer& http) {
         r.headers.emplace_back("Content-Security-Policy",
                                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
         return r;
-    });
+    }, RouteKind::quick);
 }
 
 HttpResponse OpenAiServer::models(const HttpRequest&) {
