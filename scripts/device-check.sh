@@ -74,7 +74,7 @@ log "scout device check in $ROOT, output in $OUT, budget ${BUDGET}s"
 step nvidia-smi 20 nvidia-smi
 GPU=$(nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit,driver_version --format=csv,noheader 2>/dev/null | head -1)
 
-# The GPU machine has no cpp-httplib (so no `scout serve` there) and maybe no GoogleTest: the
+# The GPU machine may have no Boost headers (so no `scout serve` there) and maybe no GoogleTest: the
 # runner may carry GoogleTest's headers and static libraries in .devdeps/ (include/, lib/...).
 PREFIX=""
 [ -d .devdeps ] && PREFIX="-DCMAKE_PREFIX_PATH=$ROOT/.devdeps"

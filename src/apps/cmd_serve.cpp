@@ -78,6 +78,7 @@ struct ServeOptions {
     int64_t max_body_mb = 8;
     int http_threads = 0;  // 0: --parallel + --max-queue + 8
     int max_connections = 1024;
+    int header_timeout_s = 10;
     std::string api_key;
     std::string model_name;
     std::vector<std::string> allow_origin;
@@ -148,6 +149,7 @@ void serve(const ServeOptions& o) {
     // refused early (400s) while the rest are busy.
     ho.n_threads = o.http_threads > 0 ? o.http_threads : static_cast<int>(o.parallel + o.max_queue + 8);
     ho.max_connections = o.max_connections;
+    ho.header_timeout_s = o.header_timeout_s;
     server::HttpServer http(ho);
     api.install(http);
     const int port = http.bind();
@@ -198,6 +200,11 @@ void register_serve(CLI::App& app) {
                     "Open connections allowed (idle and slow ones included); more are closed at once")
         ->capture_default_str()
         ->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--header-timeout", opt->header_timeout_s,
+                    "Seconds a client has to send a request's line and headers, in all (a byte now and then does not "
+                    "extend it); then the connection is closed")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
     cmd->add_option("--api-key", opt->api_key, "Require Authorization: Bearer KEY on /v1/* and /metrics");
     cmd->add_option("--allow-origin", opt->allow_origin,
                     "Origin allowed to call the API besides the server's own (http://host:port, or * for any); a bare "
