@@ -1,7 +1,8 @@
 // The HTTP server (src/server/http.cpp) on loopback with real sockets and threads: quick routes
 // answer while every handler thread is busy, a full wait queue is 429 with Retry-After, pipelined
 // requests are answered in order on one connection, a streamed body arrives chunked, a client that
-// never finishes its headers is cut at the deadline, and stop() ends a running stream.
+// never finishes its headers is cut at the deadline, stop() ends a running stream, and exceptions
+// from handlers end only their own request.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "base/error.hpp"
 #include "server/http.hpp"
 
 namespace scout::server {
@@ -79,6 +81,15 @@ struct TestServer {
                 for (int i = 0; i < 3; ++i) w.write("part" + std::to_string(i) + ";");
                 std::unique_lock lock(mu);  // then wait for release (or for stop(), whose writes fail)
                 while (!released && w.write(".")) cv.wait_for(lock, 20ms);
+            };
+            return r;
+        });
+        http.route("POST", "/throw", [](const HttpRequest&) -> HttpResponse { throw Error("handler fault"); });
+        http.route("POST", "/throw-mid-stream", [](const HttpRequest&) {
+            HttpResponse r;
+            r.stream = [](ChunkWriter& w) {
+                w.write("first;");
+                throw 42;  // not even a std::exception
             };
             return r;
         });
@@ -171,6 +182,27 @@ TEST(HttpServer, StreamsAreChunkedAndStopEndsThem) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s);
     s.reset();
     ::close(fd);
+}
+
+// Exceptions escaping a handler become a 500; escaping a stream's writer (the status line is sent
+// by then) they end that connection only. The server goes on either way.
+TEST(HttpServer, HandlerExceptionsEndOnlyTheirRequest) {
+    HttpOptions o;
+    o.port = 0;
+    TestServer s(o);
+    const int a = connect_to(s.port);
+    send_all(a, post("/throw", ""));
+    const std::string ra = read_until(a, "handler fault");
+    EXPECT_EQ(ra.rfind("HTTP/1.1 500 ", 0), 0u) << ra;
+    const int b = connect_to(s.port);
+    send_all(b, post("/throw-mid-stream", ""));
+    const std::string rb = read_until(b, "0\r\n\r\n");  // reads to the close: no final chunk
+    EXPECT_NE(rb.find("first;"), std::string::npos) << rb;
+    EXPECT_EQ(rb.find("0\r\n\r\n"), std::string::npos) << rb;
+    const int c = connect_to(s.port);
+    send_all(c, post("/echo", "still here"));
+    EXPECT_NE(read_until(c, "echo:still here").find("echo:still here"), std::string::npos);
+    for (int fd : {a, b, c}) ::close(fd);
 }
 
 TEST(HttpServer, UnfinishedHeadersAreCutAtTheDeadline) {

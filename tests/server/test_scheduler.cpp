@@ -4,6 +4,7 @@
 // Races (cancel or shutdown against a request finishing on its own) are decided by holding the
 // scheduler inside a chosen forward call (HookedForward) until the event has happened, never by
 // sleeping: each such test has exactly one right outcome.
+#include <atomic>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -418,6 +419,32 @@ TEST(Scheduler, CancelFreesKvMemory) {
     // The scheduler still serves.
     const auto p = make_prompt(5, 2);
     EXPECT_EQ(collect(*s.submit(request(p, 4))).tokens, alone(t, p, 4));
+}
+
+// Fault injection: a forward pass that throws ends the sequences of that step with the error, and
+// so does anything else escaping a step (here an int, which no std::exception handler catches: it
+// reaches the scheduler loop's own guard, where it used to end the process through std::terminate).
+// Either way the scheduler goes on serving.
+TEST(Scheduler, AFailedStepEndsItsSequencesAndTheLoopGoesOn) {
+    Tiny t;
+    std::atomic<int64_t> fail_at{1}, fail_kind{0};
+    HookedForward f(t.forward, [&](int64_t call) {
+        if (call != fail_at.load()) return;
+        if (fail_kind.load() == 0) throw Error("injected fault");
+        throw 42;
+    });
+    Scheduler s(f, nullptr, {.n_slots = 2, .context_length = 256});
+    auto a = collect(*s.submit(request(make_prompt(12, 1), 20)));
+    EXPECT_EQ(a.end.finish, StopReason::error);
+    EXPECT_NE(a.end.error.find("injected fault"), std::string::npos) << a.end.error;
+    fail_kind.store(1);
+    fail_at.store(3);  // call 2 prefills the next request, call 3 is its first decode
+    auto b = collect(*s.submit(request(make_prompt(12, 2), 20)));
+    EXPECT_EQ(b.end.finish, StopReason::error);
+    EXPECT_NE(b.end.error.find("unknown exception"), std::string::npos) << b.end.error;
+    EXPECT_EQ(s.stats().kv_bytes_in_use, 0);
+    const auto p = make_prompt(7, 3);
+    EXPECT_EQ(collect(*s.submit(request(p, 5))).tokens, alone(t, p, 5));
 }
 
 TEST(Scheduler, StopTokensAndContextLimit) {
