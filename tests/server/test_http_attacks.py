@@ -163,3 +163,29 @@ def test_long_non_streaming_reply_is_not_cut(scout_bin, demo_model):
         assert took > 3, f"the reply took {took:.1f} s: too fast to cross the 1 s stall limit thrice, the test proves nothing"
     finally:
         s.stop()
+
+
+
+def test_second_signal_exits_at_once(scout_bin, demo_model):
+    """A second stop signal ends the process at once with status 130, without the graceful
+    shutdown (which waits up to 5 s for open streams). SIGINT then SIGTERM, back to back: two
+    different signals are both delivered (two SIGTERMs could merge into one), and the graceful
+    path cannot finish in between (its watcher polls every 100 ms)."""
+    import signal
+    from conftest import Server
+    s = Server(scout_bin, demo_model, "--parallel", "1", "--ctx", "2048", "-t", "1")
+    try:
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 1800, "stream": True}).encode()
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        t0 = time.time()
+        s.proc.send_signal(signal.SIGINT)
+        s.proc.send_signal(signal.SIGTERM)
+        s.proc.wait(timeout=10)
+        assert s.proc.returncode == 130
+        assert time.time() - t0 < 3
+        assert "second signal, exiting now" in s.proc.stderr.read()
+        sock.close()
+    finally:
+        s.stop()
