@@ -18,18 +18,38 @@ def rss_kb(pid, field="VmRSS"):
     raise RuntimeError(f"no {field} for pid {pid}")
 
 
-class Slowloris:
+class Background:
+    """A client loop (`_run`, which returns once `_stop` is set) on its own thread for the span of
+    a `with` block."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._closed()
+
+    def _closed(self):
+        pass
+
+
+class Slowloris(Background):
     """`n` connections that each send a request line and then one header byte every `interval`
     seconds, never finishing the headers. A connection the server closes is opened again, so the
     pressure stays; `closed_by_server` counts those closes."""
 
     def __init__(self, port, n, interval=1.0):
+        super().__init__()
         self.port, self.n, self.interval = port, n, interval
         self.socks = []
         self.closed_by_server = 0
         self.refused = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _open(self):
         try:
@@ -60,27 +80,20 @@ class Slowloris:
                         s.close()
                     self.socks[i] = self._open()
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def _closed(self):
         for s in self.socks:
             if s is not None:
                 s.close()
 
 
-class HealthProbe:
+class HealthProbe(Background):
     """GET /health on a new connection every `period` seconds; `latencies` in seconds (a failed
     or timed-out probe counts as 10 s)."""
 
     def __init__(self, port, period=0.05):
+        super().__init__()
         self.port, self.period = port, period
         self.latencies = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
@@ -94,14 +107,6 @@ class HealthProbe:
                 ok = False
             self.latencies.append(time.perf_counter() - t0 if ok else 10.0)
             self._stop.wait(self.period)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
     def p(self, q):
         xs = sorted(self.latencies)
