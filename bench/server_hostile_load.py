@@ -12,14 +12,13 @@ streams completed, how many slow connections the server cut, and the server's RS
 import argparse
 import concurrent.futures as cf
 import json
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
 from hostile_clients import HealthProbe, Slowloris, rss_kb, stream_chat  # noqa: E402
+from scout_server import Server  # noqa: E402
 
 
 def main():
@@ -33,16 +32,8 @@ def main():
     ap.add_argument("--extra", default="", help="more scout serve flags, space-separated")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    proc = subprocess.Popen([a.scout, "serve", "-m", a.model, "--port", "0", "-q", "-t", str(a.threads),
-                             *a.extra.split()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    port = None
-    for line in proc.stderr:
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    if port is None:
-        sys.exit("scout serve did not start")
+    server = Server(a.scout, a.model, "-t", str(a.threads), *a.extra.split())
+    port, proc = server.port, server.proc
     try:
         stream_chat(port, 4)  # warm-up
         rss_start = rss_kb(proc.pid)
@@ -64,8 +55,7 @@ def main():
                         "peak": round(rss_kb(proc.pid, "VmHWM") / 1024, 1)},
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
     print(json.dumps(result) if a.json else json.dumps(result, indent=1))
 
 

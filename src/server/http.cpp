@@ -300,7 +300,6 @@ private:
         if (budget_held_ > 0) srv_.budget.give(std::exchange(budget_held_, 0));
         if (srv_.stopping.load() || closed_) return close();
         reader_.emplace(srv_.limits);
-        header_read_ = false;
         route_ = nullptr;
         request_start_ = Clock::now();
         parse();
@@ -338,7 +337,7 @@ private:
         if (!reader_->started()) {
             // Between requests: the idle keep-alive limit (the first request gets the header limit).
             stream_.expires_after(std::chrono::seconds(first_ ? o.header_timeout_s : o.keep_alive_timeout_s));
-        } else if (!header_read_) {
+        } else if (!reader_->header_read()) {
             // The line and headers have one deadline in all: a byte every few seconds does not extend it.
             stream_.expires_at(request_start_ + std::chrono::seconds(o.header_timeout_s));
         } else {
@@ -354,7 +353,6 @@ private:
     }
 
     void on_header() {
-        header_read_ = true;
         first_ = false;
         body_deadline_ = Clock::now() + std::chrono::seconds(6 * srv_.options.read_timeout_s);
         const HttpRequest& r = reader_->request();
@@ -481,8 +479,7 @@ private:
     Clock::time_point body_deadline_;
     std::size_t budget_held_ = 0;
     std::size_t lingered_ = 0;
-    bool header_read_ = false;
-    bool first_ = true;
+    bool first_ = true;  // no request has been read on this connection yet
     bool closed_ = false;
     bool busy_ = false;  // a handler thread is answering the current request
 };

@@ -61,7 +61,7 @@ std::size_t RequestReader::feed(std::string_view data) {
         }
         // Every request stops once at header_done, with a body or not, so the caller has one
         // place to route and refuse.
-        if (p.is_header_done() && request_.method.empty()) {
+        if (p.is_header_done() && !header_read()) {
             take_header();
             if (state_ != State::failed) state_ = State::header_done;
             return used;

@@ -45,6 +45,7 @@ public:
 
     State state() const { return state_; }
     bool started() const { return started_; }  // any byte of this request seen
+    bool header_read() const { return !request_.method.empty(); }  // from header_done on
     // Valid from header_done on: method, path (the target up to '?'), headers; the body once complete.
     const HttpRequest& request() const { return request_; }
     // Once complete: the request, moved out (the reader is done with it).

@@ -1,5 +1,6 @@
 """Clients for the server's load tests (test_hostile_load.py) and bench/server_hostile_load.py:
-slowloris connections, /health probes, legitimate streams, and the server's memory from /proc."""
+slowloris connections, /health probes, legitimate streams, raw responses' status, and the server's
+memory from /proc."""
 import http.client
 import json
 import socket
@@ -16,6 +17,23 @@ def rss_kb(pid, field="VmRSS"):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def read_response(sock, timeout=10):
+    """The status code and raw bytes of the response on `sock`, read until its headers are in, the
+    connection closes or `timeout` passes (status None when no status line came)."""
+    sock.settimeout(timeout)
+    got = b""
+    try:
+        while b"\r\n\r\n" not in got or not got.startswith(b"HTTP/1.1"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    status = int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/1.1 ") else None
+    return status, got
 
 
 class Background:

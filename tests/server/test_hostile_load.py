@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 from conftest import Server
-from hostile_clients import HealthProbe, Slowloris, rss_kb, stream_chat
+from hostile_clients import HealthProbe, Slowloris, read_response, rss_kb, stream_chat
 
 
 def test_slowloris_with_streams_health_stays_fast(scout_bin, demo_model):
@@ -46,14 +46,11 @@ def test_soak_mixed_clients(scout_bin, demo_model):
     port = s.port
     reference = [{"role": "user", "content": "Name three rivers."}]
 
-    def raw(data, read=True):
+    def raw(data):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
                 c.sendall(data)
-                if read:
-                    c.settimeout(10)
-                    got = c.recv(65536)
-                    return int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/1.1 ") else None
+                return read_response(c)[0]
         except OSError:
             return None  # the server closed while we were still sending: allowed for the huge ones
 

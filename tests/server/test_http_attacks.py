@@ -6,27 +6,13 @@ import socket
 import time
 import urllib.request
 
+from hostile_clients import read_response
+
 CHAT = [{"role": "user", "content": "hi"}]
 
 
 def health_ok(server):
     return urllib.request.urlopen(server.base + "/health", timeout=10).status == 200
-
-
-def read_response(sock, timeout=10):
-    """The status code and raw bytes of the response on `sock` (read until close or timeout)."""
-    sock.settimeout(timeout)
-    got = b""
-    try:
-        while b"\r\n\r\n" not in got or not got.startswith(b"HTTP/1.1"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
-    status = int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/1.1 ") else None
-    return status, got
 
 
 def test_form_content_type_over_8kb_is_read_as_json(server):

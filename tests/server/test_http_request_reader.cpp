@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "request_pieces.hpp"
 #include "server/http_request_reader.hpp"
 #include "test_util.hpp"
 
@@ -15,23 +16,12 @@ namespace {
 
 using State = RequestReader::State;
 
-// Feeds `bytes` in pieces of `piece` (keeping unused bytes, as a connection's buffer does), going
-// on past the header. Returns the reader's final state; `rest` gets what follows the request.
+// Reads one request from `bytes` fed in pieces of `piece`; `rest` gets what follows it.
 State read_all(RequestReader& r, std::string_view bytes, std::size_t piece, std::string* rest = nullptr) {
-    std::string buffer;
-    std::size_t pos = 0;
-    for (;;) {
-        if (r.state() == State::header_done) r.read_body();
-        if (r.state() == State::complete || r.state() == State::failed) break;
-        if (!buffer.empty()) buffer.erase(0, r.feed(buffer));
-        if (r.state() != State::need_more) continue;
-        if (pos >= bytes.size()) break;
-        const std::size_t n = std::min(piece, bytes.size() - pos);
-        buffer.append(bytes.substr(pos, n));
-        pos += n;
-    }
-    if (rest) *rest = buffer + std::string(bytes.substr(pos));
-    return r.state();
+    RequestPieces pieces(bytes, piece);
+    const State st = pieces.read(r);
+    if (rest) *rest = pieces.rest();
+    return st;
 }
 
 const std::string kPost =
