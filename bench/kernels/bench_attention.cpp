@@ -1,5 +1,5 @@
 // Attention throughput of scout's CPU kernel at a depth (a benchmark, not a test):
-//   bench_attention DEPTH S [KV_TYPE=f16] [THREADS=2] [REPS=5] [H=8] [HKV=2] [D=128]
+//   bench_attention DEPTH S [KV_TYPE=f16] [THREADS=2] [REPS=5] [H=8] [HKV=2] [D=128] [K_LAYOUT=tiles|rows]
 // fills one global layer's KV with DEPTH + S random rows of KV_TYPE, then times cpu::attention
 // for S new queries at positions DEPTH .. DEPTH+S-1 (S = 1: a decode step; S > 1: one prefill
 // micro-batch). Prints the median time, GFLOP/s (4·H·d per visible key: Q·Kᵀ and P·V) and the
@@ -56,7 +56,8 @@ double read_bandwidth(std::size_t bytes, ThreadPool& pool, int reps) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: bench_attention DEPTH S [KV_TYPE=f16] [THREADS=2] [REPS=5] [H=8] [HKV=2] [D=128]\n");
+        std::fprintf(stderr, "usage: bench_attention DEPTH S [KV_TYPE=f16] [THREADS=2] [REPS=5] [H=8] [HKV=2] [D=128] "
+                             "[K_LAYOUT=tiles|rows]\n");
         return 2;
     }
     const int64_t depth = std::atoll(argv[1]), S = std::atoll(argv[2]);
@@ -72,7 +73,12 @@ int main(int argc, char** argv) {
 
     std::mt19937 rng(1);
     std::normal_distribution<float> g(0.f, 1.f);
-    kv::LayerKv kv(type, row, sh.head_dim, 256);
+    // K in tiles where the type allows, as the model's global layers store it (kv::SequenceKv);
+    // K_LAYOUT=rows forces rows (the kernel then transposes each K tile it reads).
+    const bool force_rows = argc > 9 && std::string(argv[9]) == "rows";
+    const kv::KLayout layout = !force_rows && kv::k_tiles_fit(type, sh.head_dim, 256, false, 0) ? kv::KLayout::Tiles
+                                                                                               : kv::KLayout::Rows;
+    kv::LayerKv kv(type, row, sh.head_dim, 256, nullptr, layout);
     std::vector<float> k(static_cast<std::size_t>(row)), v(k.size());
     for (int64_t t = 0; t < n; ++t) {
         for (float& x : k) x = g(rng);
@@ -97,9 +103,9 @@ int main(int argc, char** argv) {
     const double flops = 4.0 * static_cast<double>(sh.n_heads * sh.head_dim) * visible;
     const double kv_bytes = 2.0 * static_cast<double>(kv.row_bytes()) * static_cast<double>(n);
     const double limit = read_bandwidth(static_cast<std::size_t>(kv_bytes), pool, reps);
-    std::printf("%-4s depth=%-7lld S=%-4lld H=%lld/%lld d=%lld threads=%d: %9.3f ms  %6.1f GFLOP/s  %6.2f GB/s KV "
+    std::printf("%-4s %-7s depth=%-7lld S=%-4lld H=%lld/%lld d=%lld threads=%d: %9.3f ms  %6.1f GFLOP/s  %6.2f GB/s KV "
                 "(plain read of %.0f MB: %.2f GB/s)\n",
-                std::string(kv::kv_type_name(type)).c_str(), static_cast<long long>(depth), static_cast<long long>(S),
+                std::string(kv::kv_type_name(type)).c_str(), kv.k_tiled() ? "K tiles" : "K rows", static_cast<long long>(depth), static_cast<long long>(S),
                 static_cast<long long>(sh.n_heads), static_cast<long long>(sh.n_kv_heads),
                 static_cast<long long>(sh.head_dim), threads, med * 1e3, flops / med * 1e-9, kv_bytes / med * 1e-9,
                 kv_bytes * 1e-6, limit);

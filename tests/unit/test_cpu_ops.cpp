@@ -273,8 +273,18 @@ std::vector<kv::KvType> kv_types_for(const AttnCase& c) {
     return types;
 }
 
-kv::LayerKv fill_kv(std::mt19937_64& rng, const AttnCase& c, kv::KvType type = kv::KvType::F32) {
-    kv::LayerKv kv(type, c.Hkv * c.d, c.d, c.page);
+// The K layouts a case can store `type` in: rows always, tiles where they fit (kv::k_tiles_fit).
+std::vector<kv::KLayout> k_layouts_for(const AttnCase& c, kv::KvType type) {
+    std::vector<kv::KLayout> layouts{kv::KLayout::Rows};
+    if (kv::k_tiles_fit(type, c.d, c.page, c.chunked, c.chunk)) layouts.push_back(kv::KLayout::Tiles);
+    return layouts;
+}
+
+std::string layout_name(kv::KLayout l) { return l == kv::KLayout::Tiles ? "K tiles" : "K rows"; }
+
+kv::LayerKv fill_kv(std::mt19937_64& rng, const AttnCase& c, kv::KvType type = kv::KvType::F32,
+                    kv::KLayout layout = kv::KLayout::Rows) {
+    kv::LayerKv kv(type, c.Hkv * c.d, c.d, c.page, nullptr, layout);
     const int64_t from = c.chunked ? (c.first / c.chunk) * c.chunk : 0;
     for (int64_t p = from; p < c.n_pos; ++p) {
         const auto k = test::random_floats(rng, c.Hkv * c.d), v = test::random_floats(rng, c.Hkv * c.d);
@@ -301,6 +311,10 @@ std::vector<AttnCase> attention_cases() {
     cases.push_back({6, 3, 24, 300, 205, true, 150, 32});
     cases.push_back({8, 2, 128, 230, 128, true, 128, 256});
     cases.push_back({8, 2, 40, 259, 222, true, 37, 5});
+    // K tiles: a global layer over several pages with a partial last tile, and a ring of 3 tiles
+    // in pages of one tile whose queries span its slots 0..65.
+    cases.push_back({8, 2, 128, 420, 390, false, 0, 128});
+    cases.push_back({4, 1, 32, 450, 380, true, 192, 64});
     return cases;
 }
 
@@ -352,9 +366,10 @@ TEST(CpuOps, AttentionMatchesReferenceChunkedAndGlobal) {
         SCOPED_TRACE("H " + std::to_string(c.H) + " Hkv " + std::to_string(c.Hkv) + " d " + std::to_string(c.d) +
                      " n_pos " + std::to_string(c.n_pos) + " first " + std::to_string(c.first) +
                      (c.chunked ? " chunk " + std::to_string(c.chunk) : " global"));
-        for (kv::KvType type : kv_types_for(c)) {
-        SCOPED_TRACE("kv " + std::string(kv::kv_type_name(type)));
-        const kv::LayerKv kv = fill_kv(rng, c, type);
+        for (kv::KvType type : kv_types_for(c))
+        for (kv::KLayout layout : k_layouts_for(c, type)) {
+        SCOPED_TRACE("kv " + std::string(kv::kv_type_name(type)) + " " + layout_name(layout));
+        const kv::LayerKv kv = fill_kv(rng, c, type, layout);
         std::vector<int64_t> positions;
         for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
         const auto S = static_cast<int64_t>(positions.size());
@@ -386,8 +401,9 @@ TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
     const uint64_t seed = test::test_seed();
     std::mt19937_64 rng(seed + 7);
     for (const AttnCase& c : attention_cases())
-        for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16, kv::KvType::BF16}) {
-        const kv::LayerKv kv = fill_kv(rng, c, type);
+        for (kv::KvType type : {kv::KvType::F32, kv::KvType::F16, kv::KvType::BF16})
+        for (kv::KLayout layout : k_layouts_for(c, type)) {
+        const kv::LayerKv kv = fill_kv(rng, c, type, layout);
         std::vector<int64_t> positions;
         for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
         const auto S = static_cast<int64_t>(positions.size());
@@ -395,7 +411,8 @@ TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
         const auto q = test::random_floats(rng, S * row, 2.0f);
         AttentionShape shape{c.H, c.Hkv, c.d, c.chunked, c.chunk, 1.0f / std::sqrt(static_cast<float>(c.d))};
         for (SimdLevel level : supported_levels()) {
-            SCOPED_TRACE(std::string(simd_level_name(level)) + " n_pos " + std::to_string(c.n_pos));
+            SCOPED_TRACE(std::string(simd_level_name(level)) + " n_pos " + std::to_string(c.n_pos) + " " +
+                         std::string(kv::kv_type_name(type)) + " " + layout_name(layout));
             ThreadPool pool3(3);
             std::vector<float> whole(S * row, kPoison);
             attention(q.data(), positions, kv, shape, whole.data(), pool3, level);
@@ -417,15 +434,18 @@ TEST(CpuOps, AttentionQueryBitIdenticalAloneAndInAnyBlock) {
     }
 }
 
-// f16 and bf16 rows are widened as the SIMD kernels load them (no decoding pass): the outputs
-// must be bit for bit those of the same kernel over an f32 KV holding the decoded values, for
-// every level, chunk edge, odd head size (scalar tails) and thread count.
+// f16 and bf16 rows are widened as the SIMD kernels load them (no decoding pass), and K stored in
+// tiles is read as stored (no transpose): the outputs must be bit for bit those of the same kernel
+// over an f32 KV holding the decoded values in rows, for every level, chunk edge, odd head size
+// (scalar tails), thread count and K layout (f32 K tiles too).
 TEST(CpuOps, AttentionReadsHalvesAsTheirFloats) {
     std::mt19937_64 rng(test::test_seed() + 11);
     for (const AttnCase& c : attention_cases())
-        for (kv::KvType type : {kv::KvType::F16, kv::KvType::BF16}) {
-            const kv::LayerKv halves = fill_kv(rng, c, type);
+        for (kv::KvType type : {kv::KvType::F16, kv::KvType::BF16})
+        for (kv::KLayout layout : k_layouts_for(c, type)) {
+            const kv::LayerKv halves = fill_kv(rng, c, type, layout);
             kv::LayerKv floats(kv::KvType::F32, c.Hkv * c.d, c.d, c.page);
+            kv::LayerKv float_tiles(kv::KvType::F32, c.Hkv * c.d, c.d, c.page, nullptr, layout);
             std::vector<float> k(static_cast<std::size_t>(c.Hkv * c.d)), v(k.size());
             for (int64_t p = c.chunked ? (c.first / c.chunk) * c.chunk : 0; p < c.n_pos; ++p) {  // as fill_kv
                 const int64_t slot = c.chunked ? p % c.chunk : p;
@@ -434,6 +454,7 @@ TEST(CpuOps, AttentionReadsHalvesAsTheirFloats) {
                     halves.v_head(slot, g, v.data() + g * c.d);
                 }
                 floats.write(slot, k.data(), v.data());
+                float_tiles.write(slot, k.data(), v.data());
             }
             std::vector<int64_t> positions;
             for (int64_t p = c.first; p < c.n_pos; ++p) positions.push_back(p);
@@ -442,13 +463,17 @@ TEST(CpuOps, AttentionReadsHalvesAsTheirFloats) {
             AttentionShape shape{c.H, c.Hkv, c.d, c.chunked, c.chunk, 1.0f / std::sqrt(static_cast<float>(c.d))};
             for (SimdLevel level : supported_levels())
                 for (int threads : {1, 3}) {
-                    SCOPED_TRACE(std::string(kv::kv_type_name(type)) + " " + std::string(simd_level_name(level)) + " threads " +
-                                 std::to_string(threads) + " d " + std::to_string(c.d) + " n_pos " + std::to_string(c.n_pos));
+                    SCOPED_TRACE(std::string(kv::kv_type_name(type)) + " " + layout_name(layout) + " " +
+                                 std::string(simd_level_name(level)) + " threads " + std::to_string(threads) + " d " +
+                                 std::to_string(c.d) + " n_pos " + std::to_string(c.n_pos));
                     ThreadPool pool(threads);
                     std::vector<float> from_halves(S * c.H * c.d, kPoison), from_floats(S * c.H * c.d, -kPoison);
                     attention(q.data(), positions, halves, shape, from_halves.data(), pool, level);
                     attention(q.data(), positions, floats, shape, from_floats.data(), pool, level);
                     ASSERT_EQ(0, std::memcmp(from_halves.data(), from_floats.data(), from_halves.size() * sizeof(float)));
+                    std::vector<float> from_float_tiles(S * c.H * c.d, kPoison);
+                    attention(q.data(), positions, float_tiles, shape, from_float_tiles.data(), pool, level);
+                    ASSERT_EQ(0, std::memcmp(from_float_tiles.data(), from_floats.data(), from_floats.size() * sizeof(float)));
                 }
         }
 }

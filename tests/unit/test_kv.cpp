@@ -153,6 +153,52 @@ TEST(HostKv, TypedRowsPerHeadAndBytes) {
     EXPECT_THROW(SequenceKv(plan, 2, 24, {KvType::Q8_0, 4}), Error);
 }
 
+// K in tiles (kv_cache.hpp): a sequence stores K so in every layer whose type, pages and chunks
+// allow it; the values read back per head are bit for bit those of the row layout, whatever slot
+// of a tile they were written to; the tile itself is [head][c][lane].
+TEST(HostKv, KTilesHoldTheRowsValues) {
+    const model::LayerPlan plan = plan_of({true, false}, 128);
+    SequenceKv f16(plan, 2, 32, {KvType::F16, 256});
+    EXPECT_TRUE(f16.layer(0).k_tiled());  // ring of 128 slots in pages of 128
+    EXPECT_TRUE(f16.layer(1).k_tiled());
+    EXPECT_FALSE(SequenceKv(plan, 2, 32, {KvType::Q8_0, 256}).layer(1).k_tiled());  // blocks along the head
+    EXPECT_FALSE(SequenceKv(plan, 2, 32, {KvType::F16, 96}).layer(1).k_tiled());     // pages of 1.5 tiles
+    EXPECT_FALSE(SequenceKv(plan_of({true}, 100), 2, 32, {KvType::F16, 256}).layer(0).k_tiled());  // ring of 100
+    EXPECT_THROW(LayerKv(KvType::Q4_0, 64, 32, 64, nullptr, KLayout::Tiles), Error);
+    EXPECT_THROW(LayerKv(KvType::F16, 64, 32, 32, nullptr, KLayout::Tiles), Error);
+
+    std::mt19937_64 rng(test::test_seed());
+    for (KvType t : {KvType::F32, KvType::F16, KvType::BF16}) {
+        SCOPED_TRACE(std::string(kv_type_name(t)));
+        const int64_t d = 24, heads = 3;
+        LayerKv rows(t, heads * d, d, 128), tiles(t, heads * d, d, 128, nullptr, KLayout::Tiles);
+        ASSERT_TRUE(tiles.k_tiled());
+        ASSERT_FALSE(rows.k_tiled());
+        for (int64_t slot : {0, 1, 63, 64, 200, 130, 255, 127}) {  // any order, across tiles and pages
+            const auto k = test::random_floats(rng, heads * d), v = test::random_floats(rng, heads * d);
+            rows.write(slot, k.data(), v.data());
+            tiles.write(slot, k.data(), v.data());
+        }
+        EXPECT_EQ(tiles.bytes_allocated(), rows.bytes_allocated());
+        std::vector<float> a(static_cast<std::size_t>(d)), b(a.size());
+        for (int64_t slot : {0, 1, 63, 64, 200, 130, 255, 127})
+            for (int64_t g = 0; g < heads; ++g) {
+                rows.k_head(slot, g, a.data());
+                tiles.k_head(slot, g, b.data());
+                ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "K slot " << slot << " head " << g;
+                rows.v_head(slot, g, a.data());
+                tiles.v_head(slot, g, b.data());
+                ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "V slot " << slot << " head " << g;
+                // The tile layout itself: value c of this head at element c * kKTile + lane.
+                const int64_t elem = kv_row_bytes(t, 1);
+                const uint8_t* tile = tiles.k_tile(slot - slot % kKTile, g);
+                for (int64_t c = 0; c < d; ++c)
+                    ASSERT_EQ(0, std::memcmp(tile + (c * kKTile + slot % kKTile) * elem,
+                                             rows.k_raw(slot) + g * rows.head_bytes() + c * elem, static_cast<std::size_t>(elem)));
+            }
+    }
+}
+
 // --kv-type-global: chunk rings in one type, global layers in another; the label users read.
 TEST(HostKv, GlobalLayersInTheirOwnType) {
     const model::LayerPlan plan = plan_of({true, false, true}, 8);
@@ -243,6 +289,7 @@ TEST(PageStore, SequenceKvRowsThroughTheFileEqualRam) {
         auto store = std::make_shared<PageStore>(static_cast<std::size_t>(4 * kv_row_bytes(t, row)),
                                                  PageStoreOptions{static_cast<uint64_t>(3 * 4 * kv_row_bytes(t, row)), ""});
         SequenceKv ram(plan, 2, 32, {t, 4}), file(plan, 2, 32, {t, 4, store});
+        ASSERT_FALSE(file.layer(1).k_tiled());  // pages of 4 slots: rows (K tiles: the next test)
         std::mt19937_64 rng(test::test_seed());
         for (int64_t pos = 0; pos < 37; ++pos) {
             const auto k = test::random_floats(rng, row), v = test::random_floats(rng, row);
@@ -265,6 +312,43 @@ TEST(PageStore, SequenceKvRowsThroughTheFileEqualRam) {
         EXPECT_EQ(file.layer(0).bytes_in_file(), 0u);  // the chunk ring
         file.clear();
         EXPECT_EQ(store->ram_bytes_in_use() + store->file_bytes_in_use(), 0u);
+    }
+}
+
+// The same with K in tiles: pages of 64 slots, 150 positions (3 pages per global layer, a partial
+// last tile), one page in RAM; every head read back equals the all-in-RAM sequence's.
+TEST(PageStore, KTilesThroughTheFileEqualRam) {
+    const model::LayerPlan plan = plan_of({true, false, false}, 64);
+    const int64_t row = 2 * 32;
+    for (KvType t : {KvType::F32, KvType::BF16}) {
+        SCOPED_TRACE(std::string(kv_type_name(t)));
+        const auto page = static_cast<std::size_t>(64 * kv_row_bytes(t, row));
+        auto store = std::make_shared<PageStore>(page, PageStoreOptions{static_cast<uint64_t>(page), ""});
+        SequenceKv ram(plan, 2, 32, {t, 64}), file(plan, 2, 32, {t, 64, store});
+        ASSERT_TRUE(file.layer(1).k_tiled());
+        std::mt19937_64 rng(test::test_seed());
+        for (int64_t pos = 0; pos < 150; ++pos) {
+            const auto k = test::random_floats(rng, row), v = test::random_floats(rng, row);
+            for (int64_t il = 0; il < 3; ++il) {
+                ram.layer(il).write(ram.layout().slot(il, pos), k.data(), v.data());
+                file.layer(il).write(file.layout().slot(il, pos), k.data(), v.data());
+            }
+        }
+        store->drop_resident();
+        std::vector<float> a(32), b(32);
+        for (int64_t il = 0; il < 3; ++il)
+            for (int64_t pos = il == 0 ? 128 : 0; pos < 150; ++pos)
+                for (int64_t g = 0; g < 2; ++g) {
+                    const int64_t slot = ram.layout().slot(il, pos);
+                    ram.layer(il).k_head(slot, g, a.data());
+                    file.layer(il).k_head(slot, g, b.data());
+                    ASSERT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * 32), 0) << il << " " << pos;
+                    ram.layer(il).v_head(slot, g, a.data());
+                    file.layer(il).v_head(slot, g, b.data());
+                    ASSERT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * 32), 0) << il << " " << pos;
+                }
+        // 2 global layers x (K, V) x 3 pages = 12 pages, 1 of them in RAM.
+        EXPECT_EQ(file.bytes_in_file(), 11 * page);
     }
 }
 

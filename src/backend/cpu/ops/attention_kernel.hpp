@@ -7,14 +7,16 @@
 // Determinism: a row's float operations depend only on its own position, never on the other rows
 // of its task:
 //  - scores: lane j of a tile is sum_c q[c] * K[t0 + j][c], one FMA per c in order c = 0..d-1,
-//    from a transposed copy of the tile's K rows; masked lanes are replaced by -inf / 0;
+//    read from the tile as the KV stores it when K is stored in tiles (kv::KLayout::Tiles, already
+//    [c][lane]), else from a transposed copy of the tile's K rows (the same floats either way);
+//    masked lanes are replaced by -inf / 0;
 //  - a row skips the tiles where it sees no key, so it visits exactly the tiles that hold its
 //    visible keys; the tile max / sum reduce all kTile lanes in a fixed order (masked ones are 0);
 //  - P·V: each row accumulates exactly its visible keys of the tile, in increasing position, and
 //    each element c of the head always goes through the same path (vector chunk or scalar tail),
 //    fixed by head_dim alone.
 // K/V rows are read in their stored type where the instruction set allows (f16 / bf16 widened in
-// registers as they are loaded: exact, so the same floats as decoding them first), and the next
+// registers as they are loaded: exact, so the same floats as decoding them first), and a later
 // tile's rows are prefetched while this one is computed: at depth a decode step streams the whole
 // KV, and without both the kernel spent as long waiting for and widening rows as computing.
 #pragma once
@@ -28,11 +30,15 @@
 
 #include "backend/cpu/ops/attention.hpp"
 #include "base/dtype.hpp"
+#include "base/error.hpp"
 #include "kv/attn_mask.hpp"
+#include "kv/kv_cache.hpp"
 
 namespace scout::cpu::attn {
 
 inline constexpr int64_t kTile = 64;  // keys per tile, aligned to absolute positions
+inline constexpr int64_t kPrefetchTiles = 2;  // how many tiles ahead the Prefetcher reads
+static_assert(kTile == kv::kKTile, "a stored K tile is one kernel tile");
 
 // How a tile's K/V rows are read: float32 (stored so, or decoded into the task's scratch first),
 // or stored f16 / bf16 halves widened as they are loaded.
@@ -50,9 +56,12 @@ inline float row_value(const uint8_t* row, int64_t c) {
     }
 }
 
-// The cache lines of the next tile's stored K/V rows, asked for a few at a time from inside this
+// The cache lines of a later tile's stored K/V rows, asked for a few at a time from inside this
 // tile's products: issued all at once they fill the core's miss buffers and stall the loads that
-// follow, so the tile's compute would not overlap the next tile's memory traffic.
+// follow, so the tile's compute would not overlap the later tile's memory traffic. They go to L2,
+// two tiles ahead (kPrefetchTiles): a tile's K and V are 32 KiB at f16 (d = 128), L1's size, so
+// prefetching into L1 evicted the tile being computed; one decode step at 64K keys (1.3 B model's
+// shape, 2 threads, cold cache) took 4.3 ms so and 2.9 ms with L2 two tiles ahead (2026-12-06).
 class Prefetcher {
 public:
     void reset(int64_t row_bytes) { n_rows_ = 0, row_ = 0, byte_ = 0, row_bytes_ = row_bytes; }
@@ -60,7 +69,7 @@ public:
     // Asks for up to n more lines.
     void step(int n) {
         for (; n > 0 && row_ < n_rows_; --n) {
-            __builtin_prefetch(rows_[row_] + byte_);
+            __builtin_prefetch(rows_[row_] + byte_, 0, 2);  // read, into L2 (prefetcht1)
             if ((byte_ += 64) >= row_bytes_) byte_ = 0, ++row_;
         }
     }
@@ -109,9 +118,10 @@ struct Kernel {
     static_assert(kTile % W == 0);
     static constexpr int NVT = static_cast<int>(kTile) / W;  // vectors per tile row
 
-    // Scores of NR rows for lanes [jc, jc + NV*W) of the tile: sc[r][j] = scale * sum_c q_r[c] kt[c][j].
-    template <int NR, int NV>
-    static void qk(const float* const* qrows, const float* kt, int64_t d, float scale, int jc, float* const* srows,
+    // Scores of NR rows for lanes [jc, jc + NV*W) of the tile: sc[r][j] = scale * sum_c q_r[c] kt[c][j],
+    // kt [d][kTile] values read as KS says (float32, or halves widened as loaded).
+    template <RowSrc KS, int NR, int NV>
+    static void qk(const float* const* qrows, const uint8_t* kt, int64_t d, float scale, int jc, float* const* srows,
                    Prefetcher& pf) {
         V acc[NR][NV];
         for (int r = 0; r < NR; ++r)
@@ -119,7 +129,7 @@ struct Kernel {
         for (int64_t c = 0; c < d; ++c) {
             pf.step(2);  // with pv's 2 per key: a decode step's 128 + 128 steps cover an f16 tile's 512 lines
             V k[NV];
-            for (int v = 0; v < NV; ++v) k[v] = Vt::load(kt + c * kTile + jc + v * W);
+            for (int v = 0; v < NV; ++v) k[v] = load_row<KS>(kt, c * kTile + jc + v * W);
             for (int r = 0; r < NR; ++r) {
                 const V b = Vt::set1(qrows[r][c]);
                 for (int v = 0; v < NV; ++v) acc[r][v] = Vt::fma(b, k[v], acc[r][v]);
@@ -130,11 +140,11 @@ struct Kernel {
             for (int v = 0; v < NV; ++v) Vt::store(srows[r] + jc + v * W, Vt::mul(acc[r][v], s));
     }
 
-    template <int NR>
-    static void qk_rows(const float* const* qrows, const float* kt, int64_t d, float scale, float* const* srows,
+    template <RowSrc KS, int NR>
+    static void qk_rows(const float* const* qrows, const uint8_t* kt, int64_t d, float scale, float* const* srows,
                         Prefetcher& pf) {
         for (int jc = 0; jc < static_cast<int>(kTile); jc += Vt::QK_NV * W)
-            qk<NR, Vt::QK_NV>(qrows, kt, d, scale, jc, srows, pf);
+            qk<KS, NR, Vt::QK_NV>(qrows, kt, d, scale, jc, srows, pf);
     }
 
     // W values of a row from element c on, as float32.
@@ -189,42 +199,56 @@ struct Kernel {
         run_rows<RowSrc::Float>(a);
     }
 
-    // Key t's stored K and V rows of head g (its slot: t itself, or t mod C in a chunk ring).
-    static std::pair<const uint8_t*, const uint8_t*> stored_rows(const TaskArgs& a, int64_t t) {
-        const AttentionShape& sh = *a.shape;
-        const int64_t slot = sh.chunked ? t % sh.chunk_size : t, off = a.g * a.kv->head_bytes();
-        return {a.kv->k_raw(slot) + off, a.kv->v_raw(slot) + off};
+    // Key t's slot: t itself, or t mod C in a chunk ring.
+    static int64_t key_slot(const TaskArgs& a, int64_t t) {
+        return a.shape->chunked ? t % a.shape->chunk_size : t;
     }
 
     // Points krows / vrows[t - t0] at key t's head g for t in [ka, kb]: the stored rows, or (S ==
-    // Float and a type other than f32) their decoding into the task's scratch.
+    // Float and a type other than f32) their decoding into the task's scratch. With K stored in
+    // tiles only vrows is set (K is read as a tile, stored_k_tile).
     template <RowSrc S>
     static void tile_rows(const TaskArgs& a, int64_t t0, int64_t ka, int64_t kb, const uint8_t** krows,
                           const uint8_t** vrows) {
         const int64_t d = a.shape->head_dim;
         const bool decode = S == RowSrc::Float && a.kv->type() != kv::KvType::F32;
+        const bool k_rows = !a.kv->k_tiled();
         for (int64_t t = ka; t <= kb; ++t) {
-            auto [k, v] = stored_rows(a, t);
+            const int64_t slot = key_slot(a, t), off = a.g * a.kv->head_bytes();
+            const uint8_t* v = a.kv->v_raw(slot) + off;
             if (decode) {
-                float* kd = a.kvscratch + (t - t0) * d;
                 float* vd = a.kvscratch + (kTile + t - t0) * d;
-                Vt::decode_kv(a.kv->type(), k, d, kd);
                 Vt::decode_kv(a.kv->type(), v, d, vd);
-                k = reinterpret_cast<const uint8_t*>(kd);
                 v = reinterpret_cast<const uint8_t*>(vd);
             }
-            krows[t - t0] = k;
             vrows[t - t0] = v;
+            if (!k_rows) continue;
+            const uint8_t* k = a.kv->k_raw(slot) + off;
+            if (decode) {
+                float* kd = a.kvscratch + (t - t0) * d;
+                Vt::decode_kv(a.kv->type(), k, d, kd);
+                k = reinterpret_cast<const uint8_t*>(kd);
+            }
+            krows[t - t0] = k;
         }
     }
 
-    // Queues the stored K/V rows of keys [ka, kb] (head g) for the prefetcher.
-    static void queue_rows(const TaskArgs& a, int64_t ka, int64_t kb, Prefetcher& pf) {
-        pf.reset(a.kv->head_bytes());
+    // The stored K tile of head g for keys [t0, t0 + kTile) (K stored in tiles): [d][kTile] values.
+    static const uint8_t* stored_k_tile(const TaskArgs& a, int64_t t0) { return a.kv->k_tile(key_slot(a, t0), a.g); }
+
+    // Queues the stored K/V bytes of keys [ka, kb] (head g; t0 = the tile's first key) for the
+    // prefetcher: rows, or for K stored in tiles the whole tile (kTile pieces of a head's bytes).
+    static void queue_rows(const TaskArgs& a, int64_t t0, int64_t ka, int64_t kb, Prefetcher& pf) {
+        const int64_t hb = a.kv->head_bytes();
+        pf.reset(hb);
+        if (a.kv->k_tiled()) {
+            const uint8_t* kt = stored_k_tile(a, t0);
+            for (int64_t j = 0; j < kTile; ++j) pf.add(kt + j * hb);
+        }
         for (int64_t t = ka; t <= kb; ++t) {
-            const auto [k, v] = stored_rows(a, t);
-            pf.add(k);
-            pf.add(v);
+            const int64_t slot = key_slot(a, t), off = a.g * hb;
+            if (!a.kv->k_tiled()) pf.add(a.kv->k_raw(slot) + off);
+            pf.add(a.kv->v_raw(slot) + off);
         }
     }
 
@@ -265,7 +289,10 @@ struct Kernel {
         float* orows[PR];
         const float* prows[PR];
         int64_t n_active = 0;  // rows (r) active in the current tile: active[0 .. n_active)
-        Prefetcher pf;         // the next tile's rows, while this one is computed
+        Prefetcher pf;         // a later tile's rows, while this one is computed
+        const bool k_tiled = a.kv->k_tiled();
+        check(!k_tiled || !sh.chunked || sh.chunk_size % kTile == 0,
+              "attention: K stored in tiles needs chunks of whole tiles (kv::k_tiles_fit)");
 
         for (int64_t t0 = (kmin / kTile) * kTile; t0 <= kmax; t0 += kTile) {
             const int64_t t_last = t0 + kTile - 1;
@@ -278,30 +305,46 @@ struct Kernel {
                     for (int64_t hh = 0; hh < nh; ++hh) active[n_active++] = qi * nh + hh;
             }
             if (n_active == 0) continue;
-            // Transposed K tile (rows ka..kb only; the other lanes hold whatever the scratch held
-            // before, and their scores are replaced by -inf / 0 before any use).
+            // The K tile as [d][kTile]: stored so (read in its type, or for S == Float and a type
+            // other than f32 decoded into the scratch), or a transposed copy of rows ka..kb. Either
+            // way the lanes outside [ka, kb] hold whatever the page or scratch held, and their
+            // scores are replaced by -inf / 0 before any use.
             tile_rows<S>(a, t0, ka, kb, krows_buf, vrows_buf);
-            if (t0 + kTile <= kmax) queue_rows(a, t0 + kTile, std::min(t_last + kTile, kmax), pf);
+            if (const int64_t tp = t0 + kPrefetchTiles * kTile; tp <= kmax)
+                queue_rows(a, tp, std::max(tp, kmin), std::min(tp + kTile - 1, kmax), pf);
             else pf.reset(0);
-            Vt::template transpose_k<S>(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
+            const uint8_t* ktile = reinterpret_cast<const uint8_t*>(kt);
+            bool ktile_halves = false;  // ktile holds the stored halves (S is F16 / BF16)
+            if (!k_tiled) {
+                Vt::template transpose_k<S>(krows_buf, static_cast<int>(ka - t0), static_cast<int>(kb - t0), d, kt, kTile);
+            } else if (S != RowSrc::Float || a.kv->type() == kv::KvType::F32) {
+                ktile = stored_k_tile(a, t0);
+                ktile_halves = S != RowSrc::Float;
+            } else {
+                Vt::decode_kv(a.kv->type(), stored_k_tile(a, t0), d * kTile, kt);
+            }
             // Scores.
             const auto row_q = [&](int64_t r) {
                 const int64_t qi = r / nh, h = a.h0 + r % nh;
                 return a.q + ((a.i0 + qi) * H + h) * d;
             };
-            std::size_t ia = 0;
-            for (; ia + QR <= static_cast<std::size_t>(n_active); ia += QR) {
-                for (int k = 0; k < QR; ++k) {
-                    qrows[k] = row_q(active[ia + k]);
-                    srows[k] = sc + active[ia + k] * kTile;
+            const auto scores = [&]<RowSrc KS>() {
+                std::size_t ia = 0;
+                for (; ia + QR <= static_cast<std::size_t>(n_active); ia += QR) {
+                    for (int k = 0; k < QR; ++k) {
+                        qrows[k] = row_q(active[ia + k]);
+                        srows[k] = sc + active[ia + k] * kTile;
+                    }
+                    qk_rows<KS, QR>(qrows, ktile, d, sh.scale, srows, pf);
                 }
-                qk_rows<QR>(qrows, kt, d, sh.scale, srows, pf);
-            }
-            for (; ia < static_cast<std::size_t>(n_active); ++ia) {
-                qrows[0] = row_q(active[ia]);
-                srows[0] = sc + active[ia] * kTile;
-                qk_rows<1>(qrows, kt, d, sh.scale, srows, pf);
-            }
+                for (; ia < static_cast<std::size_t>(n_active); ++ia) {
+                    qrows[0] = row_q(active[ia]);
+                    srows[0] = sc + active[ia] * kTile;
+                    qk_rows<KS, 1>(qrows, ktile, d, sh.scale, srows, pf);
+                }
+            };
+            if (ktile_halves) scores.template operator()<S>();
+            else scores.template operator()<RowSrc::Float>();
             // Online softmax per active row.
             for (int64_t ia2 = 0; ia2 < n_active; ++ia2) {
                 const int64_t r = active[ia2];
