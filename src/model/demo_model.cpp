@@ -138,7 +138,8 @@ nlohmann::json demo_text_config(DemoSize size) {
     if (size == DemoSize::B1) {
         // Scout's proportions at ~1/80 of its size: head_dim 128 and GQA as in Scout (40/8 heads
         // there, 8/2 here), every layer MoE with 16 experts + the shared expert, NoPE on every 4th
-        // layer, Scout's chunk (8192) and RoPE scaling (llama3, factor 16, original 8192).
+        // layer, Scout's chunk (8192) and RoPE scaling (llama3, factor 16, original 8192), and
+        // Scout's context (10,485,760 positions), so that decode can be measured at any depth.
         cfg["hidden_size"] = 1024;
         cfg["intermediate_size"] = 1024;
         cfg["intermediate_size_mlp"] = 2048;
@@ -148,7 +149,7 @@ nlohmann::json demo_text_config(DemoSize size) {
         cfg["head_dim"] = 128;
         cfg["attention_chunk_size"] = 8192;
         cfg["rope_scaling"]["original_max_position_embeddings"] = 8192;
-        cfg["max_position_embeddings"] = 131072;
+        cfg["max_position_embeddings"] = 10485760;
     }
     return cfg;
 }
