@@ -198,8 +198,12 @@ struct HttpServer::Impl {
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
     net::io_context ioc;
+    // The acceptor, its retry timer and stop()'s close of them run on one strand: the I/O threads
+    // run handlers concurrently, and an accept completing while stop() closed the acceptor on
+    // another thread was a data race (TSan, HttpServer.StreamsAreChunkedAndStopEndsThem).
+    net::strand<net::io_context::executor_type> accept_strand = net::make_strand(ioc);
     std::optional<tcp::acceptor> acceptor;
-    net::steady_timer accept_retry{ioc};
+    net::steady_timer accept_retry{accept_strand};
     // Destroyed first: a dropped task releases its connection while the I/O context still exists.
     HandlerPool pool;
 
@@ -536,7 +540,7 @@ int HttpServer::bind() {
     const auto found = resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     check(!ec && !found.empty(), cat("cannot listen on ", where, ": ", ec ? ec.message() : "no such address"));
     const tcp::endpoint endpoint = found.begin()->endpoint();
-    auto& a = impl_->acceptor.emplace(impl_->ioc);
+    auto& a = impl_->acceptor.emplace(impl_->accept_strand);
     a.open(endpoint.protocol(), ec);
     // SO_REUSEADDR alone: a restart works while old connections sit in TIME_WAIT, but bind()
     // fails on a port another server is listening on (SO_REUSEPORT would split its traffic).
@@ -565,7 +569,7 @@ void HttpServer::serve() {
 void HttpServer::stop() {
     auto& m = *impl_;
     if (m.stopping.exchange(true)) return;
-    net::post(m.ioc, [&m] {
+    net::post(m.accept_strand, [&m] {
         beast::error_code ignored;
         if (m.acceptor) m.acceptor->close(ignored);
         m.accept_retry.cancel();
