@@ -10,7 +10,12 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
     std::string devices;
     for (const auto& d : backend::compiled_devices()) devices += (devices.empty() ? "" : ", ") + d;
     cmd->add_option("--device", f.device, "Where the model runs (compiled in: " + devices + ")")->capture_default_str();
-    cmd->add_option("-t,--threads", f.threads, "CPU worker threads (default: all cores)");
+    cmd->add_option("-t,--threads", f.threads,
+                    "CPU worker threads (default: one per physical core this process may use; hyper-threads "
+                    "of one core share its arithmetic units, so more rarely helps)");
+    cmd->add_flag("--pin-threads", f.pin_threads,
+                  "Bind worker thread i to physical core i (the main thread keeps core 0 to itself): steadier "
+                  "speed on a busy or multi-socket server");
     cmd->add_option("--kv-type", f.kv_type,
                     "KV memory element type: " + kv::kv_type_list() + " (default " +
                         std::string(kv::kv_type_name(kv::kDefaultKvType)) +
@@ -39,7 +44,9 @@ kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag) {
 backend::BackendOptions backend_options(const BackendFlags& f) {
     backend::BackendOptions o;
     o.device = f.device;
+    check(f.threads >= 0, cat("--threads ", f.threads, " is negative; give a count, or leave it out for one per physical core"));
     o.threads = f.threads;
+    o.pin_threads = f.pin_threads;
     if (!f.kv_type.empty()) o.kv_type = parse_kv_type_flag(f.kv_type, "--kv-type");
     if (!f.kv_type_global.empty()) o.kv_type_global = parse_kv_type_flag(f.kv_type_global, "--kv-type-global");
     if (!f.kv_ram.empty()) {

@@ -1,5 +1,5 @@
 // The flags every model-running command shares to choose and size its backend:
-// --device, --threads, --kv-type, --kv-type-global, --kv-ram, --kv-dir (run, chat, serve, bench, logits).
+// --device, --threads, --pin-threads, --kv-type, --kv-type-global, --kv-ram, --kv-dir (run, chat, serve, bench, logits).
 #pragma once
 
 #include <string>
@@ -15,6 +15,7 @@ namespace scout::apps {
 struct BackendFlags {
     std::string device = "cpu";
     int threads = 0;
+    bool pin_threads = false;    // --pin-threads
     std::string kv_type;         // empty: the default (kv::kDefaultKvType)
     std::string kv_type_global;  // --kv-type-global: the global layers' KV type; empty: as --kv-type
     std::string kv_ram;   // --kv-ram: byte budget for global-layer KV in RAM ("8G"); empty: none

@@ -81,21 +81,46 @@ double probe_read_bandwidth(ThreadPool& pool) {
     return best;
 }
 
-// Per-stage time per token for pp and tg, with each stage's share.
+// Per-stage time per token for pp and tg, with each stage's share and how the threads shared it:
+// "use" = the mean thread's working time / wall time (100 %: every thread worked throughout; 1/n:
+// one thread did it all), "busiest" = the most loaded thread's time (where use is low but busiest
+// is near the wall time, the stage is serial or unbalanced), and parallel regions per pass.
 void print_profile(const backend::StageProfile& pp, int64_t pp_tokens, const backend::StageProfile& tg, int64_t tg_tokens) {
-    double pp_total = 0, tg_total = 0;
-    for (double s : pp.seconds) pp_total += s;
-    for (double s : tg.seconds) tg_total += s;
-    std::printf("\nper-stage time (ms per token)       pp          tg\n");
-    for (int i = 0; i < static_cast<int>(backend::Stage::Count); ++i) {
-        const auto s = static_cast<std::size_t>(i);
-        const double pms = pp_tokens > 0 ? pp.seconds[s] * 1e3 / static_cast<double>(pp_tokens) : 0.0;
-        const double tms = tg_tokens > 0 ? tg.seconds[s] * 1e3 / static_cast<double>(tg_tokens) : 0.0;
-        std::printf("  %-26s %8.4f %4.0f%%  %8.4f %4.0f%%\n",
-                    std::string(backend::StageProfile::name(static_cast<backend::Stage>(i))).c_str(), pms,
-                    pp_total > 0 ? 100.0 * pp.seconds[s] / pp_total : 0.0, tms,
-                    tg_total > 0 ? 100.0 * tg.seconds[s] / tg_total : 0.0);
+    const backend::StageProfile* profiles[2] = {&pp, &tg};
+    const int64_t tokens[2] = {pp_tokens, tg_tokens};
+    double total[2] = {0, 0};
+    for (int k = 0; k < 2; ++k)
+        for (double s : profiles[k]->seconds) total[k] += s;
+    const bool metered = pp.threads > 0 || tg.threads > 0;
+    std::printf("\nper-stage time, ms per token%s\n", metered ? cat(" (", std::max(pp.threads, tg.threads),
+                                                                 " threads; use = mean thread's work / wall)").c_str()
+                                                            : "");
+    std::printf("  %-24s %9s %5s", "pp:", "ms", "share");
+    if (metered) std::printf(" %9s %5s %7s", "busiest", "use", "regions");
+    std::printf("   | tg: %9s %5s", "ms", "share");
+    if (metered) std::printf(" %9s %5s %7s", "busiest", "use", "regions");
+    std::printf("\n");
+    uint64_t regions[2] = {0, 0};
+    for (std::size_t s = 0; s < backend::StageProfile::kStages; ++s) {
+        std::printf("  %-24s", std::string(backend::StageProfile::name(static_cast<backend::Stage>(s))).c_str());
+        for (int k = 0; k < 2; ++k) {
+            const backend::StageProfile& p = *profiles[k];
+            const double per = tokens[k] > 0 ? 1e3 / static_cast<double>(tokens[k]) : 0.0;
+            if (k == 1) std::printf("   |    ");
+            std::printf(" %9.4f %4.0f%%", p.seconds[s] * per, total[k] > 0 ? 100.0 * p.seconds[s] / total[k] : 0.0);
+            if (!metered) continue;
+            const double passes = static_cast<double>(std::max<int64_t>(1, p.passes));
+            std::printf(" %9.4f %4.0f%% %7.1f", p.busiest_seconds[s] * per,
+                        p.seconds[s] > 0 ? 100.0 * p.mean_busy_seconds[s] / p.seconds[s] : 0.0,
+                        static_cast<double>(p.regions[s]) / passes);
+            regions[k] += p.regions[s];
+        }
+        std::printf("\n");
     }
+    if (metered)
+        std::printf("  parallel regions (barriers) per forward pass: pp %.1f, tg %.1f\n",
+                    static_cast<double>(regions[0]) / static_cast<double>(std::max<int64_t>(1, pp.passes)),
+                    static_cast<double>(regions[1]) / static_cast<double>(std::max<int64_t>(1, tg.passes)));
 }
 
 // Speeds at one depth: pp (n_prompt tokens in one batch) and tg (n_gen tokens one at a time),
@@ -222,16 +247,22 @@ void bench(const BenchOptions& o) {
         if (fwd->kv_type_global() != fwd->kv_type()) j["kv_type_global"] = std::string(kv::kv_type_name(fwd->kv_type_global()));
         if (o.bandwidth) j["probe_read_gb_s"] = probe / 1e9;
         if (o.profile) {
-            for (const auto& [key, prof, tokens] : {std::tuple{"pp_profile_ms_per_token", &pp_profile, o.n_prompt},
-                                                    std::tuple{"tg_profile_ms_per_token", &tg_profile, o.n_gen}}) {
-                nlohmann::json p = nlohmann::json::object();
-                for (int s = 0; s < static_cast<int>(backend::Stage::Count); ++s)
-                    p[std::string(backend::StageProfile::name(static_cast<backend::Stage>(s)))] =
-                        tokens > 0 ? prof->seconds[static_cast<std::size_t>(s)] * 1e3 /
-                                          static_cast<double>(tokens * o.reps * static_cast<int64_t>(results.size()))
-                                   : 0.0;
-                j[key] = p;
+            const auto runs = static_cast<int64_t>(o.reps) * static_cast<int64_t>(results.size());
+            for (const auto& [key, prof, tokens] : {std::tuple{"pp", &pp_profile, o.n_prompt}, std::tuple{"tg", &tg_profile, o.n_gen}}) {
+                const double per = tokens > 0 ? 1e3 / static_cast<double>(tokens * runs) : 0.0;
+                const double passes = static_cast<double>(std::max<int64_t>(1, prof->passes));
+                nlohmann::json ms = nlohmann::json::object(), threads = nlohmann::json::object();
+                for (std::size_t s = 0; s < backend::StageProfile::kStages; ++s) {
+                    const std::string name(backend::StageProfile::name(static_cast<backend::Stage>(s)));
+                    ms[name] = prof->seconds[s] * per;
+                    threads[name] = {{"busiest_ms", prof->busiest_seconds[s] * per},
+                                     {"mean_thread_ms", prof->mean_busy_seconds[s] * per},
+                                     {"regions_per_pass", static_cast<double>(prof->regions[s]) / passes}};
+                }
+                j[cat(key, "_profile_ms_per_token")] = ms;
+                j[cat(key, "_profile_threads")] = threads;
             }
+            j["profile_threads"] = std::max(pp_profile.threads, tg_profile.threads);
         }
         std::cout << j.dump(2) << "\n";
         return;

@@ -15,7 +15,8 @@ namespace scout::backend {
 
 struct BackendOptions {
     std::string device = "cpu";          // "cpu" ("cuda" once the CUDA backend is built)
-    int threads = 0;                     // CPU worker threads; <= 0: all cores
+    int threads = 0;                     // CPU worker threads; <= 0: one per physical core
+    bool pin_threads = false;            // bind CPU worker i to physical core i (ThreadPoolOptions::pin)
     kv::KvType kv_type = kv::kDefaultKvType;  // all layers', or with kv_type_global the chunked layers'
     // The global (NoPE) layers' KV type (--kv-type-global): their KV grows with the context while
     // the chunk rings stay fixed, so it may be stored more compactly. Unset: kv_type.

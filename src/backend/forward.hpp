@@ -22,7 +22,17 @@ namespace scout::backend {
 // breakdown `scout bench --profile` prints to show what limits a speed.
 enum class Stage : int { Embed, Norms, AttnQkv, RopeScale, Attention, AttnOut, Moe, DenseFfn, LmHead, Count };
 struct StageProfile {
-    std::array<double, static_cast<std::size_t>(Stage::Count)> seconds{};
+    static constexpr std::size_t kStages = static_cast<std::size_t>(Stage::Count);
+    std::array<double, kStages> seconds{};
+    // How the worker threads shared each stage (CPU backend; zero where not measured), summed over
+    // calls: the busiest thread's working seconds and the mean over threads. A stage whose mean is
+    // far below its wall time ran partly on one thread, or unevenly. The calling thread counts as
+    // working whenever it is not waiting for the others.
+    std::array<double, kStages> busiest_seconds{};
+    std::array<double, kStages> mean_busy_seconds{};
+    std::array<uint64_t, kStages> regions{};  // parallel regions (one barrier each)
+    int64_t passes = 0;                      // forward passes measured
+    int threads = 0;                         // worker threads, the caller included
     static std::string_view name(Stage s);
 };
 

@@ -1,6 +1,9 @@
 #include "base/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include "base/cpu_topology.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -38,13 +41,40 @@ bool spin_until(Pred done) {
     return done();
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) {
-    if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    n_threads_ = n_threads;
-    workers_.reserve(n_threads_ - 1);
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+ThreadPool::ThreadPool(int n_threads) : ThreadPool(ThreadPoolOptions{n_threads, false}) {}
+
+ThreadPool::ThreadPool(const ThreadPoolOptions& options) { start_workers(options); }
+
+void ThreadPool::start_workers(const ThreadPoolOptions& options) {
+    std::vector<int> cpus;
+    if (options.threads <= 0 || options.pin) cpus = read_cpu_topology().core_cpus;
+    n_threads_ = options.threads > 0 ? options.threads : std::max(1, static_cast<int>(cpus.size()));
+    busy_.resize(static_cast<std::size_t>(n_threads_));
+    // Worker i goes to core i (wrapping when there are more threads than cores); each worker
+    // binds itself before it takes any work, so its stack and first buffers land on that core.
+    pinned_ = options.pin && !cpus.empty();
+    std::atomic<int> refused{0};
+    workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
+    for (int i = 1; i < n_threads_; ++i) {
+        const int cpu = pinned_ ? cpus[static_cast<std::size_t>(i) % cpus.size()] : -1;
+        workers_.emplace_back([this, i, cpu, &refused] {
+            if (cpu >= 0 && !pin_current_thread(cpu)) refused.fetch_add(1);
+            worker_loop(i);
+        });
+    }
+    // Wait until every worker has tried to bind itself (`refused` lives on this stack): an
+    // empty region is a barrier all workers pass only after their start.
+    if (pinned_) {
+        parallel_for(n_threads_, [](int64_t, int64_t, int) {});
+        regions_ = 0;
+        pinned_ = refused.load() == 0;
+    }
 }
 
 ThreadPool::~ThreadPool() {
@@ -63,12 +93,22 @@ void ThreadPool::run_range(int index) {
     const int64_t begin = std::min(job_n_, b0 * job_grain_);
     const int64_t end = std::min(job_n_, b1 * job_grain_);
     if (begin >= end) return;
+    const auto t0 = metering_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
         (*job_)(begin, end, index);
     } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
     }
+    if (metering_) busy_[static_cast<std::size_t>(index)].seconds += seconds_since(t0);
+}
+
+PoolWork ThreadPool::work() const {
+    PoolWork w;
+    for (const Busy& b : busy_) w.busy_seconds.push_back(b.seconds);
+    w.caller_wait_seconds = caller_wait_;
+    w.regions = regions_;
+    return w;
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -95,9 +135,12 @@ void ThreadPool::parallel_for_grain(int64_t n, int64_t grain, const RangeFn& fn)
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
     if (n_threads_ == 1 || n <= grain) {
+        const auto t0 = metering_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         fn(0, n, 0);
+        if (metering_) busy_[0].seconds += seconds_since(t0);
         return;
     }
+    ++regions_;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &fn;
@@ -111,10 +154,12 @@ void ThreadPool::parallel_for_grain(int64_t n, int64_t grain, const RangeFn& fn)
     run_range(0);
     std::exception_ptr error;
     const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    const auto wait0 = metering_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (!spin_until(finished)) {
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, finished);
     }
+    if (metering_) caller_wait_ += seconds_since(wait0);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = nullptr;

@@ -17,6 +17,7 @@
 #include "backend/cpu/ops/rope.hpp"
 #include "base/error.hpp"
 #include "kv/kv_cache.hpp"
+#include "quant/quant.hpp"
 #include "test_util.hpp"
 
 using namespace scout;
@@ -213,6 +214,119 @@ TEST(CpuOps, NnColsBitIdenticalForEveryBatchSizeAndThreadCount) {
                 }
             }
         }
+}
+
+namespace {
+
+// A random tensor [shape...] whose rows (last dimension) are stored in `type` (any type
+// scout quantizes to, or F32/BF16/F16), backed by `bytes`.
+TensorView random_tensor(std::mt19937_64& rng, std::vector<int64_t> shape, DType type, std::vector<uint8_t>& bytes, float scale) {
+    const int64_t cols = shape.back();
+    int64_t rows = 1;
+    for (std::size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
+    const std::size_t row_bytes = quant::row_size(type, cols);
+    bytes.assign(static_cast<std::size_t>(rows) * row_bytes, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+        const std::vector<float> v = test::random_floats(rng, static_cast<std::size_t>(cols), scale);
+        quant::quantize_row(type, v.data(), bytes.data() + static_cast<std::size_t>(r) * row_bytes, cols);
+    }
+    TensorView t;
+    t.name = "random";
+    t.dtype = type;
+    t.shape = std::move(shape);
+    t.data = bytes.data();
+    return t;
+}
+
+}  // namespace
+
+// The grouped MoE ((expert, row panel) items claimed dynamically, five regions) against the
+// per-expert split it replaced: the same bits for every weight type, batch size, routing width
+// and thread count, taps included, whatever was in the outputs before.
+TEST(CpuOps, MoeGroupedBitIdenticalToPerExpert) {
+    std::mt19937_64 rng(test::test_seed());
+    struct Case {
+        DType gate_up, down, shared;
+        int64_t E, D, F;
+    };
+    const Case cases[] = {
+        {DType::F32, DType::F32, DType::F32, 5, 12, 7},      // odd widths: partial panels everywhere
+        {DType::BF16, DType::F16, DType::BF16, 3, 40, 24},
+        {DType::Q8_0, DType::Q8_0, DType::Q4_0, 5, 64, 96},
+        {DType::Q4_K, DType::Q6_K, DType::Q8_0, 4, 256, 512},  // Q4_K_M's mix: down in Q6_K
+        {DType::Q5_K, DType::Q4_K, DType::F16, 3, 256, 256},
+    };
+    for (const Case& c : cases) {
+        std::vector<uint8_t> b_router, b_gate, b_up, b_down, b_sg, b_su, b_sd;
+        const TensorView router = random_tensor(rng, {c.E, c.D}, DType::F32, b_router, 1.0f),
+                         gate = random_tensor(rng, {c.E, c.F, c.D}, c.gate_up, b_gate, 0.5f),
+                         up = random_tensor(rng, {c.E, c.F, c.D}, c.gate_up, b_up, 0.5f),
+                         down = random_tensor(rng, {c.E, c.D, c.F}, c.down, b_down, 0.5f),
+                         sg = random_tensor(rng, {c.F, c.D}, c.gate_up, b_sg, 0.5f),
+                         su = random_tensor(rng, {c.F, c.D}, c.gate_up, b_su, 0.5f),
+                         sd = random_tensor(rng, {c.D, c.F}, c.shared, b_sd, 0.5f);
+        model::LayerWeights w;
+        w.router = &router;
+        w.experts = model::gguf_expert_weights(gate, up, down);
+        w.shared_gate = &sg;
+        w.shared_up = &su;
+        w.shared_down = &sd;
+        for (int64_t k : {1, 2})
+            for (int64_t T : {1, 2, 9, 70}) {
+                const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * c.D));
+                std::vector<float> want(static_cast<std::size_t>(T * c.D), kPoison);
+                std::vector<float> want_router(static_cast<std::size_t>(T * c.E)), want_shared(want.size());
+                {
+                    ThreadPool pool(1);
+                    moe_ffn_per_expert(x.data(), T, w, k, want.data(), pool, MoeTaps{want_router.data(), want_shared.data()});
+                }
+                for (int threads : {1, 2, 3, 4}) {
+                    ThreadPool pool(threads);
+                    std::vector<float> got(want.size(), kPoison), router_tap(want_router.size(), kPoison),
+                        shared_tap(want.size(), kPoison);
+                    moe_ffn(x.data(), T, w, k, got.data(), pool, MoeTaps{router_tap.data(), shared_tap.data()});
+                    const std::string what = cat(dtype_name(c.gate_up), "/", dtype_name(c.down), " T=", T, " k=", k,
+                                                 " threads=", threads);
+                    for (std::size_t i = 0; i < got.size(); ++i) {
+                        ASSERT_TRUE(std::isfinite(got[i])) << what << " index " << i;
+                        ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i])) << what << " index " << i;
+                        ASSERT_EQ(std::bit_cast<uint32_t>(shared_tap[i]), std::bit_cast<uint32_t>(want_shared[i])) << what;
+                    }
+                    for (std::size_t i = 0; i < router_tap.size(); ++i)
+                        ASSERT_EQ(std::bit_cast<uint32_t>(router_tap[i]), std::bit_cast<uint32_t>(want_router[i])) << what;
+                }
+            }
+    }
+}
+
+// The fused residual + norm over threads equals the serial add and rms_norm bit for bit.
+TEST(CpuOps, AddRmsNormEqualsSerialStepsOnAnyThreads) {
+    std::mt19937_64 rng(test::test_seed());
+    const int64_t T = 13, n = 37;
+    const OwnedMatrix w = random_matrix(rng, 1, n, DType::BF16);
+    const std::vector<float> h0 = test::random_floats(rng, T * n, 3.0f), add = test::random_floats(rng, T * n, 2.0f);
+    std::vector<float> sum = h0, want(T * n);
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += add[i];
+    rms_norm(sum.data(), T, n, w.m, 1e-5f, want.data());
+    std::vector<float> want_noadd(T * n);
+    rms_norm(h0.data(), T, n, w.m, 1e-5f, want_noadd.data());
+    for (int threads : {1, 2, 3, 5}) {
+        ThreadPool pool(threads);
+        std::vector<float> h = h0, y(T * n, kPoison);
+        add_rms_norm(h.data(), add.data(), T, n, w.m, 1e-5f, y.data(), pool);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(h[i]), std::bit_cast<uint32_t>(sum[i])) << "threads " << threads;
+            ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i])) << "threads " << threads;
+        }
+        h = h0;
+        std::fill(y.begin(), y.end(), kPoison);
+        add_rms_norm(h.data(), nullptr, T, n, w.m, 1e-5f, y.data(), pool);
+        EXPECT_EQ(h, h0);
+        for (std::size_t i = 0; i < y.size(); ++i) ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want_noadd[i]));
+        h = h0;
+        add_in_place(h.data(), add.data(), T * n, pool);
+        EXPECT_EQ(h, sum);
+    }
 }
 
 TEST(CpuOps, RmsNormMatchesDefinition) {

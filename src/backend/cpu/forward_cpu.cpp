@@ -21,25 +21,47 @@ namespace {
 using backend::Stage;
 using backend::StageProfile;
 
-// Adds the time until the next mark (or destruction) to the stage given; free when profile is null.
+// Adds the time until the next mark (or destruction) to the stage given, with how the pool's
+// threads shared it; free when profile is null.
 class StageClock {
 public:
-    explicit StageClock(StageProfile* profile) : profile_(profile) {
-        if (profile_) last_ = std::chrono::steady_clock::now();
+    StageClock(StageProfile* profile, const ThreadPool& pool) : profile_(profile), pool_(pool) {
+        if (!profile_) return;
+        profile_->threads = pool_.n_threads();
+        last_work_ = pool_.work();
+        last_ = std::chrono::steady_clock::now();
     }
     void mark(Stage finished) {
         if (!profile_) return;
         const auto now = std::chrono::steady_clock::now();
-        profile_->seconds[static_cast<std::size_t>(finished)] += std::chrono::duration<double>(now - last_).count();
+        const double wall = std::chrono::duration<double>(now - last_).count();
+        PoolWork work = pool_.work();
+        // The caller worked all along except while it waited for the workers.
+        double busiest = wall - (work.caller_wait_seconds - last_work_.caller_wait_seconds), sum = busiest;
+        for (std::size_t i = 1; i < work.busy_seconds.size(); ++i) {
+            const double b = work.busy_seconds[i] - last_work_.busy_seconds[i];
+            busiest = std::max(busiest, b);
+            sum += b;
+        }
+        const auto s = static_cast<std::size_t>(finished);
+        profile_->seconds[s] += wall;
+        profile_->busiest_seconds[s] += busiest;
+        profile_->mean_busy_seconds[s] += sum / static_cast<double>(work.busy_seconds.size());
+        profile_->regions[s] += work.regions - last_work_.regions;
+        last_work_ = std::move(work);
         last_ = now;
     }
     // Forgets the time since the last mark (a callee timed it itself).
     void restart() {
-        if (profile_) last_ = std::chrono::steady_clock::now();
+        if (!profile_) return;
+        last_work_ = pool_.work();
+        last_ = std::chrono::steady_clock::now();
     }
 
 private:
     StageProfile* profile_;
+    const ThreadPool& pool_;
+    PoolWork last_work_;
     std::chrono::steady_clock::time_point last_;
 };
 
@@ -54,7 +76,7 @@ kv::SequenceKv& host_kv(kv::KvMemory* m) {
 
 CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& plan,
                        const model::TextWeights& weights, const backend::BackendOptions& options)
-    : config_(config), plan_(plan), weights_(weights), options_(options), pool_(options.threads),
+    : config_(config), plan_(plan), weights_(weights), options_(options), pool_(ThreadPoolOptions{options.threads, options.pin_threads}),
       inv_freq_(weights.rope_inv_freq.empty() ? model::rope_inv_freq(config) : weights.rope_inv_freq) {
     check(options_.max_batch_rows >= 1, "the batch size (rows per forward pass) must be at least 1");
     kv::check_kv_type_fits(options_.kv_type, config_.head_dim);
@@ -77,7 +99,8 @@ std::unique_ptr<kv::KvMemory> CpuForward::make_kv() {
 backend::Capabilities CpuForward::capabilities() const {
     backend::Capabilities c;
     c.device = "cpu";
-    c.description = cat(pool_.n_threads(), " threads, ", simd_level_name(default_simd_level()));
+    c.description = cat(pool_.n_threads(), " threads", pool_.pinned() ? " pinned to cores" : "", ", ",
+                        simd_level_name(default_simd_level()));
     c.max_batch_rows = options_.max_batch_rows;
     c.kv_types = kv::all_kv_types();
     c.embedding_rows = true;
@@ -107,7 +130,7 @@ void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* 
     float* k = ws_.k.data();  // [S, Hkv, d]
     float* v = ws_.v.data();  // [S, Hkv, d]
 
-    StageClock clock(profile_);
+    StageClock clock(profile_, pool_);
     const MatmulOut qkv[] = {{as_matrix(*w.wq), q}, {as_matrix(*w.wk), k}, {as_matrix(*w.wv), v}};
     matmul_nt_group(x, S, qkv, pool_);
     report("self_attn.q_proj", il, q, S, H * d);
@@ -115,21 +138,38 @@ void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* 
     report("self_attn.v_proj", il, v, S, Hkv * d);
     clock.mark(Stage::AttnQkv);
 
-    if (rule.rope) {
-        fill_rope_table(positions, inv_freq_, ws_.rope);
-        apply_rope(q, S, H, d, ws_.rope);
-        apply_rope(k, S, Hkv, d, ws_.rope);
-        if (rule.qk_norm) {  // after RoPE, per head, no weight
-            rms_norm_noweight(q, S * H, d, config_.rms_norm_eps);
-            rms_norm_noweight(k, S * Hkv, d, config_.rms_norm_eps);
-        }
+    // RoPE (angles of the row's position), the QK norm and the temperature, row by row in one
+    // pass over threads; per row, the same steps in the same order as transformers.
+    const std::span<const float> inv_freq(inv_freq_);
+    const int64_t n_pairs = static_cast<int64_t>(inv_freq.size());
+    if (rule.rope) {  // [S, d/2] each; capacity reserved for max_batch_rows, so no allocation
+        ws_.rope.n_pairs = n_pairs;
+        ws_.rope.cos.resize(static_cast<std::size_t>(S * n_pairs));
+        ws_.rope.sin.resize(static_cast<std::size_t>(S * n_pairs));
     }
-    if (rule.temperature) {  // NoPE layers: scale q by the position's temperature
-        for (int64_t i = 0; i < S; ++i) {
-            const float s = model::attn_temperature(config_, positions[static_cast<std::size_t>(i)]);
-            for (int64_t c = 0; c < H * d; ++c) q[i * H * d + c] *= s;
-        }
-    }
+    if (rule.rope || rule.temperature)
+        pool_.parallel_for(S, [&](int64_t i0, int64_t i1, int) {
+            for (int64_t i = i0; i < i1; ++i) {
+                float* qi = q + i * H * d;  // [H, d]
+                float* ki = k + i * Hkv * d;  // [Hkv, d]
+                const int64_t pos = positions[static_cast<std::size_t>(i)];
+                if (rule.rope) {
+                    float* c = ws_.rope.cos.data() + i * n_pairs;
+                    float* sn = ws_.rope.sin.data() + i * n_pairs;
+                    rope_angles(pos, inv_freq, c, sn);
+                    rope_token(qi, H, d, c, sn);
+                    rope_token(ki, Hkv, d, c, sn);
+                    if (rule.qk_norm) {  // after RoPE, per head, no weight
+                        rms_norm_noweight(qi, H, d, config_.rms_norm_eps);
+                        rms_norm_noweight(ki, Hkv, d, config_.rms_norm_eps);
+                    }
+                }
+                if (rule.temperature) {  // NoPE layers: scale q by the position's temperature
+                    const float sc = model::attn_temperature(config_, pos);
+                    for (int64_t c = 0; c < H * d; ++c) qi[c] *= sc;
+                }
+            }
+        });
     clock.mark(Stage::RopeScale);
 
     // Per sequence: write keys and attend. A chunk ring holds one chunk, so rows crossing chunk
@@ -242,7 +282,8 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
         }
         ws.row_begin[si + 1] = S;
     }
-    StageClock clock(profile_);
+    StageClock clock(profile_, pool_);
+    if (profile_) ++profile_->passes;
 
     // h [S, D]: token embeddings (no scaling), or the given rows.
     float* h = ws.h.data();
@@ -267,17 +308,19 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
     report("model.embed_tokens", -1, h, S, D);
     clock.mark(Stage::Embed);
 
+    // Each residual add is fused into the norm that reads its result (add_rms_norm): one pass over
+    // the rows, split over the threads, instead of a serial add and a serial norm.
     for (int64_t il = 0; il < plan_.n_layers(); ++il) {
         const model::LayerWeights& w = weights_.layers[static_cast<std::size_t>(il)];
-        // h = h + Attn(RMSNorm_in(h))
-        rms_norm(h, S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn);
+        // h = h + FFN_prev (the previous layer's branch), then xn = RMSNorm_in(h)
+        add_rms_norm(h, il == 0 ? nullptr : branch, S, D, as_matrix(*w.attn_norm), config_.rms_norm_eps, xn, pool_);
+        if (il > 0) report("", il - 1, h, S, D);
         report("input_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
+        // h = h + Attn(xn), then xn = RMSNorm_post(h)
         attention_block(il, steps, xn, branch);
         clock.restart();  // attention_block timed its own steps
-        for (int64_t i = 0; i < S * D; ++i) h[i] += branch[i];
-        // h = h + FFN(RMSNorm_post(h))
-        rms_norm(h, S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn);
+        add_rms_norm(h, branch, S, D, as_matrix(*w.ffn_norm), config_.rms_norm_eps, xn, pool_);
         report("post_attention_layernorm", il, xn, S, D);
         clock.mark(Stage::Norms);
         if (plan_.layers[static_cast<std::size_t>(il)].moe) {
@@ -291,9 +334,12 @@ void CpuForward::forward_pass(backend::Batch steps, std::span<float> logits) {
             clock.mark(Stage::DenseFfn);
         }
         report("feed_forward", il, branch, S, D);
-        for (int64_t i = 0; i < S * D; ++i) h[i] += branch[i];
-        report("", il, h, S, D);
     }
+    // The last layer's residual add (no norm follows directly: the final norm reads only the
+    // rows whose logits are wanted).
+    add_in_place(h, branch, S * D, pool_);
+    report("", plan_.n_layers() - 1, h, S, D);
+    clock.mark(Stage::Norms);
     for (const backend::SequenceStep& st : steps) st.kv->advance(static_cast<int64_t>(st.tokens.size()));
 
     // Final norm and lm_head on the rows whose logits are wanted (gathered into branch).

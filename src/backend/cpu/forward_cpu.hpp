@@ -40,7 +40,10 @@ public:
     const model::LayerPlan& plan() const override { return plan_; }
     kv::KvType kv_type() const override { return options_.kv_type; }
     kv::KvType kv_type_global() const override { return options_.global_kv_type(); }
-    void set_profile(backend::StageProfile* profile) override { profile_ = profile; }
+    void set_profile(backend::StageProfile* profile) override {
+        profile_ = profile;
+        pool_.set_work_metering(profile != nullptr);
+    }
     void set_observer(backend::ActivationObserver* observer) override { observer_ = observer; }
 
     ThreadPool& pool() { return pool_; }

@@ -104,22 +104,10 @@ void run_expert(const float* xe, int64_t n, const model::ExpertWeights& ew, int6
     product(ew.down, expert_matrix(ew.down, e), g, ye);
 }
 
-template <typename MatNT, typename MatGroup, typename MatNN>
-void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, const MoeTaps& taps,
-              MoeScratch& sc, MatNT&& matmul_t, MatGroup&& matmul_group, MatNN&& matmul_n) {
-    const int64_t E = w.router->shape[0], D = w.router->shape[1];
-    // Router logits and the shared expert's gate/up all read x: one pass.
-    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
-    const int64_t F = sg.rows;
-    float* logits = grow(sc.logits, T * E);  // [T, E]
-    float* g = grow(sc.shared_g, T * F);     // [T, F]
-    float* u = grow(sc.shared_u, T * F);     // [T, F]
-    const MatmulOut first[] = {{as_matrix(*w.router), logits}, {sg, g}, {su, u}};
-    matmul_group(x, T, std::span<const MatmulOut>(first));
-    if (taps.router_logits) std::copy_n(logits, T * E, taps.router_logits);
-
-    // Route every token, then group the (token, score) pairs per expert (counting sort: the
-    // pairs of expert e are order[start[e] .. start[e+1]), tokens ascending).
+// Routes every token, then groups the (token, score) pairs per expert (counting sort: the pairs
+// of expert e are order[start[e] .. start[e+1]), tokens ascending). Pair p = t·k + i is token t's
+// i-th choice: expert_of[p], score_of[p].
+void group_by_expert(const float* logits, int64_t T, int64_t E, int64_t k, MoeScratch& sc) {
     if (sc.expert_of.size() < static_cast<std::size_t>(T * k)) {
         sc.expert_of.resize(static_cast<std::size_t>(T * k));
         sc.order.resize(static_cast<std::size_t>(T * k));
@@ -134,6 +122,24 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
     sc.fill.assign(sc.start.begin(), sc.start.end() - 1);
     for (int64_t p = 0; p < T * k; ++p)
         sc.order[static_cast<std::size_t>(sc.fill[static_cast<std::size_t>(sc.expert_of[static_cast<std::size_t>(p)])]++)] = p;
+}
+
+template <typename MatNT, typename MatGroup, typename MatNN>
+void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, const MoeTaps& taps,
+              MoeScratch& sc, MatNT&& matmul_t, MatGroup&& matmul_group, MatNN&& matmul_n) {
+    const int64_t E = w.router->shape[0], D = w.router->shape[1];
+    // Router logits and the shared expert's gate/up all read x: one pass.
+    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
+    const int64_t F = sg.rows;
+    float* logits = grow(sc.logits, T * E);  // [T, E]
+    float* g = grow(sc.shared_g, T * F);     // [T, F]
+    float* u = grow(sc.shared_u, T * F);     // [T, F]
+    const MatmulOut first[] = {{as_matrix(*w.router), logits}, {sg, g}, {su, u}};
+    matmul_group(x, T, std::span<const MatmulOut>(first));
+    if (taps.router_logits) std::copy_n(logits, T * E, taps.router_logits);
+
+    group_by_expert(logits, T, E, k, sc);
+    const float* score_of = sc.score_of.data();
 
     // Routed outputs summed per token in expert-index order (transformers' order), then
     // added to the shared expert's output.
@@ -162,10 +168,169 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
     for (int64_t i = 0; i < T * D; ++i) y[i] += routed[i];
 }
 
+
+uint8_t* grow_bytes(std::vector<uint8_t>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+}
+
+// Whether moe_grouped covers these experts: every product x·Wᵀ (GGUF's layout), and gate and
+// up reading the same prepared rows.
+bool grouped_fits(const model::LayerWeights& w) {
+    const model::ExpertWeights& ew = w.experts;
+    return ew.gate.transposed && ew.up.transposed && ew.down.transposed &&
+           same_prepared_format(ew.gate.tensor->dtype, ew.up.tensor->dtype);
+}
+
+// Rows per work item of a product: a multiple of 16 (where matmul_nt's threads start), about 8
+// items per thread over all the products of a region, at most 256 rows (an item's slice of a
+// Scout expert then stays within L2).
+int64_t panel_rows(int64_t total_rows, int threads) {
+    const int64_t want = total_rows / (8 * static_cast<int64_t>(threads));
+    return std::clamp<int64_t>((want + 15) / 16 * 16, 16, 256);
+}
+
+// Appends the items covering rows [0, rows) of expert e's product in panels of `panel`.
+void add_panels(std::vector<MoeWorkItem>& items, int32_t e, int64_t rows, int64_t panel) {
+    for (int64_t r = 0; r < rows; r += panel) items.push_back({e, r, std::min(rows, r + panel)});
+}
+
+// Rows per scheduling unit of the elementwise passes (gather, prepare, sum): about 16 K values,
+// so that decode's few rows stay on the calling thread.
+int64_t elementwise_grain(int64_t width) { return std::max<int64_t>(1, 16 * 1024 / std::max<int64_t>(1, width)); }
+
+void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool,
+                 const MoeTaps& taps, MoeScratch& sc) {
+    const int64_t E = w.router->shape[0], D = w.router->shape[1];
+    const model::ExpertWeights& ew = w.experts;
+    const WeightMatrix sg = as_matrix(*w.shared_gate), su = as_matrix(*w.shared_up), sd = as_matrix(*w.shared_down);
+    const int64_t F = sg.rows;        // the shared expert's width
+    const int64_t Fe = ew.gate.out;   // a routed expert's width
+    const int64_t P = T * k;          // (token, expert) pairs
+
+    // (1) Router logits and the shared expert's gate/up all read x: one group.
+    float* logits = grow(sc.logits, T * E);  // [T, E]
+    float* g = grow(sc.shared_g, T * F);     // [T, F]
+    float* u = grow(sc.shared_u, T * F);     // [T, F]
+    const MatmulOut first[] = {{as_matrix(*w.router), logits}, {sg, g}, {su, u}};
+    matmul_nt_group(x, T, first, pool);
+    if (taps.router_logits) std::copy_n(logits, T * E, taps.router_logits);
+    group_by_expert(logits, T, E, k, sc);  // serial: T·k·E comparisons
+    const float* score_of = sc.score_of.data();
+    const int64_t* start = sc.start.data();
+
+    // (2) Row r < P: pair order[r]'s token row times its score (the score scales the expert's
+    // input), prepared for gate/up. Row P + t: the shared expert's silu(g)·u of token t,
+    // prepared for the shared down.
+    const DType gate_type = ew.gate.tensor->dtype, down_type = ew.down.tensor->dtype;
+    const std::size_t x_row = prepared_row_bytes(gate_type, D), h_row = prepared_row_bytes(down_type, Fe),
+                      s_row = prepared_row_bytes(sd.dtype, F);
+    float* xs = grow(sc.xe, P * D);  // [P, D] grouped by expert
+    uint8_t* xq = grow_bytes(sc.xq, static_cast<std::size_t>(P) * x_row);
+    uint8_t* sq = grow_bytes(sc.sq, static_cast<std::size_t>(T) * s_row);
+    pool.parallel_for_grain(P + T, elementwise_grain(std::max(D, F)), [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) {
+            if (r < P) {
+                const int64_t p = sc.order[static_cast<std::size_t>(r)], t = p / k;
+                float* row = xs + r * D;
+                for (int64_t c = 0; c < D; ++c) row[c] = x[t * D + c] * score_of[p];
+                if (x_row) prepare_row(gate_type, row, D, xq + static_cast<std::size_t>(r) * x_row);
+            } else {
+                const int64_t t = r - P;
+                float* gt = g + t * F;
+                const float* ut = u + t * F;
+                for (int64_t i = 0; i < F; ++i) gt[i] = silu(gt[i]) * ut[i];
+                if (s_row) prepare_row(sd.dtype, gt, F, sq + static_cast<std::size_t>(t) * s_row);
+            }
+        }
+    });
+
+    // Active experts, most tokens first (stable: lower index first on ties): the costly items
+    // get claimed first and the cheap ones fill the gaps at the end.
+    sc.fill.clear();  // reused as the list of active experts
+    for (int64_t e = 0; e < E; ++e)
+        if (start[e + 1] > start[e]) sc.fill.push_back(e);
+    std::sort(sc.fill.begin(), sc.fill.end(), [&](int64_t a, int64_t b) {  // (std::stable_sort would allocate)
+        const int64_t na = start[a + 1] - start[a], nb = start[b + 1] - start[b];
+        return na != nb ? na > nb : a < b;
+    });
+    const auto prepared = [](const float* rows, const uint8_t* q, std::size_t row_bytes, int64_t first) {
+        return PreparedRows{rows, row_bytes ? q + static_cast<std::size_t>(first) * row_bytes : nullptr, row_bytes};
+    };
+
+    // (3) gate and up of every active expert over (expert, panel of its Fe rows), then h = up ·
+    // silu(gate) in place on the panel.
+    float* G = grow(sc.g_all, P * Fe);  // [P, Fe] gate, then h
+    float* U = grow(sc.u_all, P * Fe);  // [P, Fe]
+    sc.items.clear();
+    const int64_t gu_panel = panel_rows(static_cast<int64_t>(sc.fill.size()) * Fe, pool.n_threads());
+    for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), Fe, gu_panel);
+    pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
+        const MoeWorkItem it = sc.items[static_cast<std::size_t>(i)];
+        const int64_t b = start[it.expert], n = start[it.expert + 1] - b;
+        const PreparedRows in = prepared(xs + b * D, xq, x_row, b);
+        matmul_nt_rows(in, n, expert_matrix(ew.gate, it.expert), G + b * Fe, it.r0, it.r1);
+        matmul_nt_rows(in, n, expert_matrix(ew.up, it.expert), U + b * Fe, it.r0, it.r1);
+        for (int64_t t = b; t < b + n; ++t)
+            for (int64_t f = it.r0; f < it.r1; ++f) G[t * Fe + f] = U[t * Fe + f] * silu(G[t * Fe + f]);
+    });
+
+    // (4) The hidden rows prepared for down.
+    uint8_t* hq = grow_bytes(sc.hq, static_cast<std::size_t>(P) * h_row);
+    if (h_row)
+        pool.parallel_for_grain(P, elementwise_grain(Fe), [&](int64_t r0, int64_t r1, int) {
+            for (int64_t r = r0; r < r1; ++r) prepare_row(down_type, G + r * Fe, Fe, hq + static_cast<std::size_t>(r) * h_row);
+        });
+
+    // (5) down of every active expert into Y [P, D], and the shared expert's down into y, over
+    // (expert, panel of D rows) items; the shared one (all T tokens) first.
+    float* Y = grow(sc.ye, P * D);
+    sc.items.clear();
+    const int64_t d_panel = panel_rows((static_cast<int64_t>(sc.fill.size()) + 1) * D, pool.n_threads());
+    add_panels(sc.items, -1, D, d_panel);
+    for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), D, d_panel);
+    pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
+        const MoeWorkItem it = sc.items[static_cast<std::size_t>(i)];
+        if (it.expert < 0) {
+            matmul_nt_rows(prepared(g, sq, s_row, 0), T, sd, y, it.r0, it.r1);
+            return;
+        }
+        const int64_t b = start[it.expert], n = start[it.expert + 1] - b;
+        matmul_nt_rows(prepared(G + b * Fe, hq, h_row, b), n, expert_matrix(ew.down, it.expert), Y + b * D, it.r0, it.r1);
+    });
+
+    // Per token: y = shared + (routed outputs summed from 0 in expert-index order, transformers'
+    // order). A token's pairs sit in Y in expert order, so its k rows sorted by position are that order.
+    sc.pos_of.resize(static_cast<std::size_t>(P));  // capacity kept: no allocation once grown
+    for (int64_t r = 0; r < P; ++r) sc.pos_of[static_cast<std::size_t>(sc.order[static_cast<std::size_t>(r)])] = r;
+    pool.parallel_for_grain(T, elementwise_grain(D * k), [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t) {
+            int64_t* rows = sc.pos_of.data() + t * k;
+            std::sort(rows, rows + k);
+            if (taps.shared_expert) std::copy_n(y + t * D, D, taps.shared_expert + t * D);
+            for (int64_t c = 0; c < D; ++c) {
+                float routed = 0.0f;
+                for (int64_t i = 0; i < k; ++i) routed += Y[rows[i] * D + c];
+                y[t * D + c] += routed;
+            }
+        }
+    });
+}
+
 }  // namespace
 
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool,
              const MoeTaps& taps) {
+    if (!grouped_fits(w)) {
+        moe_ffn_per_expert(x, T, w, k, y, pool, taps);
+        return;
+    }
+    thread_local MoeScratch scratch;  // the calling thread's buffers, kept between calls
+    moe_grouped(x, T, w, k, y, pool, taps, scratch);
+}
+
+void moe_ffn_per_expert(const float* x, int64_t T, const model::LayerWeights& w, int64_t k, float* y, ThreadPool& pool,
+                        const MoeTaps& taps) {
     thread_local MoeScratch scratch;  // the calling thread's buffers, kept between calls
     moe_impl(
         x, T, w, k, y, taps, scratch, [&](const float* a, int64_t n, const WeightMatrix& m, float* out) { matmul_nt(a, n, m, out, pool); },

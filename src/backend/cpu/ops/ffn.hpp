@@ -32,10 +32,17 @@ void route_token_into(const float* router_logits, int64_t n_experts, int64_t k, 
 struct FfnScratch {
     std::vector<float> g, u, gu;
 };
+// One work item of the grouped MoE: rows [r0, r1) of one product of one expert (-1: the shared one).
+struct MoeWorkItem {
+    int32_t expert = 0;
+    int64_t r0 = 0, r1 = 0;
+};
 struct MoeScratch {
-    std::vector<float> logits, shared_g, shared_u, score_of, routed, xe, ye;
+    std::vector<float> logits, shared_g, shared_u, score_of, routed, xe, ye, g_all, u_all;
     std::vector<int32_t> expert_of;
-    std::vector<int64_t> order, start, fill;
+    std::vector<int64_t> order, start, fill, pos_of;
+    std::vector<uint8_t> xq, hq, sq;  // rows prepared for the products (matmul.hpp PreparedRows)
+    std::vector<MoeWorkItem> items;
     FfnScratch expert;
 };
 
@@ -48,8 +55,21 @@ struct MoeTaps {
     float* router_logits = nullptr;  // [T, E] the router's logits
     float* shared_expert = nullptr;  // [T, D] the shared expert's output, before the routed sum is added
 };
+//
+// Work split (GGUF's x·Wᵀ expert layout): five parallel regions whatever the routing, each over
+// all active experts at once: (1) router + shared gate/up, (2) the routed rows gathered, scaled
+// and prepared + the shared silu·mul, (3) gate/up/silu over (expert, panel of rows) items,
+// (4) the hidden rows prepared for down, (5) down over (expert or shared, panel) items, then the
+// per-token sum. Items are claimed dynamically, largest experts first, so any routing keeps
+// every thread busy. Other layouts (HF's [in, out] experts) run moe_ffn_per_expert.
 void moe_ffn(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y,
              ThreadPool& pool, const MoeTaps& taps = {});
+
+// The same, one expert after another, each product split over the threads by itself (about
+// four regions per active expert). Results are bit-identical to moe_ffn's; it serves layouts
+// the grouped split does not cover and is its twin in the tests.
+void moe_ffn_per_expert(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y,
+                        ThreadPool& pool, const MoeTaps& taps = {});
 
 // Plain twin: every token, every selected expert, computed one by one with the *_ref matmuls.
 void moe_ffn_ref(const float* x, int64_t T, const model::LayerWeights& w, int64_t n_experts_per_tok, float* y);

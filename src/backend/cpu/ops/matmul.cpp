@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/cpu/ops/matmul_float.hpp"
+#include "backend/cpu/kernels/q8_activations.hpp"
 #include "backend/cpu/ops/matmul_quant.hpp"
 #include "base/error.hpp"
 
@@ -92,7 +93,7 @@ void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs,
             const int64_t n1 = std::min(r1, first_row[i + 1]) - first_row[i];
             if (n0 >= n1) continue;
             if (inputs[i])
-                matmul_nt_quant_rows(*inputs[i], T, outs[i].w, outs[i].y, n0, n1, level);
+                matmul_nt_quant_rows(inputs[i]->bytes.data(), inputs[i]->row_bytes, T, outs[i].w, outs[i].y, n0, n1, level);
             else
                 float_kernel(x, T, outs[i].w, outs[i].y, n0, n1);
         }
@@ -101,6 +102,31 @@ void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs,
 
 void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool) {
     matmul_nt_group(x, T, outs, pool, default_simd_level());
+}
+
+std::size_t prepared_row_bytes(DType weight, int64_t K) {
+    if (dtype_is_quantized(weight)) return activation_row_bytes(weight, K);
+    if (!float_kernels_cover(weight)) throw Error(cat("weight dtype ", dtype_name(weight), " is not supported by the CPU kernels"));
+    return 0;
+}
+
+bool same_prepared_format(DType a, DType b) {
+    const bool qa = dtype_is_quantized(a), qb = dtype_is_quantized(b);
+    return qa == qb && (!qa || same_input_format(a, b));
+}
+
+void prepare_row(DType weight, const float* x, int64_t K, uint8_t* out) {
+    if (dtype_is_quantized(weight)) quantize_activation_row(weight, x, out, K);
+}
+
+void matmul_nt_rows(const PreparedRows& in, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1) {
+    const SimdLevel level = default_simd_level();
+    if (dtype_is_quantized(w.dtype)) {
+        check(in.q != nullptr, "matmul_nt_rows: a quantized weight needs its prepared rows");
+        matmul_nt_quant_rows(in.q, in.q_row_bytes, T, w, y, n0, n1, level);
+    } else {
+        nt_kernel(level)(in.x, T, w, y, n0, n1);
+    }
 }
 
 void matmul_nn(const float* x, int64_t T, const WeightMatrix& w, float* y, ThreadPool& pool, SimdLevel level) {

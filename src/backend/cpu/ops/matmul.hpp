@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <span>
 
 #include "backend/cpu/ops/weight_matrix.hpp"
@@ -33,6 +34,25 @@ struct MatmulOut {
 // x is quantized once per activation format. Each y is bit-identical to matmul_nt's.
 void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool);
 void matmul_nt_group(const float* x, int64_t T, std::span<const MatmulOut> outs, ThreadPool& pool, SimdLevel level);
+
+// Products computed piecewise inside a caller's own parallel pass (the MoE's (expert, row panel)
+// items, ops/ffn.cpp). An input is prepared once per weight format: float weights read the float
+// rows; block-quantized ones read the rows quantized for their kernels (as matmul_nt does).
+struct PreparedRows {
+    const float* x = nullptr;      // [T, K]
+    const uint8_t* q = nullptr;    // [T, q_row_bytes] for block-quantized weights
+    std::size_t q_row_bytes = 0;
+};
+// Bytes of one prepared row for weights of this type (0 for float weights). Throws for a type
+// without CPU kernels.
+std::size_t prepared_row_bytes(DType weight, int64_t K);
+// Whether weights of types a and b read the same prepared rows.
+bool same_prepared_format(DType a, DType b);
+// Prepares one row x [K] for weights of this type into out [prepared_row_bytes] (a no-op for floats).
+void prepare_row(DType weight, const float* x, int64_t K, uint8_t* out);
+// y[t, n] for t < T, n in [n0, n1), bit-identical to matmul_nt's (single-threaded; the best SIMD
+// level). Ranges should start at multiples of 16 rows, as matmul_nt's threads' do.
+void matmul_nt_rows(const PreparedRows& in, int64_t T, const WeightMatrix& w, float* y, int64_t n0, int64_t n1);
 
 // The best level this processor supports (read once).
 SimdLevel default_simd_level();

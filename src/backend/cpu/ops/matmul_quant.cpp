@@ -50,7 +50,7 @@ void quantize_input_into(const float* x, int64_t T, int64_t K, DType weight, Thr
 
 bool same_input_format(DType a, DType b) { return quant::block_size(a) == quant::block_size(b); }
 
-void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
+void matmul_nt_quant_rows(const uint8_t* a, std::size_t a_row, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
                           int64_t n1, SimdLevel level) {
     const int64_t N = w.rows, K = w.cols;
     const VecDotKernels& kern = vec_dot_kernels(w.dtype, level);
@@ -58,7 +58,6 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
     if (K % quant::block_size(w.dtype) != 0 || w.row_stride < K)
         throw Error("matmul_nt_quant: weight columns must be whole blocks within the row stride");
     const std::size_t w_row = quant::row_size(w.dtype, w.row_stride);
-    const std::size_t a_row = xq.row_bytes;
     const auto* wbase = static_cast<const uint8_t*>(w.data);
     const PanelKernel* panel = panel_kernel(w.dtype, level);
     if (panel != nullptr && T >= panel->min_tokens) {
@@ -73,7 +72,7 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
         uint8_t* scratch = scratch_bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch_bytes.data()) % 64) % 64;
         for (int64_t n = n0; n < n1; n += kPanelRows) {
             const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, n1 - n));
-            panel->fn(nb, wbase + static_cast<std::size_t>(n) * w_row, w_row, rows, xq.bytes.data(), a_row, T, y + n, N,
+            panel->fn(nb, wbase + static_cast<std::size_t>(n) * w_row, w_row, rows, a, a_row, T, y + n, N,
                       scratch);
         }
         return;
@@ -102,7 +101,7 @@ void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatri
                 const uint8_t* wrow = wbase + static_cast<std::size_t>(n) * w_row;
                 for (int64_t t = c0; t < c1; t += tile) {
                     const int64_t nt = std::min(tile, c1 - t);
-                    kern.tile[nt - 1](nb, wrow, xq.bytes.data() + static_cast<std::size_t>(t) * a_row, a_row,
+                    kern.tile[nt - 1](nb, wrow, a + static_cast<std::size_t>(t) * a_row, a_row,
                                       y + t * N + n, N);
                 }
             }
@@ -124,7 +123,7 @@ void matmul_nt_quant(const float* x, int64_t T, const WeightMatrix& w, float* y,
     QuantizedInput& xq = buffer;
     quantize_input_into(x, T, K, w.dtype, pool, xq);
     pool.parallel_for_grain(N, kRowGrain,
-                            [&](int64_t n0, int64_t n1, int) { matmul_nt_quant_rows(xq, T, w, y, n0, n1, level); });
+                            [&](int64_t n0, int64_t n1, int) { matmul_nt_quant_rows(xq.bytes.data(), xq.row_bytes, T, w, y, n0, n1, level); });
 }
 
 }  // namespace scout::cpu

@@ -42,8 +42,9 @@ QuantizedInput quantize_input(const float* x, int64_t T, int64_t K, DType weight
 void quantize_input_into(const float* x, int64_t T, int64_t K, DType weight, ThreadPool& pool, QuantizedInput& q);
 // Whether weights of types a and b take the same quantized input.
 bool same_input_format(DType a, DType b);
-// Rows [n0, n1) of y [T, w.rows] from an input quantized for w.dtype (single-threaded).
-void matmul_nt_quant_rows(const QuantizedInput& xq, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
+// Rows [n0, n1) of y [T, w.rows] from an input quantized for w.dtype (single-threaded):
+// a [T, a_row] bytes, T rows of quantize_input_into's format.
+void matmul_nt_quant_rows(const uint8_t* a, std::size_t a_row, int64_t T, const WeightMatrix& w, float* y, int64_t n0,
                           int64_t n1, SimdLevel level);
 
 }  // namespace scout::cpu

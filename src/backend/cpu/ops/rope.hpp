@@ -20,4 +20,10 @@ void fill_rope_table(std::span<const int64_t> positions, std::span<const float> 
 // x: [T, n_heads, head_dim] rotated in place with row t using table row t.
 void apply_rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table);
 
+// One token's pieces of the above, for passes that split tokens over threads:
+// cos/sin [n_pairs] of one position;
+void rope_angles(int64_t position, std::span<const float> inv_freq, float* cos, float* sin);
+// x [n_heads, head_dim] of one token rotated in place by cos/sin [head_dim / 2].
+void rope_token(float* x, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin);
+
 }  // namespace scout::cpu
