@@ -31,44 +31,8 @@ LOG=$OUT/log.txt
 START=$(date +%s)
 STEPS=""
 
-elapsed() { echo $(( $(date +%s) - START )); }
-log() { echo "[$(elapsed)s] $*" | tee -a "$LOG" >&2; }
-
-# step NAME LIMIT_SECONDS COMMAND...: runs with a timeout cut to the time left; records status.
-step() {
-  local name=$1 limit=$2
-  shift 2
-  local left=$(( BUDGET - $(elapsed) - 5 ))
-  if [ "$left" -lt 10 ]; then
-    log "SKIP $name (out of time)"
-    STEPS="$STEPS{\"step\":\"$name\",\"status\":\"skipped\",\"seconds\":0},"
-    return 1
-  fi
-  [ "$limit" -gt "$left" ] && limit=$left
-  log "START $name (limit ${limit}s): $*"
-  local t0 rc
-  t0=$(date +%s)
-  timeout --kill-after=5 "$limit" "$@" >> "$LOG" 2>&1
-  rc=$?
-  local secs=$(( $(date +%s) - t0 ))
-  local status=ok
-  [ $rc -ne 0 ] && status="failed"
-  [ $rc -eq 124 ] || [ $rc -eq 137 ] && status="timeout"
-  log "END $name: $status (rc $rc, ${secs}s)"
-  STEPS="$STEPS{\"step\":\"$name\",\"status\":\"$status\",\"rc\":$rc,\"seconds\":$secs},"
-  return $rc
-}
-
-# step_to FILE NAME LIMIT COMMAND...: as step, stdout to FILE (stderr to the log).
-step_to() {
-  local file=$1
-  shift
-  local name=$1 limit=$2
-  shift 2
-  step "$name" "$limit" bash -c '"$@" > "'"$file"'"' _ "$@"
-}
-
-json_or_null() { if [ -s "$1" ]; then cat "$1"; else echo null; fi; }
+# elapsed, log, step, step_to, json_or_null: shared with scripts/scaling.sh.
+. "$ROOT/scripts/steps.sh"
 
 log "scout device check in $ROOT, output in $OUT, budget ${BUDGET}s"
 step nvidia-smi 20 nvidia-smi

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
@@ -109,9 +110,19 @@ const char* gguf_mix_name(GgufMix mix) {
     return "?";
 }
 
-void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config, const LayerPlan& plan,
-                        const TextWeights& w, const std::filesystem::path& out, const GgufExportOptions& options,
-                        const std::function<void(uint64_t, uint64_t)>& progress) {
+namespace {
+
+// rows(r, n, out) writes rows [r, r + n') of one GGUF tensor as float into out[n'][row_len]
+// (1 <= n' <= n) and returns n'. Called from several threads at once, for disjoint rows.
+using TensorRows = std::function<int64_t(int64_t r, int64_t n, float* out)>;
+// The rows of tensor t (called once per tensor, on the calling thread; may throw).
+using RowSource = std::function<TensorRows(const Llama4TensorName& t, int64_t n_rows)>;
+
+// Writes the file: llama.cpp's keys and scout's, the tokenizer, then every tensor of the config
+// quantized from its rows.
+void write_llama4_gguf(const ModelConfig& config, const LayerPlan& plan, const RowSource& source,
+                       const std::filesystem::path& out, const GgufExportOptions& options,
+                       const std::function<void(uint64_t, uint64_t)>& progress) {
     const TextConfig& c = config.text;
     io::GgufWriter gw(out);
     gw.add_string("general.architecture", "llama4");
@@ -166,7 +177,6 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
     }
 
     // Declare every tensor, then stream them in the same order.
-    const std::string hf_prefix = w.prefix == "model." ? "" : "language_model.";
     struct Job {
         Llama4TensorName name;
         DType type;
@@ -205,13 +215,7 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
             for (int64_t j = 0; j < row_len; ++j) row[static_cast<std::size_t>(j)] = b[static_cast<std::size_t>(j)] / s[static_cast<std::size_t>(j)];
             quant::quantize_row(job.type, row.data(), bytes.data(), row_len);
         } else {
-            const std::string hf_name = hf_prefix + t.hf;  // "language_model." for the multimodal layout
-            const TensorView* src = ckpt.find(hf_name);
-            check(src != nullptr, cat("checkpoint lacks ", hf_name, " needed for ", t.gguf));
-            check(!dtype_is_quantized(src->dtype), cat("cannot convert quantized tensor ", src->name));
-            const bool half = t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf;
-            const int64_t want = (half ? 2 : 1) * n_rows * row_len;  // gate_up holds both halves
-            check(src->numel() == want, cat(src->name, " has ", src->numel(), " elements, ", t.gguf, " needs ", want));
+            const TensorRows rows = source(t, n_rows);
             // Slabs of rows, each split across the pool's threads (rows are independent), so that
             // progress moves within the large tensors (token_embd, output, the experts).
             const int64_t slab_rows = std::max<int64_t>(kTileRows, (int64_t{32} << 20) / row_len / kTileRows * kTileRows);
@@ -220,7 +224,7 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
                 pool.parallel_for_grain(r1 - r0, kTileRows, [&](int64_t b, int64_t e, int) {
                     std::vector<float> tile(static_cast<std::size_t>(kTileRows * row_len));
                     for (int64_t r = r0 + b; r < r0 + e;) {
-                        const int64_t n = gather_rows(*src, t, r, std::min<int64_t>(kTileRows, r0 + e - r), tile.data());
+                        const int64_t n = rows(r, std::min<int64_t>(kTileRows, r0 + e - r), tile.data());
                         for (int64_t k = 0; k < n; ++k)
                             quant::quantize_row(job.type, tile.data() + k * row_len,
                                                 bytes.data() + static_cast<std::size_t>(r + k) * row_bytes, row_len);
@@ -238,6 +242,60 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
         }
     }
     gw.finish();
+}
+
+// A counter-based generator: the value of (seed, tensor, element) alone, so a file does not
+// depend on the thread count or on the order rows are made in.
+uint64_t mix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config, const LayerPlan& plan,
+                        const TextWeights& w, const std::filesystem::path& out, const GgufExportOptions& options,
+                        const std::function<void(uint64_t, uint64_t)>& progress) {
+    const std::string hf_prefix = w.prefix == "model." ? "" : "language_model.";
+    const RowSource from_checkpoint = [&](const Llama4TensorName& t, int64_t n_rows) -> TensorRows {
+        const std::string hf_name = hf_prefix + t.hf;  // "language_model." for the multimodal layout
+        const TensorView* src = ckpt.find(hf_name);
+        check(src != nullptr, cat("checkpoint lacks ", hf_name, " needed for ", t.gguf));
+        check(!dtype_is_quantized(src->dtype), cat("cannot convert quantized tensor ", src->name));
+        const bool half = t.source == GgufTensorSource::ExpertsGateHalf || t.source == GgufTensorSource::ExpertsUpHalf;
+        const int64_t want = (half ? 2 : 1) * n_rows * t.shape.back();  // gate_up holds both halves
+        check(src->numel() == want, cat(src->name, " has ", src->numel(), " elements, ", t.gguf, " needs ", want));
+        return [src, &t](int64_t r, int64_t n, float* rows) { return gather_rows(*src, t, r, n, rows); };
+    };
+    write_llama4_gguf(config, plan, from_checkpoint, out, options, progress);
+}
+
+void write_random_llama4_gguf(const ModelConfig& config, const LayerPlan& plan, uint64_t seed,
+                              const std::filesystem::path& out, const GgufExportOptions& options,
+                              const std::function<void(uint64_t, uint64_t)>& progress) {
+    const RowSource random = [seed](const Llama4TensorName& t, int64_t) -> TensorRows {
+        const int64_t row_len = t.shape.back();
+        // Norm weights near 1 (as trained models have them); everything else uniform in ±0.05,
+        // small enough that activations stay finite through any number of layers.
+        const bool norm = t.gguf.find("norm") != std::string::npos;
+        uint64_t name_hash = 14695981039346656037ull;  // FNV-1a: the same on every platform
+        for (const char ch : t.gguf) name_hash = (name_hash ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
+        const uint64_t tensor_key = mix64(seed ^ name_hash);
+        return [=](int64_t r, int64_t n, float* rows) {
+            for (int64_t k = 0; k < n; ++k) {
+                uint64_t state = mix64(tensor_key + static_cast<uint64_t>(r + k));
+                for (int64_t j = 0; j < row_len; ++j) {
+                    state = mix64(state);
+                    const float u = static_cast<float>(state >> 40) * (1.0f / 16777216.0f) - 0.5f;  // [-0.5, 0.5)
+                    rows[k * row_len + j] = norm ? 1.0f + 0.2f * u : 0.1f * u;
+                }
+            }
+            return n;
+        };
+    };
+    write_llama4_gguf(config, plan, random, out, options, progress);
 }
 
 }  // namespace scout::model

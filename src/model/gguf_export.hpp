@@ -45,4 +45,11 @@ void export_llama4_gguf(const io::HfCheckpoint& ckpt, const ModelConfig& config,
                         const TextWeights& weights, const std::filesystem::path& out, const GgufExportOptions& options,
                         const std::function<void(uint64_t, uint64_t)>& progress = {});
 
+// The same file for a config alone, with random weights (deterministic in seed, whatever
+// options.threads): the dimensions of any model without its download, for benchmarks
+// (`scout demo-model --gguf`), e.g. a few layers at Scout's real dimensions for llama-bench.
+void write_random_llama4_gguf(const ModelConfig& config, const LayerPlan& plan, uint64_t seed,
+                              const std::filesystem::path& out, const GgufExportOptions& options,
+                              const std::function<void(uint64_t, uint64_t)>& progress = {});
+
 }  // namespace scout::model

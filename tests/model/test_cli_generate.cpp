@@ -79,6 +79,41 @@ TEST_F(CliGenerate, DemoModelLayoutAndDeterminism) {
     fs::remove_all(again);
 }
 
+// `demo-model --gguf`: a GGUF of random weights straight from a config, no checkpoint between
+// (the scaling benchmark's models). It loads in scout, generates, is the same for the same seed,
+// honours --layers, and bad combinations are refused with the flag named.
+TEST_F(CliGenerate, DemoModelGgufOfRandomWeights) {
+    const fs::path dir = fs::temp_directory_path() / ("scout_demo_gguf_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string tok = " --tokenizer " + q(test::tokenizer_file());
+    const std::string a = q(dir / "a.gguf"), b = q(dir / "b.gguf");
+    auto r = test::run_command(test::scout_binary() + " demo-model " + a + " --gguf Q4_K_M --layers 3 --seed 5" + tok);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto info = test::run_command(test::scout_binary() + " info --json -m " + a);
+    ASSERT_EQ(info.status, 0) << info.output;
+    EXPECT_NE(info.output.find("\"n_layers\": 3"), std::string::npos) << info.output;
+    const auto gen = test::run_command(test::scout_binary() + " run -q -m " + a + " -p Hello -n 6 --temp 0", false);
+    ASSERT_EQ(gen.status, 0) << gen.output;
+    EXPECT_GT(gen.output.size(), std::string("Hello").size());
+    r = test::run_command(test::scout_binary() + " demo-model " + b + " --gguf Q4_K_M --layers 3 --seed 5" + tok);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(read_file(dir / "a.gguf") == read_file(dir / "b.gguf")) << "same seed, same file";
+    r = test::run_command(test::scout_binary() + " demo-model " + b + " --gguf Q4_K_M --layers 3 --seed 6" + tok);
+    EXPECT_NE(r.status, 0) << "must refuse to overwrite without --force";
+    r = test::run_command(test::scout_binary() + " demo-model " + b + " --force --gguf Q8_0 --layers 3 --seed 6" + tok);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_FALSE(read_file(dir / "a.gguf") == read_file(dir / "b.gguf"));
+    for (const auto& [args, word] : {std::pair<std::string, std::string>{" --gguf Q3_K", "Q3_K"},
+                                     {" --gguf Q8_0 --layers 99", "--layers"},
+                                     {" --gguf Q8_0 --config /nonexistent/config.json", "/nonexistent/config.json"},
+                                     {" --layers 2", "--gguf"}}) {
+        r = test::run_command(test::scout_binary() + " demo-model " + q(dir / "c.gguf") + " --force" + args + tok);
+        EXPECT_NE(r.status, 0) << args;
+        EXPECT_NE(r.output.find(word), std::string::npos) << args << ": " << r.output;
+    }
+    fs::remove_all(dir);
+}
+
 TEST_F(CliGenerate, GreedyAndSeededRunsAreReproducible) {
     const auto a = run("-p 'Hello world' -n 12 --temp 0");
     const auto b = run("-p 'Hello world' -n 12 --temp 0 -t 1");

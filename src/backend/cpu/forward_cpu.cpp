@@ -81,7 +81,7 @@ CpuForward::CpuForward(const model::TextConfig& config, const model::LayerPlan& 
     check(options_.max_batch_rows >= 1, "the batch size (rows per forward pass) must be at least 1");
     kv::check_kv_type_fits(options_.kv_type, config_.head_dim);
     kv::check_kv_type_fits(options_.global_kv_type(), config_.head_dim, "--kv-type-global");
-    ws_.reserve(config_, options_.max_batch_rows);
+    ws_.reserve(config_, options_.max_batch_rows, pool_);
     if (options_.kv_ram_bytes > 0) {  // the store holds global-layer pages only: rows of their type
         const int64_t row_bytes =
             kv::kv_row_bytes(options_.global_kv_type(), config_.num_key_value_heads * config_.head_dim);

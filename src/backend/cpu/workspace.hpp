@@ -4,12 +4,36 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "backend/cpu/ops/rope.hpp"
+#include "base/thread_pool.hpp"
 #include "model/config.hpp"
 
 namespace scout::cpu {
+
+// An allocator whose resize leaves new floats unwritten, so that a buffer's pages are placed
+// (first touch) by the threads that write them first, not by the thread that made it.
+template <typename T>
+struct NoInitAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+        using other = NoInitAllocator<U>;
+    };
+    NoInitAllocator() = default;
+    template <typename U>
+    NoInitAllocator(const NoInitAllocator<U>&) {}  // NOLINT(google-explicit-constructor)
+    template <typename U>
+    void construct(U* p) {
+        ::new (static_cast<void*>(p)) U;  // default-initialised: no write
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+using ActivationBuffer = std::vector<float, NoInitAllocator<float>>;
 
 struct Workspace {
     int64_t max_rows = 0;            // R
@@ -17,18 +41,21 @@ struct Workspace {
     std::vector<int64_t> positions;  // [R]
     std::vector<int64_t> row_begin;  // [n_steps + 1] (n_steps <= R)
     std::vector<int64_t> out_rows;   // [R] rows whose logits are wanted
-    std::vector<float> h;            // [R, D] residual stream
-    std::vector<float> xn;           // [R, D] normed input of a block
-    std::vector<float> branch;       // [R, D] a block's output
-    std::vector<float> q;            // [R, H*d]
-    std::vector<float> k;            // [R, Hkv*d]
-    std::vector<float> v;            // [R, Hkv*d]
-    std::vector<float> attn;         // [R, H*d]
+    ActivationBuffer h;              // [R, D] residual stream
+    ActivationBuffer xn;             // [R, D] normed input of a block
+    ActivationBuffer branch;         // [R, D] a block's output
+    ActivationBuffer q;              // [R, H*d]
+    ActivationBuffer k;              // [R, Hkv*d]
+    ActivationBuffer v;              // [R, Hkv*d]
+    ActivationBuffer attn;           // [R, H*d]
     RopeTable rope;                  // cos/sin [R, d/2]
     std::vector<float> router;         // [R, E] router logits (only filled for activation dumps)
     std::vector<float> shared_expert;  // [R, D] the shared expert's output (only filled for activation dumps)
 
-    void reserve(const model::TextConfig& c, int64_t rows);
+    // Sizes every buffer for `rows` rows; the row buffers are first written (zeroed) by the pool's
+    // threads, each its share of rows as the row passes (norms, RoPE) split them, so that on a
+    // machine with several memory nodes each thread's rows sit in its own node's memory.
+    void reserve(const model::TextConfig& c, int64_t rows, ThreadPool& pool);
     uint64_t bytes() const;
 };
 
