@@ -195,9 +195,13 @@ for r in summary["runs"]:
     s = r["scout"]
     if not s or "pp_profile_threads" not in s:
         continue
-    md.append(f"**{names.get(r['model'], r['model'])}, {r['threads']} threads**\n")
+    md.append(f"**{names.get(r['model'], r['model'])}, {r['threads']} thread{'s' if r['threads'] != 1 else ''}**\n")
     md.append("| stage | ms | busiest thread ms | use | regions per pass |\n|---|---|---|---|---|")
-    for stage, ms in s["pp_profile_ms_per_token"].items():
+    stages = s["pp_profile_ms_per_token"]
+    pipeline = ["embed", "norms + residuals", "attn q/k/v proj", "rope, qk-norm, temp", "attention (kv)", "attn out proj",
+                "moe (router+experts)", "dense ffn", "final norm + lm_head"]
+    for stage in [x for x in pipeline if x in stages] + [x for x in stages if x not in pipeline]:
+        ms = stages[stage]
         th = s["pp_profile_threads"][stage]
         if ms <= 0:
             continue

@@ -41,6 +41,11 @@ uint8_t* LayerKv::row(std::vector<Page>& pages, int64_t slot) {
     return pages[page].get() + (slot % page_slots_) * row_bytes_;
 }
 
+void LayerKv::reserve_slot(int64_t slot) {
+    row(k_pages_, slot);
+    row(v_pages_, slot);
+}
+
 void LayerKv::write(int64_t slot, const float* k, const float* v) {
     if (k_tiled()) write_k_tiled(slot, k);
     else kv_encode_row(type_, k, row_size_, row(k_pages_, slot));

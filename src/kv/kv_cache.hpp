@@ -44,7 +44,11 @@ public:
     bool k_tiled() const { return k_layout_ == KLayout::Tiles; }
 
     // Encodes the float32 rows k, v [row_size] into slot `slot` (allocating pages as needed).
+    // Once reserve_slot(slot) has run, writes of distinct slots may run on several threads at
+    // once (they touch distinct bytes, K tiles included, and allocate nothing).
     void write(int64_t slot, const float* k, const float* v);
+    // Allocates the pages that slot's K and V live in (single-threaded).
+    void reserve_slot(int64_t slot);
     // Raw rows of an already written slot (row_bytes() bytes each); K only when !k_tiled().
     const uint8_t* k_raw(int64_t slot) const { return at(k_pages_, slot); }
     const uint8_t* v_raw(int64_t slot) const { return at(v_pages_, slot); }

@@ -154,6 +154,35 @@ TEST(CliModel, BenchReportsSpeedsAndBandwidth) {
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
 }
 
+// --profile: per stage the wall time, the busiest and the mean thread's work and the parallel
+// regions per pass. Prefill's norms run over the threads (regions), decode's single row stays on
+// the calling thread (none); no thread works longer than its stage lasted.
+TEST(CliModel, BenchProfileShowsHowThreadsShareEachStage) {
+    const std::string base = test::scout_binary() + " bench -p 9 -n 3 -r 2 -t 2 --profile -m " +
+                             q(test::data_dir() / "models/tiny_text_f32");
+    const auto r = test::run_command(base + " --json", false);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["profile_threads"].get<int>(), 2);
+    for (const char* key : {"pp", "tg"}) {
+        const auto& ms = j[std::string(key) + "_profile_ms_per_token"];
+        const auto& th = j[std::string(key) + "_profile_threads"];
+        ASSERT_EQ(ms.size(), th.size()) << key;
+        for (const auto& [stage, wall] : ms.items()) {
+            const double busiest = th[stage]["busiest_ms"].get<double>(), mean = th[stage]["mean_thread_ms"].get<double>();
+            EXPECT_GE(busiest, 0.0) << key << " " << stage;
+            EXPECT_LE(mean, busiest + 1e-9) << key << " " << stage;
+            EXPECT_LE(busiest, wall.get<double>() * 1.01 + 1e-4) << key << " " << stage;
+        }
+    }
+    EXPECT_GT(j["pp_profile_threads"]["norms + residuals"]["regions_per_pass"].get<double>(), 0);
+    EXPECT_EQ(j["tg_profile_threads"]["norms + residuals"]["regions_per_pass"].get<double>(), 0);
+    const auto text = test::run_command(base, false);
+    ASSERT_EQ(text.status, 0) << text.output;
+    EXPECT_NE(text.output.find("use = mean thread's work / wall"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("parallel regions (barriers) per forward pass"), std::string::npos) << text.output;
+}
+
 // -d: pp and tg after a context, made by a prefill or by random K/V rows (--fill random).
 TEST(CliModel, BenchMeasuresAtDepths) {
     const std::string base = test::scout_binary() + " bench --json -p 5 -n 3 -r 1 -t 2 -m " +

@@ -10,6 +10,7 @@
 
 #include "base/dtype.hpp"
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "kv/kv_cache.hpp"
 #include "kv/kv_layout.hpp"
 #include "kv/kv_type.hpp"
@@ -196,6 +197,39 @@ TEST(HostKv, KTilesHoldTheRowsValues) {
                     ASSERT_EQ(0, std::memcmp(tile + (c * kKTile + slot % kKTile) * elem,
                                              rows.k_raw(slot) + g * rows.head_bytes() + c * elem, static_cast<std::size_t>(elem)));
             }
+    }
+}
+
+// The forward pass reserves a segment's slots, then encodes its rows on several threads (rows of
+// one K tile from different threads write different lanes): the same bytes as one thread writing.
+TEST(HostKv, WritesFromManyThreadsEqualOneThread) {
+    std::mt19937_64 rng(test::test_seed());
+    const int64_t d = 32, heads = 2, n = 300;
+    for (KvType t : {KvType::F16, KvType::Q8_0}) {
+        for (KLayout layout : {KLayout::Rows, KLayout::Tiles}) {
+            if (layout == KLayout::Tiles && t == KvType::Q8_0) continue;  // blocks along the head: rows only
+            SCOPED_TRACE(cat(kv_type_name(t), layout == KLayout::Tiles ? " tiles" : " rows"));
+            LayerKv one(t, heads * d, d, 128, nullptr, layout), many(t, heads * d, d, 128, nullptr, layout);
+            const auto k = test::random_floats(rng, n * heads * d), v = test::random_floats(rng, n * heads * d);
+            const int64_t first = 5;  // not tile-aligned: threads share the edge tiles
+            for (int64_t i = 0; i < n; ++i) one.write(first + i, k.data() + i * heads * d, v.data() + i * heads * d);
+            for (int64_t i = 0; i < n; ++i) many.reserve_slot(first + i);
+            ThreadPool pool(3);
+            pool.parallel_for_grain(n, 7, [&](int64_t r0, int64_t r1, int) {
+                for (int64_t i = r0; i < r1; ++i) many.write(first + i, k.data() + i * heads * d, v.data() + i * heads * d);
+            });
+            EXPECT_EQ(many.bytes_allocated(), one.bytes_allocated());
+            std::vector<float> a(static_cast<std::size_t>(d)), b(a.size());
+            for (int64_t slot = first; slot < first + n; ++slot)
+                for (int64_t g = 0; g < heads; ++g) {
+                    one.k_head(slot, g, a.data());
+                    many.k_head(slot, g, b.data());
+                    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "K slot " << slot;
+                    one.v_head(slot, g, a.data());
+                    many.v_head(slot, g, b.data());
+                    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "V slot " << slot;
+                }
+        }
     }
 }
 

@@ -190,8 +190,13 @@ void CpuForward::attention_block(int64_t il, backend::Batch steps, const float* 
                 const int64_t chunk_end = (pos0 / plan_.chunk_size + 1) * plan_.chunk_size;
                 seg_end = std::min(end, seg_begin + (chunk_end - pos0));
             }
-            for (int64_t i = seg_begin; i < seg_end; ++i)
-                lkv.write(layout.slot(il, positions[static_cast<std::size_t>(i)]), k + i * Hkv * d, v + i * Hkv * d);
+            // The segment's pages first (allocation is single-threaded), then its rows encoded
+            // over the threads: a prompt's KV writes were the one serial part of attention.
+            for (int64_t i = seg_begin; i < seg_end; ++i) lkv.reserve_slot(layout.slot(il, positions[static_cast<std::size_t>(i)]));
+            pool_.parallel_for_grain(seg_end - seg_begin, kv::kKTile, [&](int64_t r0, int64_t r1, int) {
+                for (int64_t i = seg_begin + r0; i < seg_begin + r1; ++i)
+                    lkv.write(layout.slot(il, positions[static_cast<std::size_t>(i)]), k + i * Hkv * d, v + i * Hkv * d);
+            });
             attention(q + seg_begin * H * d,
                       positions.subspan(static_cast<std::size_t>(seg_begin), static_cast<std::size_t>(seg_end - seg_begin)),
                       lkv, shape, attn + seg_begin * H * d, pool_);

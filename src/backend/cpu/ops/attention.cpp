@@ -46,9 +46,10 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
     const int64_t heads_per = group / n_split;
     const int64_t n_tasks = Hkv * n_split * n_blocks;
     const attn::TaskFn fn = task_fn(level);
-    // Work is split statically in contiguous ranges; query blocks are visited in the order
-    // 0, n-1, 1, n-2, ... so that each range mixes short (early) and long (late) blocks.
-    pool.parallel_for(n_tasks, [&](int64_t begin, int64_t end, int) {
+    // Tasks are claimed one at a time by whichever thread is free (a task's result does not
+    // depend on its thread), latest query block first: a late block sees the most keys, so the
+    // costly tasks start first and the short early blocks fill the gaps at the end.
+    pool.for_each_claimed(n_tasks, [&](int64_t task, int) {
         // Per-thread scratch, kept between calls (grown, never cleared: the kernel initialises what
         // it uses; stale values only reach masked score lanes, which are overwritten).
         thread_local std::vector<float> fs;
@@ -63,26 +64,24 @@ void attention(const float* q, std::span<const int64_t> positions, const kv::Lay
         grow(is, attn::scratch_ints(block_q, rows));
         grow(ps, 2 * attn::kTile);
         if (kv.type() != kv::KvType::F32) grow(kvs, attn::kv_scratch_floats(sh.head_dim));
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t zb = task / (Hkv * n_split), gs = task % (Hkv * n_split);
-            const int64_t b = (zb % 2 == 0) ? zb / 2 : n_blocks - 1 - zb / 2;
-            attn::TaskArgs a;
-            a.q = q;
-            a.positions = positions.data();
-            a.i0 = b * kBlock;
-            a.i1 = std::min(S, a.i0 + kBlock);
-            a.g = gs / n_split;
-            a.h0 = a.g * group + (gs % n_split) * heads_per;
-            a.h1 = a.h0 + heads_per;
-            a.kv = &kv;
-            a.shape = &sh;
-            a.out = out;
-            a.fscratch = fs.data();
-            a.iscratch = is.data();
-            a.pscratch = ps.data();
-            a.kvscratch = kvs.data();
-            fn(a);
-        }
+        const int64_t zb = task / (Hkv * n_split), gs = task % (Hkv * n_split);
+        const int64_t b = n_blocks - 1 - zb;
+        attn::TaskArgs a;
+        a.q = q;
+        a.positions = positions.data();
+        a.i0 = b * kBlock;
+        a.i1 = std::min(S, a.i0 + kBlock);
+        a.g = gs / n_split;
+        a.h0 = a.g * group + (gs % n_split) * heads_per;
+        a.h1 = a.h0 + heads_per;
+        a.kv = &kv;
+        a.shape = &sh;
+        a.out = out;
+        a.fscratch = fs.data();
+        a.iscratch = is.data();
+        a.pscratch = ps.data();
+        a.kvscratch = kvs.data();
+        fn(a);
     });
 }
 

@@ -182,11 +182,15 @@ bool grouped_fits(const model::LayerWeights& w) {
            same_prepared_format(ew.gate.tensor->dtype, ew.up.tensor->dtype);
 }
 
-// Rows per work item of a product: a multiple of 16 (where matmul_nt's threads start), about 8
-// items per thread over all the products of a region, at most 256 rows (an item's slice of a
-// Scout expert then stays within L2).
-int64_t panel_rows(int64_t total_rows, int threads) {
-    const int64_t want = total_rows / (8 * static_cast<int64_t>(threads));
+// Rows per work item of a product (a multiple of 16, where matmul_nt's threads start).
+// Few tokens per expert (decode): the products stream weights, so each thread gets one long
+// contiguous run, as matmul_nt's static split gives it. Many: about 8 items per thread, so that
+// experts of unequal token counts still balance, each at most 256 rows (an item's slice of a
+// Scout expert then stays in L2 while its tokens meet it).
+int64_t panel_rows(int64_t total_rows, int threads, int64_t max_tokens) {
+    const auto n = static_cast<int64_t>(threads);
+    if (max_tokens <= 4) return std::max<int64_t>(16, ((total_rows + n - 1) / n + 15) / 16 * 16);
+    const int64_t want = total_rows / (8 * n);
     return std::clamp<int64_t>((want + 15) / 16 * 16, 16, 256);
 }
 
@@ -263,7 +267,8 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     float* G = grow(sc.g_all, P * Fe);  // [P, Fe] gate, then h
     float* U = grow(sc.u_all, P * Fe);  // [P, Fe]
     sc.items.clear();
-    const int64_t gu_panel = panel_rows(static_cast<int64_t>(sc.fill.size()) * Fe, pool.n_threads());
+    const int64_t most_tokens = sc.fill.empty() ? 0 : start[sc.fill.front() + 1] - start[sc.fill.front()];
+    const int64_t gu_panel = panel_rows(static_cast<int64_t>(sc.fill.size()) * Fe, pool.n_threads(), most_tokens);
     for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), Fe, gu_panel);
     pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
         const MoeWorkItem it = sc.items[static_cast<std::size_t>(i)];
@@ -286,7 +291,7 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     // (expert, panel of D rows) items; the shared one (all T tokens) first.
     float* Y = grow(sc.ye, P * D);
     sc.items.clear();
-    const int64_t d_panel = panel_rows((static_cast<int64_t>(sc.fill.size()) + 1) * D, pool.n_threads());
+    const int64_t d_panel = panel_rows((static_cast<int64_t>(sc.fill.size()) + 1) * D, pool.n_threads(), T);
     add_panels(sc.items, -1, D, d_panel);
     for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), D, d_panel);
     pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
