@@ -25,13 +25,7 @@ done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 OUT=${OUT:-$ROOT/device-check-out}
-mkdir -p "$OUT"
-LOG=$OUT/log.txt
-: > "$LOG"
-START=$(date +%s)
-STEPS=""
-
-# elapsed, log, step, step_to, json_or_null: shared with scripts/scaling.sh.
+# LOG, START, and elapsed, log, step, step_to, json_or_null: shared with scripts/scaling.sh.
 . "$ROOT/scripts/steps.sh"
 
 log "scout device check in $ROOT, output in $OUT, budget ${BUDGET}s"

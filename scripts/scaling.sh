@@ -72,12 +72,8 @@ pack_llama_src() {
 if [ "$PACK" = 1 ]; then pack_llama_src; exit $?; fi
 
 OUT=${OUT:-$ROOT/scaling-out}
-mkdir -p "$OUT/runs"
-LOG=$OUT/log.txt
-: > "$LOG"
-START=$(date +%s)
-STEPS=""
 . "$ROOT/scripts/steps.sh"
+mkdir -p "$OUT/runs"
 
 CORES=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))' 2>/dev/null || nproc)
 PHYS=$(lscpu -p=CORE,SOCKET 2>/dev/null | grep -v '^#' | sort -u | wc -l)

@@ -1,7 +1,13 @@
 # Budgeted steps for the scripts run on a lent machine (device-check.sh, scaling.sh), sourced by them.
-# The sourcing script sets BUDGET (seconds), START (date +%s), LOG (a file) and STEPS="" first.
-# Every step has a time limit cut to what is left of BUDGET, and a failed step does not stop the
+# The sourcing script sets BUDGET (seconds) and OUT (the output folder) first; sourcing creates
+# OUT, starts the clock (START) and an empty log ($OUT/log.txt). Every step has a time limit cut to what is left of BUDGET, and a failed step does not stop the
 # others; STEPS collects one JSON object per step for the script's summary.
+
+mkdir -p "$OUT"
+LOG=$OUT/log.txt
+: > "$LOG"
+START=$(date +%s)
+STEPS=""
 
 elapsed() { echo $(( $(date +%s) - START )); }
 log() { echo "[$(elapsed)s] $*" | tee -a "$LOG" >&2; }

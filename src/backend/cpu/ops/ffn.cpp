@@ -11,7 +11,8 @@ namespace scout::cpu {
 namespace {
 
 // Grows v to at least n elements (never shrinks: kept buffers make later calls allocation-free).
-float* grow(std::vector<float>& v, int64_t n) {
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
     if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
     return v.data();
 }
@@ -169,11 +170,6 @@ void moe_impl(const float* x, int64_t T, const model::LayerWeights& w, int64_t k
 }
 
 
-uint8_t* grow_bytes(std::vector<uint8_t>& v, std::size_t n) {
-    if (v.size() < n) v.resize(n);
-    return v.data();
-}
-
 // Whether moe_grouped covers these experts: every product x·Wᵀ (GGUF's layout), and gate and
 // up reading the same prepared rows.
 bool grouped_fits(const model::LayerWeights& w) {
@@ -230,8 +226,8 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     const std::size_t x_row = prepared_row_bytes(gate_type, D), h_row = prepared_row_bytes(down_type, Fe),
                       s_row = prepared_row_bytes(sd.dtype, F);
     float* xs = grow(sc.xe, P * D);  // [P, D] grouped by expert
-    uint8_t* xq = grow_bytes(sc.xq, static_cast<std::size_t>(P) * x_row);
-    uint8_t* sq = grow_bytes(sc.sq, static_cast<std::size_t>(T) * s_row);
+    uint8_t* xq = grow(sc.xq, P * static_cast<int64_t>(x_row));
+    uint8_t* sq = grow(sc.sq, T * static_cast<int64_t>(s_row));
     pool.parallel_for_grain(P + T, elementwise_grain(std::max(D, F)), [&](int64_t r0, int64_t r1, int) {
         for (int64_t r = r0; r < r1; ++r) {
             if (r < P) {
@@ -251,10 +247,10 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
 
     // Active experts, most tokens first (stable: lower index first on ties): the costly items
     // get claimed first and the cheap ones fill the gaps at the end.
-    sc.fill.clear();  // reused as the list of active experts
+    sc.active.clear();
     for (int64_t e = 0; e < E; ++e)
-        if (start[e + 1] > start[e]) sc.fill.push_back(e);
-    std::sort(sc.fill.begin(), sc.fill.end(), [&](int64_t a, int64_t b) {  // (std::stable_sort would allocate)
+        if (start[e + 1] > start[e]) sc.active.push_back(e);
+    std::sort(sc.active.begin(), sc.active.end(), [&](int64_t a, int64_t b) {  // (std::stable_sort would allocate)
         const int64_t na = start[a + 1] - start[a], nb = start[b + 1] - start[b];
         return na != nb ? na > nb : a < b;
     });
@@ -267,9 +263,9 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     float* G = grow(sc.g_all, P * Fe);  // [P, Fe] gate, then h
     float* U = grow(sc.u_all, P * Fe);  // [P, Fe]
     sc.items.clear();
-    const int64_t most_tokens = sc.fill.empty() ? 0 : start[sc.fill.front() + 1] - start[sc.fill.front()];
-    const int64_t gu_panel = panel_rows(static_cast<int64_t>(sc.fill.size()) * Fe, pool.n_threads(), most_tokens);
-    for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), Fe, gu_panel);
+    const int64_t most_tokens = sc.active.empty() ? 0 : start[sc.active.front() + 1] - start[sc.active.front()];
+    const int64_t gu_panel = panel_rows(static_cast<int64_t>(sc.active.size()) * Fe, pool.n_threads(), most_tokens);
+    for (int64_t e : sc.active) add_panels(sc.items, static_cast<int32_t>(e), Fe, gu_panel);
     pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
         const MoeWorkItem it = sc.items[static_cast<std::size_t>(i)];
         const int64_t b = start[it.expert], n = start[it.expert + 1] - b;
@@ -281,7 +277,7 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     });
 
     // (4) The hidden rows prepared for down.
-    uint8_t* hq = grow_bytes(sc.hq, static_cast<std::size_t>(P) * h_row);
+    uint8_t* hq = grow(sc.hq, P * static_cast<int64_t>(h_row));
     if (h_row)
         pool.parallel_for_grain(P, elementwise_grain(Fe), [&](int64_t r0, int64_t r1, int) {
             for (int64_t r = r0; r < r1; ++r) prepare_row(down_type, G + r * Fe, Fe, hq + static_cast<std::size_t>(r) * h_row);
@@ -291,9 +287,9 @@ void moe_grouped(const float* x, int64_t T, const model::LayerWeights& w, int64_
     // (expert, panel of D rows) items; the shared one (all T tokens) first.
     float* Y = grow(sc.ye, P * D);
     sc.items.clear();
-    const int64_t d_panel = panel_rows((static_cast<int64_t>(sc.fill.size()) + 1) * D, pool.n_threads(), T);
+    const int64_t d_panel = panel_rows((static_cast<int64_t>(sc.active.size()) + 1) * D, pool.n_threads(), T);
     add_panels(sc.items, -1, D, d_panel);
-    for (int64_t e : sc.fill) add_panels(sc.items, static_cast<int32_t>(e), D, d_panel);
+    for (int64_t e : sc.active) add_panels(sc.items, static_cast<int32_t>(e), D, d_panel);
     pool.for_each_claimed(static_cast<int64_t>(sc.items.size()), [&](int64_t i, int) {
         const MoeWorkItem it = sc.items[static_cast<std::size_t>(i)];
         if (it.expert < 0) {

@@ -41,6 +41,7 @@ struct MoeScratch {
     std::vector<float> logits, shared_g, shared_u, score_of, routed, xe, ye, g_all, u_all;
     std::vector<int32_t> expert_of;
     std::vector<int64_t> order, start, fill, pos_of;
+    std::vector<int64_t> active;      // experts with tokens, most tokens first (grouped path)
     std::vector<uint8_t> xq, hq, sq;  // rows prepared for the products (matmul.hpp PreparedRows)
     std::vector<MoeWorkItem> items;
     FfnScratch expert;
