@@ -10,6 +10,12 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
     std::string devices;
     for (const auto& d : backend::compiled_devices()) devices += (devices.empty() ? "" : ", ") + d;
     cmd->add_option("--device", f.device, "Where the model runs (compiled in: " + devices + ")")->capture_default_str();
+    cmd->add_option("--gpu-math", f.gpu_math,
+                    "How the GPU multiplies many rows at once (prompts, batches of more than 16 sequences): "
+                    "exact (float32, matches the CPU up to summation order) or fast (bf16 tensor cores, "
+                    "float32 accumulation; see docs/cuda.md for its error). Single-sequence decode is "
+                    "float32 either way")
+        ->capture_default_str();
     cmd->add_option("-t,--threads", f.threads,
                     "CPU worker threads (default: one per physical core this process may use; hyper-threads "
                     "of one core share its arithmetic units, so more rarely helps)");
@@ -44,6 +50,8 @@ kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag) {
 backend::BackendOptions backend_options(const BackendFlags& f) {
     backend::BackendOptions o;
     o.device = f.device;
+    if (f.gpu_math == "fast") o.gpu_math = backend::GpuMath::Fast;
+    else check(f.gpu_math == "exact", cat("--gpu-math \"", f.gpu_math, "\": choose exact or fast"));
     check(f.threads >= 0, cat("--threads ", f.threads, " is negative; give a count, or leave it out for one per physical core"));
     o.threads = f.threads;
     o.pin_threads = f.pin_threads;

@@ -1,5 +1,6 @@
 // The flags every model-running command shares to choose and size its backend:
-// --device, --threads, --pin-threads, --kv-type, --kv-type-global, --kv-ram, --kv-dir (run, chat, serve, bench, logits).
+// --device, --gpu-math, --threads, --pin-threads, --kv-type, --kv-type-global, --kv-ram, --kv-dir
+// (run, chat, serve, bench, logits).
 #pragma once
 
 #include <string>
@@ -14,6 +15,7 @@ namespace scout::apps {
 
 struct BackendFlags {
     std::string device = "cpu";
+    std::string gpu_math = "exact";  // --gpu-math exact|fast
     int threads = 0;
     bool pin_threads = false;    // --pin-threads
     std::string kv_type;         // empty: the default (kv::kDefaultKvType)

@@ -18,7 +18,12 @@ std::vector<std::string> compiled_devices() {
 
 std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const model::LayerPlan& plan,
                                       const model::TextWeights& weights, const BackendOptions& options) {
-    if (options.device == "cpu") return std::make_unique<cpu::CpuForward>(config, plan, weights, options);
+    if (options.device == "cpu") {
+        check(options.gpu_math == GpuMath::Exact,
+              "--gpu-math fast runs on the GPU only (bf16 tensor cores); the CPU computes in float32: "
+              "leave --gpu-math out, or use --device cuda");
+        return std::make_unique<cpu::CpuForward>(config, plan, weights, options);
+    }
 #ifdef SCOUT_HAVE_CUDA
     if (options.device == "cuda" || options.device.rfind("cuda:", 0) == 0)
         return cuda::make_cuda_forward(config, plan, weights, options);

@@ -13,6 +13,12 @@
 
 namespace scout::backend {
 
+// How the GPU computes products of many rows (prompts, decode batches over 16 sequences):
+// Exact: float32, as the CPU (results differ from the CPU's only in summation order);
+// Fast: bf16 tensor cores, both operands rounded to bf16, float32 accumulation (docs/cuda.md
+// gives its error against exact). Products of few rows (batch-1 decode) are float32 in both.
+enum class GpuMath { Exact, Fast };
+
 struct BackendOptions {
     std::string device = "cpu";          // "cpu" ("cuda" once the CUDA backend is built)
     int threads = 0;                     // CPU worker threads; <= 0: one per physical core
@@ -27,6 +33,7 @@ struct BackendOptions {
     // stay within kv_ram_bytes, the rest go to a file in kv_dir. 0: no budget. CPU backend only.
     uint64_t kv_ram_bytes = 0;
     std::string kv_dir = {};             // empty: the system's temporary folder
+    GpuMath gpu_math = GpuMath::Exact;   // CUDA backend only
 
     kv::KvType global_kv_type() const { return kv_type_global.value_or(kv_type); }
 };

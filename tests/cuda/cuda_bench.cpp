@@ -5,10 +5,14 @@
 //   scout_cuda_bench --demo-1b [--type Q4_K_M]                 the `scout demo-model --size 1b` dimensions
 //   scout_cuda_bench --model PATH                              a checkpoint dir or GGUF file, uploaded
 //   scout_cuda_bench --kernels                                 mat-vec / product kernels alone (GB/s)
+//   scout_cuda_bench --model PATH --compare-cpu N              the GPU's logits (exact and fast mode) against
+//                                                              the CPU's over N greedily generated tokens
 //   options: -p N (prefill tokens, 512)  -n N (decode steps, 128)  --batches 1,8,32,128
 //            --agg-steps N (32)  --kv-type f16  -r N (reps, 2)  --context N (prompt before decode, 16)
+//            --gpu-math exact|fast (exact)
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -17,6 +21,7 @@
 #include <string>
 
 #include "backend/cuda/device_buffer.hpp"
+#include "backend/factory.hpp"
 #include "backend/cuda/forward_cuda.hpp"
 #include "backend/cuda/ops.hpp"
 #include "quant/quant.hpp"
@@ -39,8 +44,9 @@ double median(std::vector<double> v) {
 }
 
 struct Args {
-    std::string model, synthetic, type = "Q4_K_M", kv_type = "f16";
+    std::string model, synthetic, type = "Q4_K_M", kv_type = "f16", gpu_math = "exact";
     bool demo_1b = false, kernels = false;
+    int64_t compare_cpu = 0;  // generated tokens to compare over (--model only)
     int64_t n_prompt = 512, n_gen = 128, agg_steps = 32, context = 16;
     int reps = 2;
     std::vector<int64_t> batches = {1, 8, 32, 128};
@@ -60,6 +66,8 @@ Args parse(int argc, char** argv) {
         else if (s == "--kernels") a.kernels = true;
         else if (s == "--type") a.type = next();
         else if (s == "--kv-type") a.kv_type = next();
+        else if (s == "--gpu-math") a.gpu_math = next();
+        else if (s == "--compare-cpu") a.compare_cpu = std::stoll(next());
         else if (s == "-p") a.n_prompt = std::stoll(next());
         else if (s == "-n") a.n_gen = std::stoll(next());
         else if (s == "-r") a.reps = std::stoi(next());
@@ -77,6 +85,8 @@ Args parse(int argc, char** argv) {
     }
     check(!a.model.empty() + !a.synthetic.empty() + a.demo_1b + a.kernels == 1,
           "give one of --model, --synthetic, --demo-1b, --kernels");
+    check(a.gpu_math == "exact" || a.gpu_math == "fast", "--gpu-math: exact or fast");
+    check(a.compare_cpu == 0 || !a.model.empty(), "--compare-cpu needs --model (the CPU reads the same file)");
     return a;
 }
 
@@ -252,6 +262,85 @@ nlohmann::json run_kernels() {
     return rows;
 }
 
+// ---- --compare-cpu: the GPU's logits against the CPU's (the fast mode's error) -----------------
+
+// Softmax statistics of one row of logits against a reference row: KL(ref || got) in nats, whether
+// the argmax agrees, and the largest logit difference over the reference's logit spread.
+struct RowCompare {
+    double kl = 0, max_diff = 0;
+    bool top1 = false;
+};
+RowCompare compare_row(const float* ref, const float* got, int64_t V) {
+    double mr = -1e300, mg = -1e300, lo = 1e300;
+    int64_t ar = 0, ag = 0;
+    for (int64_t i = 0; i < V; ++i) {
+        if (ref[i] > mr) mr = ref[i], ar = i;
+        if (got[i] > mg) mg = got[i], ag = i;
+        lo = std::min(lo, static_cast<double>(ref[i]));
+    }
+    double zr = 0, zg = 0;
+    for (int64_t i = 0; i < V; ++i) zr += std::exp(ref[i] - mr), zg += std::exp(got[i] - mg);
+    RowCompare c;
+    for (int64_t i = 0; i < V; ++i) {
+        const double lr = ref[i] - mr - std::log(zr), lg = got[i] - mg - std::log(zg);
+        c.kl += std::exp(lr) * (lr - lg);
+        c.max_diff = std::max(c.max_diff, std::abs(static_cast<double>(ref[i]) - got[i]));
+    }
+    c.max_diff /= std::max(1e-30, mr - lo);
+    c.top1 = ar == ag;
+    return c;
+}
+
+// The CPU generates n tokens greedily after a fixed prompt, keeping its logits at each step; the GPU
+// then reads prompt + generated tokens in one pass (all logits: the prompt-sized products that the
+// fast mode moves to tensor cores) in each math mode, and its rows are compared with the CPU's.
+nlohmann::json compare_with_cpu(const engine::Model& model, const backend::BackendOptions& gpu_opt, int64_t n) {
+    const auto& c = model.config.text;
+    const int64_t V = c.vocab_size;
+    std::mt19937 rng(99);
+    const std::vector<int32_t> prompt = random_tokens(rng, 32, V);
+    backend::BackendOptions cpu_opt;
+    cpu_opt.device = "cpu";
+    cpu_opt.kv_type = gpu_opt.kv_type;
+    auto cpu = backend::make_forward(c, model.plan, model.weights, cpu_opt);
+    auto kv = cpu->make_kv();
+    std::vector<float> logits, cpu_rows;
+    std::vector<int32_t> tokens = prompt;
+    const double t0 = now();
+    cpu->forward(*kv, prompt, false, logits);
+    for (int64_t i = 0; i < n; ++i) {
+        cpu_rows.insert(cpu_rows.end(), logits.begin(), logits.end());
+        const auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        tokens.push_back(next);
+        if (i + 1 < n) cpu->forward(*kv, std::span<const int32_t>(&tokens.back(), 1), false, logits);
+    }
+    std::fprintf(stderr, "CPU: %lld tokens generated in %.1f s\n", static_cast<long long>(n), now() - t0);
+    nlohmann::json out = {{"prompt_tokens", prompt.size()}, {"generated_tokens", n}, {"kv_type", kv::kv_type_name(gpu_opt.kv_type)}};
+    for (backend::GpuMath mode : {backend::GpuMath::Exact, backend::GpuMath::Fast}) {
+        backend::BackendOptions o = gpu_opt;
+        o.gpu_math = mode;
+        auto gpu = cuda::make_cuda_forward(c, model.plan, model.weights, o);
+        auto gkv = gpu->make_kv();
+        // Rows prompt.size() - 1 ... predict the generated tokens.
+        const std::span<const int32_t> all(tokens.data(), tokens.size() - 1);
+        gpu->forward(*gkv, all, true, logits);
+        double kl_sum = 0, kl_max = 0, diff_max = 0;
+        int64_t agree = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t row = static_cast<int64_t>(prompt.size()) - 1 + i;
+            const RowCompare r = compare_row(cpu_rows.data() + i * V, logits.data() + row * V, V);
+            kl_sum += r.kl, kl_max = std::max(kl_max, r.kl), diff_max = std::max(diff_max, r.max_diff);
+            agree += r.top1;
+        }
+        const char* name = mode == backend::GpuMath::Fast ? "fast" : "exact";
+        out[name] = {{"top1_agreement", static_cast<double>(agree) / n}, {"mean_kl_nats", kl_sum / n},
+                     {"max_kl_nats", kl_max}, {"max_logit_diff_over_spread", diff_max}};
+        std::fprintf(stderr, "GPU %s vs CPU: top-1 %lld/%lld, mean KL %.3g nats, max %.3g\n", name,
+                     static_cast<long long>(agree), static_cast<long long>(n), kl_sum / n, kl_max);
+    }
+    return out;
+}
+
 int run(const Args& a) {
     if (a.kernels) {
         std::string why;
@@ -271,6 +360,15 @@ int run(const Args& a) {
     opt.device = "cuda";
     opt.kv_type = kv::parse_kv_type(a.kv_type);
     opt.max_batch_rows = std::max<int64_t>(512, a.n_prompt);
+    opt.gpu_math = a.gpu_math == "fast" ? backend::GpuMath::Fast : backend::GpuMath::Exact;
+    out["gpu_math"] = a.gpu_math;
+    if (a.compare_cpu > 0) {
+        const auto m = engine::load_model(a.model);
+        out["model"] = a.model;
+        out["compare_cpu"] = compare_with_cpu(*m, opt, a.compare_cpu);
+        std::cout << out.dump(2) << std::endl;
+        return 0;
+    }
     const double t0 = now();
     std::unique_ptr<engine::Model> model;  // --model only: must outlive the forward
     std::unique_ptr<backend::Forward> fwd;

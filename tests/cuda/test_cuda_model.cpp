@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "backend/cpu/forward_cpu.hpp"
 #include "backend/cuda/forward_cuda.hpp"
@@ -208,6 +209,45 @@ TEST_P(CudaFixtures, RewindEqualsFullForward) {
                 ASSERT_NEAR(out[(t - resume) * V + v], full[t * V + v], kSplitTolerance * std::max(1.0, max_abs(full)))
                     << "keep " << keep << " position " << t;
     }
+}
+
+// --gpu-math fast: products of more than 16 rows on bf16 tensor cores. One pass over the longest
+// prompt (every product on tensor cores) against transformers' float32 logits: within 3e-2 of the
+// logit scale (bf16 keeps 8 bits of mantissa; the exact mode is held to 1e-4), and measurably
+// different from the exact mode (the tensor cores really ran).
+TEST_P(CudaFixtures, FastMathStaysNearTransformers) {
+    SCOUT_REQUIRE_GPU();
+    const test::Fixture fx = test::load_fixture(GetParam());
+    const auto model = engine::load_model(fx.dir);
+    const test::LogitsCase* c = nullptr;
+    for (const auto& o : fx.logits)
+        if (!o.has_pixels && o.compute_dtype == "float32" && (!c || o.tokens.size() > c->tokens.size())) c = &o;
+    ASSERT_NE(c, nullptr);
+    const auto n = static_cast<int64_t>(c->tokens.size());
+    backend::BackendOptions fast = options();
+    fast.gpu_math = backend::GpuMath::Fast;
+    auto fast_fwd = cuda::make_cuda_forward(model->config.text, model->plan, model->weights, fast);
+    EXPECT_NE(fast_fwd->capabilities().description.find("tensor cores"), std::string::npos);
+    const std::vector<float> got = run_split(*fast_fwd, c->tokens, n, 1);
+    const std::vector<float> exact = run_split(*gpu(*model), c->tokens, n, 1);
+    const NpyArray ref = fx.load_logits(*c);
+    const double scale = std::max(1.0, max_abs(ref.data));
+    const double err = max_abs_diff(got, ref.data), err_exact = max_abs_diff(exact, ref.data);
+    EXPECT_LE(err, 3e-2 * scale) << "fast mode, " << n << " tokens";
+    if (n > 16) {
+        EXPECT_GT(max_abs_diff(got, exact), 1e-6 * scale) << "the fast mode computed exactly what the exact mode did";
+    }
+    const int64_t V = model->config.text.vocab_size;
+    int64_t agree = 0;
+    for (int64_t r = 0; r < n; ++r) {
+        const auto row = [&](const float* p) { return std::max_element(p + r * V, p + (r + 1) * V) - (p + r * V); };
+        agree += row(got.data()) == row(ref.data.data());
+    }
+    RecordProperty("fast_relative_error", std::to_string(err / scale));
+    RecordProperty("exact_relative_error", std::to_string(err_exact / scale));
+    RecordProperty("fast_top1_agreement", std::to_string(static_cast<double>(agree) / n));
+    std::printf("%s: fast %.3g, exact %.3g of the logit scale; top-1 %lld/%lld rows\n", GetParam().c_str(), err / scale,
+                err_exact / scale, static_cast<long long>(agree), static_cast<long long>(n));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixtures, ::testing::ValuesIn(test::fixture_names()),

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -182,6 +183,91 @@ TEST_P(CudaMatmul, EmbeddingRowsAreExact) {
         for (int64_t c = 0; c < D; ++c) ASSERT_EQ(got[i * D + c], w.values[tokens[i] * D + c]) << "row " << i << " col " << c;
 }
 
+// Σ_k x[k] · w[k] in double, and Σ |x[k] · w[k]| (the tolerance's scale).
+void dot_ref(const float* x, const float* w, int64_t K, double& sum, double& mag) {
+    sum = 0, mag = 0;
+    for (int64_t k = 0; k < K; ++k) {
+        sum += static_cast<double>(x[k]) * w[k];
+        mag += std::abs(static_cast<double>(x[k]) * w[k]);
+    }
+}
+
+// x rounded to bf16, round to nearest even (what __float2bfloat16_rn does; values here are finite).
+float bf16_round(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    u &= 0xFFFF0000u;
+    float r;
+    std::memcpy(&r, &u, 4);
+    return r;
+}
+
+// The fast mode's kernel (kind 4, bf16 tensor cores): against the products of the bf16-rounded
+// operands summed in double, dense (tiles cut by T = 130 and N = 75) and grouped per expert; and
+// matmul choosing it only for many rows when asked to.
+TEST_P(CudaMatmul, TensorCoresMatchBf16RoundedReference) {
+    // The host twin's rounding itself (bf16 steps are 2^-7 at 1): nearest, ties to even.
+    ASSERT_EQ(bf16_round(1.0f + 0.005859375f), 1.0078125f);  // 1 + 0.75 step: up
+    ASSERT_EQ(bf16_round(1.0f + 0.00390625f), 1.0f);         // 1 + 0.5 step: down to the even 1
+    ASSERT_EQ(bf16_round(1.0f + 0.01171875f), 1.015625f);    // 1 + 1.5 steps: up to the even 1 + 2 steps
+    SCOUT_REQUIRE_GPU();
+    const DType t = GetParam();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
+    std::mt19937_64 rng(seed);
+    const int64_t E = 2, K = k_for(t), N = 75;
+    const HostMatrix w = random_matrix(rng, t, E * N, K);
+    const DeviceBuffer dw = test::to_device(w.bytes);
+    cuda::DeviceMatrix m;
+    m.data = dw.get();
+    m.dtype = t;
+    m.out = N;
+    m.in = K;
+    m.row_bytes = quant::row_size(t, K);
+    std::vector<float> wr(w.values.size());
+    for (std::size_t i = 0; i < wr.size(); ++i) wr[i] = bf16_round(w.values[i]);
+    for (int64_t T : {9, 70, 130}) {
+        const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
+        std::vector<float> xr(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) xr[i] = bf16_round(x[i]);
+        const DeviceBuffer dx = test::to_device(x);
+        // Dense (expert 0), then grouped: rows [0, T/2) expert 1, the rest expert 0.
+        const int32_t half = static_cast<int32_t>(T / 2);
+        const std::vector<int32_t> slot_expert = {1, 0}, offset = {0, half, static_cast<int32_t>(T)};
+        const DeviceBuffer dexp = test::to_device(slot_expert), doff = test::to_device(offset);
+        for (bool grouped : {false, true}) {
+            std::vector<double> want(static_cast<std::size_t>(T * N)), mag(want.size());
+            double err_exact = 0;  // how far the rounded products are from the exact ones
+            for (int64_t i = 0; i < T; ++i) {
+                const int64_t e = grouped && i < half ? 1 : 0;
+                for (int64_t n = 0; n < N; ++n) {
+                    double s, a, s_exact, a_exact;
+                    dot_ref(xr.data() + i * K, wr.data() + (e * N + n) * K, K, s, a);
+                    dot_ref(x.data() + i * K, w.values.data() + (e * N + n) * K, K, s_exact, a_exact);
+                    want[i * N + n] = s, mag[i * N + n] = a;
+                    err_exact = std::max(err_exact, std::abs(s - s_exact) / a_exact);
+                }
+            }
+            cuda::DeviceMatrix me = m;
+            me.expert_bytes = grouped ? m.row_bytes * static_cast<std::size_t>(N) : 0;
+            const cuda::RowGroups groups = grouped ? cuda::RowGroups{dexp.as<int32_t>(), doff.as<int32_t>(), 2} : cuda::RowGroups{};
+            DeviceBuffer dy = test::poisoned(want.size());
+            cuda::matmul_kernel(4, dx.as<float>(), T, me, dy.as<float>(), groups, nullptr);
+            const std::string what = cat("T ", T, grouped ? " grouped" : " dense");
+            expect_close(test::to_host<float>(dy, want.size()), want, mag, 2e-5, what);
+            // The reference is not the exact product: bf16 rounding moves it by more than the tolerance.
+            EXPECT_GT(err_exact, 1e-4) << what;
+            if (!grouped) {  // matmul with tensor_cores: kind 4 for these row counts (> 8)
+                DeviceBuffer dm = test::poisoned(want.size());
+                cuda::matmul(dx.as<float>(), T, me, dm.as<float>(), {}, nullptr, true);
+                const bool fused = cuda::matvec_preferred(me, T, false);  // K-quants / Q8_0 up to 16 rows stay float32
+                if (!fused) expect_close(test::to_host<float>(dm, want.size()), want, mag, 2e-5, what + " matmul");
+            }
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, CudaMatmul, ::testing::ValuesIn(kWeightTypes),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
@@ -206,15 +292,6 @@ DeviceWeights device_weights(std::mt19937_64& rng, DType t, int64_t experts, int
     d.m.row_bytes = quant::row_size(t, K);
     d.m.expert_bytes = experts > 1 ? d.m.row_bytes * static_cast<std::size_t>(N) : 0;
     return d;
-}
-
-// Σ_k x[k] · w[k] in double, and Σ |x[k] · w[k]| (the tolerance's scale).
-void dot_ref(const float* x, const float* w, int64_t K, double& sum, double& mag) {
-    sum = 0, mag = 0;
-    for (int64_t k = 0; k < K; ++k) {
-        sum += static_cast<double>(x[k]) * w[k];
-        mag += std::abs(static_cast<double>(x[k]) * w[k]);
-    }
 }
 
 // Checks y [rows, N] of a product (pair: silu(gate) · up) against the host values; row_expert[t]

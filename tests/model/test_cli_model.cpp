@@ -354,4 +354,13 @@ TEST(CliModel, ErrorsAreClear) {
     r = test::run_command(bin + " logits -m " + q(test::data_dir() / "configs/scout") + " --tokens 1 -o /tmp/x.npy");
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.output.find("no weights"), std::string::npos) << r.output;
+
+    // --gpu-math: fast is the GPU's tensor-core mode, refused on the CPU; anything else is named.
+    const std::string tiny = bin + " logits -m " + q(test::data_dir() / "models/tiny_text_f32") + " --tokens 1,2 -o /tmp/x.npy";
+    r = test::run_command(tiny + " --device cpu --gpu-math fast");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("--gpu-math fast runs on the GPU only"), std::string::npos) << r.output;
+    r = test::run_command(tiny + " --gpu-math quick");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("--gpu-math \"quick\": choose exact or fast"), std::string::npos) << r.output;
 }

@@ -171,6 +171,7 @@ void CudaForward::init_common() {
     d_logit_rows_ = reinterpret_cast<const int32_t*>(base + ml.logit_rows);
     d_temps_ = reinterpret_cast<const float*>(base + ml.temps);
     pool_ = std::make_shared<PagePool>();
+    tc_ = options_.gpu_math == backend::GpuMath::Fast;
 }
 
 std::unique_ptr<kv::KvMemory> CudaForward::make_kv() {
@@ -182,7 +183,8 @@ backend::Capabilities CudaForward::capabilities() const {
     const DeviceInfo info = device_info(device_);
     backend::Capabilities c;
     c.device = cat("cuda:", device_);
-    c.description = cat(info.name, ", ", (info.total_bytes + (1u << 29)) >> 30, " GiB, ", info.sm_count, " SMs");
+    c.description = cat(info.name, ", ", (info.total_bytes + (1u << 29)) >> 30, " GiB, ", info.sm_count, " SMs",
+                        tc_ ? ", bf16 tensor cores for many rows (--gpu-math fast)" : "");
     c.max_batch_rows = options_.max_batch_rows;
     for (kv::KvType t : kv::all_kv_types())
         if (config_.head_dim % kv::kv_block_elems(t) == 0 && cuda_kv_type_supported(t)) c.kv_types.push_back(t);
@@ -342,7 +344,7 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, float* logits_out)
 
 void CudaForward::enqueue_lm_head(int64_t r0, int64_t n) {
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
-    matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_);
+    matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_, tc_);
     SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.logits_host.get(), ws_.logits.get(), static_cast<std::size_t>(n * V) * sizeof(float),
                                      cudaMemcpyDeviceToHost, stream_));
 }
@@ -427,7 +429,7 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
     float* v = ws_.v.as<float>();  // [S, Hkv, d]
     float* attn = ws_.attn.as<float>();  // [S, H, d]
     const MatvecJob qkv[3] = {{&w.wq, nullptr, xn, S, q, {}}, {&w.wk, nullptr, xn, S, k, {}}, {&w.wv, nullptr, xn, S, v, {}}};
-    run_products(qkv, 3, nullptr, s);  // one launch at decode when the three share a format
+    run_products(qkv, 3, nullptr, s, tc_);  // one launch at decode when the three share a format
     report("self_attn.q_proj", il, q, S, H * d);
     report("self_attn.k_proj", il, k, S, Hkv * d);
     report("self_attn.v_proj", il, v, S, Hkv * d);
@@ -453,7 +455,7 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
         }
     }
     mark(backend::Stage::Attention);
-    matmul(attn, S, w.wo, ws_.branch.as<float>(), {}, s);
+    matmul(attn, S, w.wo, ws_.branch.as<float>(), {}, s, tc_);
     report("self_attn.o_proj", il, ws_.branch.as<float>(), S, c.hidden_size);
     mark(backend::Stage::AttnOut);
 }
@@ -470,7 +472,8 @@ void CudaForward::moe_block(int64_t il, int64_t S) {
     float* ye = ws_.ye.as<float>();
     float* branch = ws_.branch.as<float>();
     const RouteBuffers& r = ws_.route;
-    // Router logits [S, E] and the routing, on the device, with the routed experts' grouped,
+    // Router logits [S, E] and the routing, on the device (float32 in the fast mode too: a bf16
+    // router would change which experts a token goes to), with the routed experts' grouped,
     // score-scaled inputs xs [S*k, D].
     matmul(xn, S, w.router, ws_.router_logits.as<float>(), {}, s);
     const int64_t n_assign = S * k;
@@ -481,9 +484,9 @@ void CudaForward::moe_block(int64_t il, int64_t S) {
     // residual_norm sums y = shared + routed (expert-index order) into h.
     const RowGroups groups{r.slot_expert, r.slot_offset, static_cast<int>(std::min(E, n_assign))};
     const MatvecJob gate_up[2] = {{&w.exp_gate, &w.exp_up, xs, n_assign, fa, groups}, {&w.sh_gate, &w.sh_up, xn, S, fb, {}}};
-    run_products(gate_up, 2, ws_.fc.as<float>(), s);
+    run_products(gate_up, 2, ws_.fc.as<float>(), s, tc_);
     const MatvecJob down[2] = {{&w.exp_down, nullptr, fa, n_assign, ye, groups}, {&w.sh_down, nullptr, fb, S, branch, {}}};
-    run_products(down, 2, nullptr, s);
+    run_products(down, 2, nullptr, s, tc_);
 }
 
 void CudaForward::dense_block(int64_t il, int64_t S) {
@@ -491,8 +494,8 @@ void CudaForward::dense_block(int64_t il, int64_t S) {
     const cudaStream_t s = stream_;
     float* fa = ws_.fa.as<float>();
     const MatvecJob gate_up{&w.mlp_gate, &w.mlp_up, ws_.xn.as<float>(), S, fa, {}};  // fa [S, Fm]
-    run_products(&gate_up, 1, ws_.fb.as<float>(), s);
-    matmul(fa, S, w.mlp_down, ws_.branch.as<float>(), {}, s);  // [S, D]
+    run_products(&gate_up, 1, ws_.fb.as<float>(), s, tc_);
+    matmul(fa, S, w.mlp_down, ws_.branch.as<float>(), {}, s, tc_);  // [S, D]
 }
 
 std::unique_ptr<backend::Forward> make_cuda_forward(const model::TextConfig& config, const model::LayerPlan& plan,

@@ -88,6 +88,7 @@ private:
     const model::LayerPlan& plan_;
     const model::TextWeights& weights_;
     backend::BackendOptions options_;
+    bool tc_ = false;              // products of many rows on bf16 tensor cores (GpuMath::Fast)
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
     WeightArena arena_;            // uploaded weights (empty for synthetic models)

@@ -49,11 +49,15 @@ struct RowGroups {
 
 // y [T, w.out] = x [T, w.in] · W (per group); T bounds the rows of every group. Few rows use a
 // warp-per-output mat-vec (weights read once for up to 8 rows); more rows a tiled kernel that
-// decodes a weight tile into shared memory once per 64 rows.
-void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups, cudaStream_t stream);
+// decodes a weight tile into shared memory once per 64 rows, in float32 — or, with tensor_cores
+// (the fast mode, transposed layout), on bf16 tensor cores: both operands rounded to bf16,
+// float32 accumulation. Products of few rows are float32 either way.
+void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups, cudaStream_t stream,
+            bool tensor_cores = false);
 // Forces a kernel (tests, benchmarks): kind 0 = mat-vec (matvec_jobs where matvec_supported, else
 // the generic warp-per-row kernel), 1 = tiled, 2 = the generic warp-per-row mat-vec, 3 = a block
-// per output row (float weights only; matmul's choice for few outputs such as the MoE router).
+// per output row (float weights only; matmul's choice for few outputs such as the MoE router),
+// 4 = bf16 tensor cores (transposed layout only).
 void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups,
                    cudaStream_t stream);
 
@@ -82,8 +86,8 @@ void matvec_jobs(const MatvecJob* jobs, int n_jobs, cudaStream_t stream, int row
 bool matvec_preferred(const DeviceMatrix& w, int64_t T, bool grouped);
 // Runs the products in order: those matvec_preferred fused into matvec_jobs launches (consecutive
 // jobs of one weight format, kMatvecMaxJobs at most), the others through matmul (a pair as two
-// matmuls and silu_mul, the up product in `scratch`, T · w.out floats).
-void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_t stream);
+// matmuls and silu_mul, the up product in `scratch`, T · w.out floats), with tensor_cores as matmul.
+void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_t stream, bool tensor_cores = false);
 
 // out[t, :] = row tokens[t] of the table [V, D] (any weight dtype), decoded to float32.
 void embed_rows(const DeviceMatrix& table, const int32_t* tokens, int64_t T, float* out, cudaStream_t stream);

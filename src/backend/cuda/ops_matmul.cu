@@ -11,6 +11,7 @@
 
 #include "backend/cuda/cuda_check.hpp"
 #include "backend/cuda/dispatch.cuh"
+#include "backend/cuda/matmul_args.cuh"
 #include "backend/cuda/ops.hpp"
 #include "backend/cuda/quant_device.cuh"
 #include "quant/quant.hpp"
@@ -18,6 +19,9 @@
 namespace scout::cuda {
 
 namespace {
+
+using detail::MatArgs;
+using detail::group_range;
 
 constexpr int kMatvecWarps = 8;   // output rows per mat-vec block
 constexpr int kMatvecRows = 8;    // activation rows per weight read (mat-vec with T > 1)
@@ -29,30 +33,6 @@ constexpr int64_t kDenseMatvecMaxT = 16;  // H200, 8192x5120 Q4_K: 191 us agains
 constexpr int64_t kGroupedMatvecMaxT = 256;
 constexpr int64_t kSmallN = 64;   // float weights with at most this many output rows: small_n_kernel
 constexpr int kTileM = 64, kTileN = 64, kTileK = 64;  // tiled kernel: weight rows, activation rows, K slice
-
-struct MatArgs {
-    const float* x;
-    float* y;
-    const uint8_t* w;
-    int64_t T, K, N;
-    std::size_t row_bytes, expert_bytes;
-    int64_t ld, col0;  // nn layout
-    const int32_t* g_expert;
-    const int32_t* g_offset;
-    bool w_aligned;  // rows 16-byte aligned and K a multiple of 8 (float vector loads)
-    bool x_aligned;  // activation rows 16-byte aligned (K a multiple of 4)
-};
-
-// Rows [r0, r1) and expert e of group `slot`; false for an empty group.
-__device__ __forceinline__ bool group_range(const MatArgs& a, int slot, int64_t& r0, int64_t& r1, int& e) {
-    if (a.g_offset == nullptr) {
-        r0 = 0, r1 = a.T, e = 0;
-        return true;
-    }
-    r0 = a.g_offset[slot], r1 = a.g_offset[slot + 1];
-    e = a.g_expert[slot];
-    return r0 < r1;
-}
 
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -391,43 +371,13 @@ __global__ void __launch_bounds__(kSmallNThreads) small_n_kernel(MatArgs a) {
     }
 }
 
-MatArgs make_args(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& g) {
-    MatArgs a{};
-    a.x = x;
-    a.y = y;
-    a.w = static_cast<const uint8_t*>(w.data);
-    a.T = T;
-    a.K = w.in;
-    a.N = w.out;
-    a.row_bytes = w.row_bytes;
-    a.expert_bytes = w.expert_bytes;
-    a.ld = w.ld;
-    a.col0 = w.col0;
-    a.g_expert = g.expert;
-    a.g_offset = g.offset;
-    const auto addr = reinterpret_cast<std::uintptr_t>(w.data);
-    a.w_aligned = addr % 16 == 0 && w.row_bytes % 16 == 0 && w.in % 8 == 0 && w.expert_bytes % 16 == 0;
-    a.x_aligned = reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && w.in % 4 == 0;
-    return a;
-}
-
-void check_matrix(const DeviceMatrix& w, const RowGroups& g) {
-    check(w.data != nullptr && w.in > 0 && w.out > 0, "matmul: empty weight matrix");
-    check(g.offset == nullptr || g.n_slots > 0, "matmul: row groups without slots");
-    if (w.transposed) {
-        check(w.in % quant::block_size(w.dtype) == 0,
-              cat("matmul: rows of ", w.in, " values cannot hold ", dtype_name(w.dtype), " blocks"));
-        check(w.row_bytes == quant::row_size(w.dtype, w.in), "matmul: row_bytes disagrees with the dtype");
-    }
-}
-
 }  // namespace
 
 void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups,
                    cudaStream_t stream) {
     if (T <= 0) return;
-    check_matrix(w, groups);
-    const MatArgs a = make_args(x, T, w, y, groups);
+    detail::check_matrix(w, groups);
+    const MatArgs a = detail::make_args(x, T, w, y, groups);
     const unsigned slots = groups.offset ? static_cast<unsigned>(groups.n_slots) : 1u;
     if (!w.transposed) {
         dispatch_float_dtype(w.dtype, "matmul (x·W layout)", [&](auto tag) {
@@ -435,6 +385,10 @@ void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, f
             nn_kernel<DT><<<dim3(grid_1d(w.out, 256), slots), 256, 0, stream>>>(a);
             check_launch("nn_kernel");
         });
+        return;
+    }
+    if (kind == 4) {
+        detail::matmul_tensor_cores(a, w.dtype, slots, stream);
         return;
     }
     if (kind == 0 && matvec_supported(w) && a.x_aligned && reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
@@ -483,7 +437,7 @@ bool matvec_preferred(const DeviceMatrix& w, int64_t T, bool grouped) {
     return matvec_supported(w) && T <= (grouped ? kGroupedMatvecMaxT : kDenseMatvecMaxT);
 }
 
-void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_t stream) {
+void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_t stream, bool tensor_cores) {
     for (int i = 0; i < n_jobs;) {
         const MatvecJob& j = jobs[i];
         const auto fast = [&](const MatvecJob& o) {
@@ -497,17 +451,18 @@ void run_products(const MatvecJob* jobs, int n_jobs, float* scratch, cudaStream_
             i += n;
             continue;
         }
-        matmul(j.x, j.T, *j.w, j.y, j.groups, stream);
+        matmul(j.x, j.T, *j.w, j.y, j.groups, stream, tensor_cores);
         if (j.w2 != nullptr) {
             check(scratch != nullptr, "run_products: a gate/up pair needs scratch for the up product");
-            matmul(j.x, j.T, *j.w2, scratch, j.groups, stream);
+            matmul(j.x, j.T, *j.w2, scratch, j.groups, stream, tensor_cores);
             silu_mul(j.y, scratch, j.T * j.w->out, stream);
         }
         ++i;
     }
 }
 
-void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups, cudaStream_t stream) {
+void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups, cudaStream_t stream,
+            bool tensor_cores) {
     const bool grouped = groups.offset != nullptr;
     if (reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && matvec_preferred(w, T, grouped)) {
         matmul_kernel(0, x, T, w, y, groups, stream);
@@ -518,7 +473,8 @@ void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const Ro
         matmul_kernel(3, x, T, w, y, groups, stream);
         return;
     }
-    matmul_kernel(T <= kMatvecMaxT ? 0 : 1, x, T, w, y, groups, stream);
+    const int many_rows_kernel = tensor_cores && w.transposed ? 4 : 1;
+    matmul_kernel(T <= kMatvecMaxT ? 0 : many_rows_kernel, x, T, w, y, groups, stream);
 }
 
 }  // namespace scout::cuda
