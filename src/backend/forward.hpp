@@ -45,12 +45,28 @@ public:
     virtual void on_tensor(std::string_view name, std::span<const float> data, std::span<const int64_t> shape) = 0;
 };
 
+// The largest logits of each row of a pass, for samplers that keep only the top tokens (greedy,
+// top-k): on a GPU they are found on the device, so k numbers per row cross to the host instead
+// of the whole vocabulary (0.8 MB per row at Scout's 202,048 tokens).
+struct TopLogits {
+    int k = 0;                    // entries per row (min(requested k, vocab))
+    std::vector<int32_t> ids;     // [rows, k] largest logit first, lower id first among equals
+    std::vector<float> values;    // [rows, k] the raw logits
+    std::vector<uint8_t> usable;  // [rows] 0: the row has a NaN or +inf logit, or no finite one
+};
+// The host twin (and the default Forward::forward_top): top logits of rows [rows, V]; -0.0 and
+// +0.0 count as equal (their order is by id).
+void top_logits_of(std::span<const float> logits, int64_t rows, int64_t V, int k, TopLogits& out);
+
 struct Capabilities {
     std::string device;                // "cpu", "cuda:0"
     std::string description;           // e.g. "2 threads, AVX-512", "NVIDIA H200, 139 GiB"
     int64_t max_batch_rows = 0;        // rows one forward call takes (longer batches: several calls)
     std::vector<kv::KvType> kv_types;  // types make_kv accepts
     bool embedding_rows = false;       // SequenceStep::embeddings supported
+    // forward_top finds the top logits on the device for k up to this (0: it would only copy the
+    // full logits and select on the host, so callers should use forward).
+    int device_top_k = 0;
 };
 
 struct MemoryUse {
@@ -66,6 +82,10 @@ public:
     // (batch_logit_rows) to `logits` (resized). Any batch size works: batches over
     // max_batch_rows run as several passes.
     virtual void forward(Batch batch, std::vector<float>& logits) = 0;
+
+    // forward, returning only each logit row's k largest logits (1 <= k; k <= device_top_k where
+    // the backend selects on the device). The default runs forward and top_logits_of.
+    virtual void forward_top(Batch batch, int k, TopLogits& out);
 
     // One sequence: tokens at kv.n_past() ...; logits of every token or of the last.
     void forward(kv::KvMemory& kv, std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) {

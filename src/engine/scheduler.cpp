@@ -96,6 +96,7 @@ Scheduler::Scheduler(backend::Forward& forward, const text::Tokenizer* tokenizer
     check(options_.kv_budget_bytes >= 0, "the KV budget must not be negative");
     check(options_.kv_budget_bytes == 0 || options_.kv_bytes_for, "a KV budget needs kv_bytes_for");
     for (int i = 0; i < options_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(Slot{forward_.make_kv(), {}, false, 0}));
+    device_top_k_ = forward_.capabilities().device_top_k;
     thread_ = std::thread([this] { run(); });
 }
 
@@ -394,11 +395,21 @@ void Scheduler::step() {
             });
     }
 
+    // When the backend finds the top logits on the device and every sampler of this step needs
+    // no more (greedy or top-k, no penalty, no grammar, no logprobs), only those cross to the
+    // host; the draws are the same (Sampler::samples_from_top).
+    bool use_top = device_top_k_ > 0;
+    for (std::size_t i = 0; i < owners.size() && use_top; ++i) {
+        const Active& a = *owners[i];
+        use_top = !wanted[i] || (!a.constraint && a.req.top_logprobs < 0 &&
+                                 Sampler::samples_from_top(a.sampler->params(), device_top_k_));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     std::string error;
     if (!steps.empty()) {
         try {
-            forward_.forward(steps, logits_);
+            if (use_top) forward_.forward_top(steps, device_top_k_, top_);
+            else forward_.forward(steps, logits_);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -422,8 +433,15 @@ void Scheduler::step() {
             for (auto i = static_cast<std::size_t>(i0); i < static_cast<std::size_t>(i1); ++i) {
                 if (!sampled[i].wanted) continue;
                 Active& a = *owners[i];
-                const std::span<const float> logits(logits_.data() + i * vocab, vocab);
                 try {
+                    if (use_top) {
+                        const auto k = static_cast<std::size_t>(top_.k);
+                        sampled[i].id = a.sampler->sample_from_top(std::span<const int32_t>(top_.ids).subspan(i * k, k),
+                                                                   std::span<const float>(top_.values).subspan(i * k, k),
+                                                                   top_.usable[i] != 0);
+                        continue;
+                    }
+                    const std::span<const float> logits(logits_.data() + i * vocab, vocab);
                     const std::span<const uint64_t> allowed =
                         a.constraint ? a.constraint->mask(vocab) : std::span<const uint64_t>();
                     if (a.req.top_logprobs >= 0) {

@@ -195,6 +195,8 @@ private:
     std::vector<std::unique_ptr<Slot>> slots_;
     std::vector<std::unique_ptr<Active>> active_;
     std::vector<float> logits_;
+    int device_top_k_ = 0;          // forward_top's limit on this backend (0: full logit rows)
+    backend::TopLogits top_;        // a step's top logits when every sampler can use them
     uint64_t use_clock_ = 0;
     std::thread thread_;
 };

@@ -55,6 +55,29 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return choose(penalised_logits(logits, history, allowed));
 }
 
+bool Sampler::samples_from_top(const SamplingParams& params, int k) {
+    if (penalties_active(params) || k < 1) return false;
+    return is_greedy(params) || (params.top_k >= 1 && params.top_k < k);
+}
+
+int32_t Sampler::sample_from_top(std::span<const int32_t> ids, std::span<const float> values, bool usable) {
+    require(samples_from_top(params_, static_cast<int>(ids.size())),
+            "sampling: these parameters need the whole logit row (sample_from_top)");
+    require(ids.size() == values.size() && !ids.empty(), "sampling: top logits of mismatched sizes");
+    require(usable, "sampling: the forward pass produced a non-finite logit (NaN or +inf), or none finite");
+    if (is_greedy(params_)) return ids[0];  // largest first, lowest id among equals: argmax's rule
+    // The chain of choose() on the k candidates: top_k_filter keeps the same top_k tokens in the
+    // same order as it would over the whole row (see samples_from_top), so the draw is the same.
+    const double u = rng_.next_unit();
+    candidates_.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) candidates_[i] = Candidate{ids[i], values[i] / params_.temperature, 0.0f};
+    std::span<Candidate> kept = top_k_filter(candidates_, params_.top_k);
+    softmax(kept);
+    kept = top_p_filter(kept, params_.top_p);
+    kept = min_p_filter(kept, params_.min_p);
+    return draw(kept, u);
+}
+
 SampleResult Sampler::sample_with_logprobs(std::span<const float> logits,
                                            std::span<const int32_t> history, int n_top,
                                            std::span<const uint64_t> allowed) {

@@ -48,6 +48,16 @@ public:
                                       std::span<const int32_t> history, int n_top,
                                       std::span<const uint64_t> allowed = {});
 
+    // Whether sample_from_top, given a row's k largest logits, draws what sample() would draw from
+    // the whole row (no output mask): greedy, or top_k in [1, k) — with no penalty active. Ties
+    // keep the lower ids in both, so the top_k kept are the same; the one exception would be two
+    // different logits that dividing by the temperature rounds to one float, one inside the list
+    // and one past it, at the top_k-th place.
+    static bool samples_from_top(const SamplingParams& params, int k);
+    // sample() from a row's top logits (backend::TopLogits: largest first, lower id first among
+    // equals); `usable` false (a NaN / +inf logit, or none finite) throws as sample() does.
+    int32_t sample_from_top(std::span<const int32_t> ids, std::span<const float> values, bool usable);
+
     // Restarts the RNG stream from `seed` (as if constructed with it); params are kept.
     void reset(uint64_t seed);
 

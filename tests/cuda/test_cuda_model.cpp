@@ -351,6 +351,53 @@ TEST(CudaModel, GraphReplayEqualsEagerDecode) {
     }
 }
 
+// forward_top: the device's top logits of a pass equal the host twin's selection from the same
+// pass's whole rows (same kernels up to lm_head, so the same logits), for prompts (all logits),
+// batched decode steps (the captured graph, keyed by k) and k = 1 / 64; the scheduler samples from them.
+TEST(CudaModel, ForwardTopEqualsTopOfTheWholeRows) {
+    SCOUT_REQUIRE_GPU();
+    const auto model = engine::load_model(test::data_dir() / "models" / "tiny_text_f32");
+    auto fwd = gpu(*model);
+    EXPECT_EQ(fwd->capabilities().device_top_k, cuda::kMaxDeviceTopK);
+    const int64_t V = model->config.text.vocab_size;
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 21; ++i) prompt.push_back((i * 37 + 5) % static_cast<int32_t>(V));
+    for (int k : {1, 64}) {
+        SCOPED_TRACE(cat("k ", k));
+        auto a = fwd->make_kv(), b = fwd->make_kv();
+        std::vector<float> logits;
+        backend::TopLogits top, want;
+        fwd->forward(*a, prompt, true, logits);
+        const backend::SequenceStep step{b.get(), prompt, {}, {}, true};
+        fwd->forward_top(backend::Batch(&step, 1), k, top);
+        backend::top_logits_of(logits, static_cast<int64_t>(prompt.size()), V, k, want);
+        EXPECT_EQ(top.k, want.k);
+        EXPECT_EQ(top.ids, want.ids);
+        EXPECT_EQ(top.values, want.values);
+        EXPECT_EQ(top.usable, want.usable);
+        // Decode steps of two sequences (graph replays): the same again, step after step.
+        auto c = fwd->make_kv(), d = fwd->make_kv();
+        fwd->forward(*c, prompt, false, logits);
+        fwd->forward(*d, prompt, false, logits);
+        for (int step_i = 0; step_i < 3; ++step_i) {
+            const int32_t t1 = (step_i * 13 + 1) % static_cast<int32_t>(V), t2 = (step_i * 7 + 2) % static_cast<int32_t>(V);
+            const backend::SequenceStep s1[2] = {{a.get(), std::span<const int32_t>(&t1, 1), {}, {}, false},
+                                                 {c.get(), std::span<const int32_t>(&t2, 1), {}, {}, false}};
+            const backend::SequenceStep s2[2] = {{b.get(), std::span<const int32_t>(&t1, 1), {}, {}, false},
+                                                 {d.get(), std::span<const int32_t>(&t2, 1), {}, {}, false}};
+            fwd->forward(backend::Batch(s1, 2), logits);
+            fwd->forward_top(backend::Batch(s2, 2), k, top);
+            backend::top_logits_of(logits, 2, V, k, want);
+            EXPECT_EQ(top.ids, want.ids) << "step " << step_i;
+            EXPECT_EQ(top.values, want.values) << "step " << step_i;
+        }
+    }
+    backend::TopLogits top;
+    auto e = fwd->make_kv();
+    const backend::SequenceStep step{e.get(), prompt, {}, {}, false};
+    EXPECT_THROW(fwd->forward_top(backend::Batch(&step, 1), 65, top), Error);
+}
+
 TEST(CudaModel, SyntheticModelRuns) {
     SCOUT_REQUIRE_GPU();
     auto cfg = model::parse_model_config(io::read_json_file(test::data_dir() / "models" / "tiny_scoutlike_bf16" / "config.json")).text;

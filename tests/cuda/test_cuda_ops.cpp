@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <random>
 
 #include "backend/cuda/device_kv.hpp"
+#include "backend/forward.hpp"
 #include "backend/cuda/ops.hpp"
 #include "cuda_test_util.hpp"
 #include "kv/attn_mask.hpp"
@@ -802,6 +804,60 @@ TEST(CudaOps, RouteAndGatherEqualsRouteThenGather) {
         for (float v : gx[1]) ASSERT_FALSE(std::isnan(v)) << "T " << T << " k " << k;
         EXPECT_EQ(gx[0], gx[1]) << "T " << T << " k " << k;
     }
+}
+
+// The device's top logits against the host twin (backend::top_logits_of), bit for bit: rows with
+// many ties at the k-th value (lowest ids must win), -inf, -0.0 beside +0.0, a wide random row,
+// a row whose k-th value is unique, NaN and +inf rows (unusable), V below k, and a row of 202,048.
+TEST(CudaOps, TopLogitsEqualTheHostTwin) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> small(-3, 3);
+    std::normal_distribution<float> wide(0.0f, 4.0f);
+    const float inf = std::numeric_limits<float>::infinity();
+    for (int64_t V : {int64_t{5}, int64_t{1000}, int64_t{3001}, int64_t{202048}}) {
+        const int64_t rows = 7;
+        std::vector<float> x(static_cast<std::size_t>(rows * V));
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < V; ++i) {
+                float& v = x[static_cast<std::size_t>(r * V + i)];
+                switch (r) {
+                    case 0: v = static_cast<float>(small(rng)) * 0.5f; break;
+                    case 1: v = i % 5 == 0 ? -inf : (i % 7 == 0 ? -0.0f : (i % 11 == 0 ? 0.0f : -std::abs(wide(rng)))); break;
+                    case 4: v = i == V / 2 ? std::nanf("") : wide(rng); break;
+                    case 5: v = i == V - 1 ? inf : wide(rng); break;
+                    case 6: v = -inf; break;
+                    default: v = wide(rng); break;
+                }
+            }
+        const cuda::DeviceBuffer dx = test::to_device(x);
+        for (int k : {1, 2, 40, 64}) {
+            SCOPED_TRACE(cat("V ", V, " k ", k));
+            backend::TopLogits want;
+            backend::top_logits_of(x, rows, V, k, want);
+            const auto kk = static_cast<std::size_t>(want.k);
+            cuda::DeviceBuffer ids(rows * kk * 4), vals(rows * kk * 4), ok(rows);
+            SCOUT_CUDA_CHECK(cudaMemset(ids.get(), 0xFF, ids.bytes()));
+            SCOUT_CUDA_CHECK(cudaMemset(vals.get(), 0xFF, vals.bytes()));
+            SCOUT_CUDA_CHECK(cudaMemset(ok.get(), 7, ok.bytes()));
+            cuda::top_logits(dx.as<float>(), rows, V, k, ids.as<int32_t>(), vals.as<float>(), ok.as<uint8_t>(), nullptr);
+            const auto got_ids = test::to_host<int32_t>(ids, rows * kk);
+            const auto got_vals = test::to_host<float>(vals, rows * kk);
+            const auto got_ok = test::to_host<uint8_t>(ok, rows);
+            for (int64_t r = 0; r < rows; ++r) {
+                ASSERT_EQ(got_ok[static_cast<std::size_t>(r)], want.usable[static_cast<std::size_t>(r)]) << "row " << r;
+                if (!want.usable[static_cast<std::size_t>(r)]) continue;
+                for (std::size_t j = 0; j < kk; ++j) {
+                    const std::size_t at = static_cast<std::size_t>(r) * kk + j;
+                    ASSERT_EQ(got_ids[at], want.ids[at]) << "row " << r << " rank " << j;
+                    ASSERT_EQ(std::memcmp(&got_vals[at], &want.values[at], 4), 0) << "row " << r << " rank " << j;
+                }
+            }
+        }
+    }
+    EXPECT_THROW(cuda::top_logits(nullptr, 1, 10, 65, nullptr, nullptr, nullptr, nullptr), Error);
 }
 
 TEST(CudaOps, DeviceInfoDescribesTheGpu) {

@@ -185,6 +185,58 @@ TEST(Scheduler, SeededSamplingIsReproducible) {
     EXPECT_EQ(collect(*b).tokens, want);
 }
 
+// A backend that says it selects the top logits on the device (as the CUDA backend does): the
+// scheduler then asks for top logits whenever every sampler of a step can use them. Here the
+// selection is the host twin (Forward::forward_top's default), so the tokens must equal a lone
+// Session's on full rows.
+class TopForward : public HookedForward {
+public:
+    explicit TopForward(backend::Forward& inner) : HookedForward(inner, [](int64_t) {}) {}
+    backend::Capabilities capabilities() const override {
+        backend::Capabilities c = HookedForward::capabilities();
+        c.device_top_k = 64;
+        return c;
+    }
+    void forward_top(backend::Batch batch, int k, backend::TopLogits& out) override {
+        ++top_calls;
+        EXPECT_EQ(k, 64);
+        backend::Forward::forward_top(batch, k, out);
+    }
+    std::atomic<int64_t> top_calls{0};
+};
+
+TEST(Scheduler, TopLogitsStepsDrawTheSameTokens) {
+    Tiny t;
+    SamplingParams top_k = greedy();
+    top_k.temperature = 0.8f;
+    top_k.top_k = 20;
+    top_k.top_p = 0.9f;
+    top_k.seed = 77;
+    SamplingParams nucleus = top_k;  // top_p without top_k needs whole rows
+    nucleus.top_k = 0;
+    const std::vector<SamplingParams> params = {greedy(), top_k, nucleus};
+    std::vector<std::vector<int32_t>> prompts, want;
+    for (int i = 0; i < 3; ++i) {
+        prompts.push_back(make_prompt(5 + 4 * i, 20 + i));
+        want.push_back(alone(t, prompts.back(), 14, params[static_cast<std::size_t>(i)]));
+    }
+    TopForward top(t.forward);
+    {  // greedy and top-k alone: every step on top logits
+        Scheduler s(top, nullptr, {.n_slots = 2, .context_length = 256});
+        auto a = s.submit(request(prompts[0], 14, params[0]));
+        auto b = s.submit(request(prompts[1], 14, params[1]));
+        EXPECT_EQ(collect(*a).tokens, want[0]);
+        EXPECT_EQ(collect(*b).tokens, want[1]);
+    }
+    EXPECT_GE(top.top_calls.load(), 14);
+    {  // with a nucleus request beside them: its steps take whole rows, the tokens are the same
+        Scheduler s(top, nullptr, {.n_slots = 3, .context_length = 256});
+        std::vector<std::shared_ptr<RequestStream>> streams;
+        for (int i = 0; i < 3; ++i) streams.push_back(s.submit(request(prompts[i], 14, params[static_cast<std::size_t>(i)])));
+        for (int i = 0; i < 3; ++i) EXPECT_EQ(collect(*streams[static_cast<std::size_t>(i)]).tokens, want[static_cast<std::size_t>(i)]) << i;
+    }
+}
+
 // Structured output in the scheduler: masks computed on the sample threads while the forward pass
 // runs (overlap_masks) change nothing: seeded constrained requests give the same tokens with and
 // without the overlap, and the first equals engine::generate's. The tiny model's 256 tokens are

@@ -153,6 +153,8 @@ void CudaForward::init_common() {
     w.route_f32.resize(f32(2 * R * k));
     w.logits.resize(f32(kLogitChunk * c.vocab_size));
     w.logits_host.resize(f32(kLogitChunk * c.vocab_size));
+    w.top.resize(static_cast<std::size_t>(kLogitChunk) * (kMaxDeviceTopK * 8 + 1));
+    w.top_host.resize(w.top.bytes());
     const MetaLayout ml = meta_layout(R);
     w.meta.resize(ml.total);
     w.meta_host.resize(ml.total);
@@ -161,7 +163,7 @@ void CudaForward::init_common() {
     w.route = {ri, rf, ri + 3 * R * k, ri + 3 * R * k + E, ri + R * k, rf + R * k, ri + 2 * R * k};
     w.bytes = 0;
     for (const DeviceBuffer* b : {&w.h, &w.xn, &w.branch, &w.q, &w.attn, &w.k, &w.v, &w.router_logits, &w.xs, &w.ye,
-                                  &w.fa, &w.fb, &w.fc, &w.route_i32, &w.route_f32, &w.logits, &w.meta})
+                                  &w.fa, &w.fb, &w.fc, &w.route_i32, &w.route_f32, &w.logits, &w.top, &w.meta})
         w.bytes += b->bytes();
     auto* base = w.meta.as<uint8_t>();
     d_tokens_ = reinterpret_cast<const int32_t*>(base + ml.tokens);
@@ -189,6 +191,7 @@ backend::Capabilities CudaForward::capabilities() const {
     for (kv::KvType t : kv::all_kv_types())
         if (config_.head_dim % kv::kv_block_elems(t) == 0 && cuda_kv_type_supported(t)) c.kv_types.push_back(t);
     c.embedding_rows = true;
+    c.device_top_k = kMaxDeviceTopK;
     return c;
 }
 
@@ -212,22 +215,37 @@ void CudaForward::report(const char* name, int64_t il, const float* device_data,
     observer_->on_tensor(full, host, shape);
 }
 
-void CudaForward::forward(backend::Batch batch, std::vector<float>& logits) {
+void CudaForward::forward(backend::Batch batch, std::vector<float>& logits) { run_batch(batch, &logits, nullptr, 0); }
+
+void CudaForward::forward_top(backend::Batch batch, int k, backend::TopLogits& out) {
+    check(k >= 1 && k <= kMaxDeviceTopK, cat("forward_top: k must be in [1, ", kMaxDeviceTopK, "] on the GPU, not ", k));
+    run_batch(batch, nullptr, &out, k);
+}
+
+void CudaForward::run_batch(backend::Batch batch, std::vector<float>* logits, backend::TopLogits* top, int k) {
     check(!batch.empty(), "forward: no sequences");
     SCOUT_CUDA_CHECK(cudaSetDevice(device_));
     const int64_t V = config_.vocab_size, R = options_.max_batch_rows;
     int64_t n_logit_rows = 0;  // as backend::batch_logit_rows (computed here: no link to the CPU backend)
     for (const backend::SequenceStep& st : batch) n_logit_rows += st.all_logits ? static_cast<int64_t>(st.tokens.size()) : 1;
-    logits.resize(static_cast<std::size_t>(n_logit_rows * V));
+    out_logits_ = logits;
+    out_top_ = top;
+    top_k_ = top ? static_cast<int>(std::min<int64_t>(k, V)) : 0;
+    if (logits) logits->resize(static_cast<std::size_t>(n_logit_rows * V));
+    if (top) {
+        top->k = top_k_;
+        top->ids.resize(static_cast<std::size_t>(n_logit_rows * top_k_));
+        top->values.resize(top->ids.size());
+        top->usable.resize(static_cast<std::size_t>(n_logit_rows));
+    }
     // Passes of at most R rows (and R sequences); a longer step is cut into pieces that run in
     // successive passes, only the last piece producing the step's last-row logits.
     std::vector<Piece> pass;
-    int64_t rows = 0;
-    float* out = logits.data();
+    int64_t rows = 0, logit_row = 0;
     const auto flush = [&]() {
         if (pass.empty()) return;
-        forward_pass(pass, out);
-        for (const Piece& p : pass) out += (p.all_logits ? p.end - p.begin : (p.last_logit ? 1 : 0)) * V;
+        forward_pass(pass, logit_row);
+        for (const Piece& p : pass) logit_row += p.all_logits ? p.end - p.begin : (p.last_logit ? 1 : 0);
         pass.clear();
         rows = 0;
     };
@@ -248,7 +266,7 @@ void CudaForward::forward(backend::Batch batch, std::vector<float>& logits) {
     flush();
 }
 
-void CudaForward::forward_pass(std::span<const Piece> pieces, float* logits_out) {
+void CudaForward::forward_pass(std::span<const Piece> pieces, int64_t logit_row0) {
     const auto& c = config_;
     const int64_t V = c.vocab_size, R = options_.max_batch_rows;
     const MetaLayout ml = meta_layout(R);
@@ -307,7 +325,7 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, float* logits_out)
     const bool graphable = S == static_cast<int64_t>(pieces.size()) && n_logits == S && S <= kLogitChunk &&
                            !embeddings && max_phase == 0 && profile_ == nullptr && observer_ == nullptr;
     if (graphable) {
-        auto it = graphs_.find(S);
+        auto it = graphs_.find({S, top_k_});
         if (it == graphs_.end()) {
             cudaGraph_t graph = nullptr;
             SCOUT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
@@ -323,30 +341,57 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, float* logits_out)
             const cudaError_t st = cudaGraphInstantiate(&exec, graph, 0);
             cudaGraphDestroy(graph);
             check_cuda(st, "cudaGraphInstantiate (decode step)");
-            it = graphs_.emplace(S, exec).first;
+            it = graphs_.emplace(std::make_pair(S, top_k_), exec).first;
         }
         SCOUT_CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
     } else {
         enqueue_pass(pieces, S, n_logits, embeddings);
     }
     SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    std::memcpy(logits_out, ws_.logits_host.get(), static_cast<std::size_t>(first_rows * V) * sizeof(float));
+    take_logit_rows(logit_row0, first_rows);
     // More logit rows than one chunk (prefill with all_logits): the rest, a chunk at a time.
     for (int64_t r0 = first_rows; r0 < n_logits; r0 += kLogitChunk) {
         const int64_t n = std::min(kLogitChunk, n_logits - r0);
         enqueue_lm_head(r0, n);
         SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        std::memcpy(logits_out + r0 * V, ws_.logits_host.get(), static_cast<std::size_t>(n * V) * sizeof(float));
+        take_logit_rows(logit_row0 + r0, n);
     }
     mark(backend::Stage::LmHead);
     for (const Piece& p : pieces) p.kv->advance(p.end - p.begin);
 }
 
+// Top mode: the chunk's rows [n, kk] of ids, then of values, then n usable flags, packed in
+// ws_.top (device) and ws_.top_host.
 void CudaForward::enqueue_lm_head(int64_t r0, int64_t n) {
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
     matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_, tc_);
-    SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.logits_host.get(), ws_.logits.get(), static_cast<std::size_t>(n * V) * sizeof(float),
+    if (top_k_ == 0) {
+        SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.logits_host.get(), ws_.logits.get(), static_cast<std::size_t>(n * V) * sizeof(float),
+                                         cudaMemcpyDeviceToHost, stream_));
+        return;
+    }
+    const auto entries = static_cast<std::size_t>(n * top_k_);
+    auto* ids = ws_.top.as<int32_t>();
+    auto* values = reinterpret_cast<float*>(ids + entries);
+    auto* usable = reinterpret_cast<uint8_t*>(values + entries);
+    top_logits(ws_.logits.as<float>(), n, V, top_k_, ids, values, usable, stream_);
+    SCOUT_CUDA_CHECK(cudaMemcpyAsync(ws_.top_host.get(), ws_.top.get(), entries * 8 + static_cast<std::size_t>(n),
                                      cudaMemcpyDeviceToHost, stream_));
+}
+
+void CudaForward::take_logit_rows(int64_t row0, int64_t n) {
+    const int64_t V = config_.vocab_size;
+    if (top_k_ == 0) {
+        std::memcpy(out_logits_->data() + row0 * V, ws_.logits_host.get(), static_cast<std::size_t>(n * V) * sizeof(float));
+        return;
+    }
+    const auto entries = static_cast<std::size_t>(n * top_k_), at = static_cast<std::size_t>(row0 * top_k_);
+    const auto* ids = ws_.top_host.as<int32_t>();
+    const auto* values = reinterpret_cast<const float*>(ids + entries);
+    const auto* usable = reinterpret_cast<const uint8_t*>(values + entries);
+    std::memcpy(out_top_->ids.data() + at, ids, entries * sizeof(int32_t));
+    std::memcpy(out_top_->values.data() + at, values, entries * sizeof(float));
+    std::memcpy(out_top_->usable.data() + row0, usable, static_cast<std::size_t>(n));
 }
 
 void CudaForward::enqueue_pass(std::span<const Piece> pieces, int64_t S, int64_t n_logits, bool embeddings) {

@@ -31,6 +31,8 @@ struct Workspace {
     DeviceBuffer route_f32;      // selected_score, assign_score [R*k each]
     DeviceBuffer logits;         // [kLogitChunk, V]
     PinnedBuffer logits_host;    // [kLogitChunk, V]
+    DeviceBuffer top;            // forward_top: ids, values [kLogitChunk, kMaxDeviceTopK], usable [kLogitChunk]
+    PinnedBuffer top_host;       // the same on the host
     DeviceBuffer meta;           // per-pass row metadata (see forward_cuda.cu: MetaLayout)
     PinnedBuffer meta_host;
     RouteBuffers route;          // views into route_i32 / route_f32
@@ -50,6 +52,9 @@ public:
 
     using backend::Forward::forward;
     void forward(backend::Batch batch, std::vector<float>& logits) override;
+    // The top logits are selected on the device (top_logits): kk ids and values per row cross to
+    // the host instead of the vocabulary's logits.
+    void forward_top(backend::Batch batch, int k, backend::TopLogits& out) override;
     std::unique_ptr<kv::KvMemory> make_kv() override;
     backend::Capabilities capabilities() const override;
     backend::MemoryUse memory() const override;
@@ -70,7 +75,11 @@ private:
     };
 
     void init_common();
-    void forward_pass(std::span<const Piece> pieces, float* logits_out);
+    // forward / forward_top: the batch cut into passes; results into out_logits_ or out_top_.
+    void run_batch(backend::Batch batch, std::vector<float>* logits, backend::TopLogits* top, int k);
+    void forward_pass(std::span<const Piece> pieces, int64_t logit_row0);
+    // Copies n logit rows (or their top entries) from the host staging buffers to rows row0.. of the output.
+    void take_logit_rows(int64_t row0, int64_t n);
     // The device work of a pass: metadata upload, embedding, the layers, final norm of the logit
     // rows and the first lm_head chunk (logits of rows [0, min(n_logits, kLogitChunk)) copied to
     // ws_.logits_host). Free of host synchronization, so that it can be captured as a graph.
@@ -107,7 +116,11 @@ private:
     std::vector<int64_t> phase_offsets_;  // rows of chunk phase p: phase_rows[offsets[p] .. offsets[p+1])
     // Decode steps (one row per sequence, no embeddings) replay a CUDA graph captured once per
     // number of sequences: ~25 kernels per layer launch as one graph instead of one by one.
-    std::map<int64_t, cudaGraphExec_t> graphs_;
+    std::map<std::pair<int64_t, int>, cudaGraphExec_t> graphs_;  // by (sequences, top k or 0)
+    // The current forward / forward_top call's outputs.
+    std::vector<float>* out_logits_ = nullptr;
+    backend::TopLogits* out_top_ = nullptr;
+    int top_k_ = 0;  // entries per row in top mode (min(k, V)); 0: whole rows
     backend::StageProfile* profile_ = nullptr;
     backend::ActivationObserver* observer_ = nullptr;
     double clock_ = 0.0;

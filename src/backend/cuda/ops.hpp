@@ -181,6 +181,14 @@ void gather_scaled(const float* x, int64_t D, const RouteBuffers& r, int64_t n_a
 void moe_combine(const float* shared, const float* ye, const RouteBuffers& r, int64_t T, int64_t k, int64_t D,
                  float* y, cudaStream_t stream);
 
+// ---- sampling ----------------------------------------------------------------------------------
+inline constexpr int kMaxDeviceTopK = 64;
+// For each row of logits [rows, V]: its kk = min(k, V) largest logits, largest first and lower id
+// first among equals (-0.0 equal to +0.0), into ids / values [rows, kk]; usable[r] = 0 when the
+// row holds a NaN or +inf, or no finite logit. The twin of backend::top_logits_of. k <= 64.
+void top_logits(const float* logits, int64_t rows, int64_t V, int k, int32_t* ids, float* values, uint8_t* usable,
+                cudaStream_t stream);
+
 // ---- synthetic weights -------------------------------------------------------------------------
 // Fills n_rows rows of `row_bytes` bytes (in elements each) with random but valid data of dtype:
 // random quants, positive fp16 scales sized so that a weight's magnitude is about `scale`
