@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -14,6 +15,8 @@
 #include "base/error.hpp"
 #include "cuda_test_util.hpp"
 #include "engine/model.hpp"
+#include "engine/scheduler.hpp"
+#include "sample/sampling_params.hpp"
 #include "fixture.hpp"
 #include "io/hf_checkpoint.hpp"
 #include "test_util.hpp"
@@ -248,6 +251,80 @@ TEST_P(CudaFixtures, FastMathStaysNearTransformers) {
     RecordProperty("fast_top1_agreement", std::to_string(static_cast<double>(agree) / n));
     std::printf("%s: fast %.3g, exact %.3g of the logit scale; top-1 %lld/%lld rows\n", GetParam().c_str(), err / scale,
                 err_exact / scale, static_cast<long long>(agree), static_cast<long long>(n));
+}
+
+// What `scout serve --device cuda` runs: the continuous-batching scheduler on the CUDA backend,
+// five greedy requests over three slots (prompt pieces interleaved with batched decode steps, the
+// top logit selected on the device), each against the CPU generating alone. The tokens must be
+// equal; the only divergence allowed is at a near-tie, where the CPU's logits for the two tokens
+// are within the GPU-vs-CPU tolerance (1e-4 of the logit scale; summation orders differ).
+TEST_P(CudaFixtures, ServeSchedulerGreedyEqualsCpu) {
+    SCOUT_REQUIRE_GPU();
+    const test::Fixture fx = test::load_fixture(GetParam());
+    const auto model = engine::load_model(fx.dir);
+    if (model->config.text.vocab_size < 8) GTEST_SKIP() << "vocabulary too small";
+    cpu::CpuForward cpu_fwd(model->config.text, model->plan, model->weights, options(kv::KvType::F32, 512, "cpu"));
+    auto gpu_fwd = gpu(*model);
+    const auto V = static_cast<int32_t>(model->config.text.vocab_size);
+    SamplingParams greedy;
+    greedy.temperature = 0;
+    greedy.penalty_last_n = 0;
+    const int64_t n_new = 12;
+    std::vector<std::vector<int32_t>> prompts;
+    for (int i = 0; i < 5; ++i) {
+        std::vector<int32_t> p;
+        for (int j = 0; j < 3 + 4 * i; ++j) p.push_back((j * 37 + i * 11 + 3) % V);
+        prompts.push_back(p);
+    }
+    engine::Scheduler sched(*gpu_fwd, nullptr, {.n_slots = 3, .context_length = 128, .prefill_chunk = 5});
+    std::vector<std::shared_ptr<engine::RequestStream>> streams;
+    for (const auto& p : prompts) {
+        engine::GenRequest r;
+        r.prompt = p;
+        r.sampling = greedy;
+        r.max_tokens = n_new;
+        streams.push_back(sched.submit(std::move(r)));
+    }
+    int exact = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        std::vector<int32_t> got;
+        bool done = false;
+        for (int spin = 0; spin < 600 && !done; ++spin) {
+            std::vector<engine::StreamEvent> ev;
+            streams[i]->next(ev, std::chrono::milliseconds(100));
+            for (const auto& e : ev) {
+                if (e.done) {
+                    EXPECT_EQ(e.finish, engine::StopReason::max_tokens) << e.error;
+                    done = true;
+                } else {
+                    got.push_back(e.token);
+                }
+            }
+        }
+        ASSERT_TRUE(done) << "request " << i << " did not finish";
+        // The CPU alone, greedy, one token at a time.
+        auto kv = cpu_fwd.make_kv();
+        std::vector<float> logits;
+        std::vector<int32_t> want;
+        cpu_fwd.forward(*kv, prompts[i], false, logits);
+        std::size_t diverged = got.size();
+        for (int64_t t = 0; t < n_new; ++t) {
+            const auto best = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            if (static_cast<std::size_t>(t) < got.size() && got[static_cast<std::size_t>(t)] != best) {
+                const double gap = logits[static_cast<std::size_t>(best)] - logits[static_cast<std::size_t>(got[static_cast<std::size_t>(t)])];
+                EXPECT_LE(gap, kSplitTolerance * std::max(1.0, max_abs(logits)))
+                    << "request " << i << " token " << t << ": GPU chose " << got[static_cast<std::size_t>(t)] << ", CPU " << best;
+                diverged = static_cast<std::size_t>(t);
+                break;
+            }
+            want.push_back(best);
+            cpu_fwd.forward(*kv, std::span<const int32_t>(&want.back(), 1), false, logits);
+        }
+        ASSERT_EQ(got.size(), static_cast<std::size_t>(n_new)) << "request " << i;
+        exact += diverged == got.size();
+    }
+    RecordProperty("requests_equal_to_cpu", exact);
+    std::printf("%s: %d of %zu requests equal to the CPU token for token\n", GetParam().c_str(), exact, prompts.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixtures, ::testing::ValuesIn(test::fixture_names()),
