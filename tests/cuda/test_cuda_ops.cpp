@@ -809,6 +809,85 @@ TEST(CudaOps, RouteAndGatherEqualsRouteThenGather) {
 // The device's top logits against the host twin (backend::top_logits_of), bit for bit: rows with
 // many ties at the k-th value (lowest ids must win), -inf, -0.0 beside +0.0, a wide random row,
 // a row whose k-th value is unique, NaN and +inf rows (unusable), V below k, and a row of 202,048.
+// Decode attention split over the keys (flash-decoding) against the unsplit kernel (itself
+// checked against the double reference above): 300 positions, a chunked layer (C = 128: queries
+// late in a chunk see up to 128 keys) and a global one, 2 / 5 / 32 splits (the last with empty
+// stretches), a listed subset of rows, and attention_splits' choices.
+TEST(CudaOps, AttentionSplitsFillTheGpu) {  // host logic: runs without a GPU
+    EXPECT_EQ(cuda::attention_splits(512, 40, 132), 1);  // prefill: enough blocks already
+    EXPECT_EQ(cuda::attention_splits(1, 40, 132), 27);   // Scout decode: 10 blocks -> about two per SM
+    EXPECT_EQ(cuda::attention_splits(8, 40, 132), 4);
+    EXPECT_EQ(cuda::attention_splits(128, 40, 132), 1);  // 1,280 blocks
+    EXPECT_EQ(cuda::attention_splits(1, 4, 132), cuda::kMaxSplits);
+    EXPECT_EQ(cuda::attention_splits(100, 1, 132), 3);
+    for (int64_t rows : {1, 7, 100, 511, 512, 513, 5000})
+        EXPECT_LE(cuda::attention_splits(rows, 1, 132) == 1 ? 0 : rows * cuda::attention_splits(rows, 1, 132),
+                  cuda::kMaxSplitWork) << rows;
+}
+
+TEST(CudaOps, SplitAttentionEqualsUnsplit) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    for (kv::KvType type : {kv::KvType::F16, kv::KvType::Q8_0}) {
+        SCOPED_TRACE(cat("kv ", kv::kv_type_name(type)));
+        const int64_t H = 8, Hkv = 2, d = 64, C = 128, n = 300;
+        model::LayerPlan plan;
+        plan.chunk_size = C;
+        plan.layers = {model::LayerRule{true, true, true, false, true}, model::LayerRule{false, false, false, true, true}};
+        auto pool = std::make_shared<cuda::PagePool>(std::size_t{1} << 22);
+        cuda::DeviceKv kvm(plan, Hkv, d, type, 16, pool);
+        kvm.reserve(n, nullptr);
+        const std::vector<float> q = test::random_floats(rng, static_cast<std::size_t>(n * H * d));
+        const std::vector<float> k = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d), 2.0f);
+        const std::vector<float> v = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d));
+        std::vector<int32_t> positions(static_cast<std::size_t>(n)), row_seq(static_cast<std::size_t>(n), 0);
+        std::iota(positions.begin(), positions.end(), 0);
+        const DeviceBuffer dq = test::to_device(q), dk = test::to_device(k), dv = test::to_device(v);
+        const DeviceBuffer dpos = test::to_device(positions), dseq = test::to_device(row_seq);
+        const std::vector<void* const*> tables = {kvm.device_table()};
+        const std::vector<int32_t> caps = {kvm.capacity()};
+        const DeviceBuffer dtab = test::to_device(tables), dcap = test::to_device(caps);
+        DeviceBuffer scratch(cuda::attention_split_floats(H, d) * sizeof(float));
+        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        // Queries: the last row of each chunk-ring state and a few others (a decode step's rows).
+        const std::vector<int32_t> rows = {299, 255, 127, 128, 0, 200, 31, 32};
+        const DeviceBuffer drows = test::to_device(rows);
+        for (int il = 0; il < 2; ++il) {
+            const bool chunked = il == 0;
+            cuda::KvView view{dtab.as<void* const* const>(), dcap.as<int32_t>(), type, Hkv, d, 16, chunked, C, il};
+            if (chunked) {  // one ring: only the last chunk's keys (256..299) are kept; query those
+                std::vector<int32_t> last(44);
+                std::iota(last.begin(), last.end(), 256);
+                const DeviceBuffer dlast = test::to_device(last);
+                cuda::kv_write(dk.as<float>(), dv.as<float>(), dlast.as<int32_t>(), 44, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
+            } else {
+                cuda::kv_write(dk.as<float>(), dv.as<float>(), nullptr, n, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
+            }
+            const std::vector<int32_t> qrows = chunked ? std::vector<int32_t>{299, 256, 280} : rows;
+            const DeviceBuffer dq_rows = test::to_device(qrows);
+            const auto nr = static_cast<int64_t>(qrows.size());
+            DeviceBuffer base = test::poisoned(static_cast<std::size_t>(n * H * d));
+            cuda::attention(dq.as<float>(), base.as<float>(), dq_rows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(),
+                            view, H, scale, nullptr);
+            const std::vector<float> want = test::to_host<float>(base, static_cast<std::size_t>(n * H * d));
+            for (int splits : {2, 5, 32}) {
+                DeviceBuffer out = test::poisoned(static_cast<std::size_t>(n * H * d));
+                cuda::attention(dq.as<float>(), out.as<float>(), dq_rows.as<int32_t>(), nr, dpos.as<int32_t>(),
+                                dseq.as<int32_t>(), view, H, scale, nullptr, splits, scratch.as<float>());
+                const std::vector<float> got = test::to_host<float>(out, static_cast<std::size_t>(n * H * d));
+                for (int32_t r : qrows)
+                    for (int64_t i = 0; i < H * d; ++i) {
+                        const std::size_t at = static_cast<std::size_t>(r * H * d + i);
+                        ASSERT_NEAR(got[at], want[at], 2e-6 * (std::abs(want[at]) + 1.0))
+                            << "layer " << il << " splits " << splits << " row " << r << " at " << i;
+                    }
+            }
+        }
+    }
+}
+
 TEST(CudaOps, TopLogitsEqualTheHostTwin) {
     SCOUT_REQUIRE_GPU();
     const uint64_t seed = test::test_seed();

@@ -153,6 +153,7 @@ void CudaForward::init_common() {
     w.route_f32.resize(f32(2 * R * k));
     w.logits.resize(f32(kLogitChunk * c.vocab_size));
     w.logits_host.resize(f32(kLogitChunk * c.vocab_size));
+    w.attn_part.resize(attention_split_floats(H, d) * sizeof(float));
     w.top.resize(static_cast<std::size_t>(kLogitChunk) * (kMaxDeviceTopK * 8 + 1));
     w.top_host.resize(w.top.bytes());
     const MetaLayout ml = meta_layout(R);
@@ -163,7 +164,7 @@ void CudaForward::init_common() {
     w.route = {ri, rf, ri + 3 * R * k, ri + 3 * R * k + E, ri + R * k, rf + R * k, ri + 2 * R * k};
     w.bytes = 0;
     for (const DeviceBuffer* b : {&w.h, &w.xn, &w.branch, &w.q, &w.attn, &w.k, &w.v, &w.router_logits, &w.xs, &w.ye,
-                                  &w.fa, &w.fb, &w.fc, &w.route_i32, &w.route_f32, &w.logits, &w.top, &w.meta})
+                                  &w.fa, &w.fb, &w.fc, &w.route_i32, &w.route_f32, &w.logits, &w.attn_part, &w.top, &w.meta})
         w.bytes += b->bytes();
     auto* base = w.meta.as<uint8_t>();
     d_tokens_ = reinterpret_cast<const int32_t*>(base + ml.tokens);
@@ -174,6 +175,7 @@ void CudaForward::init_common() {
     d_temps_ = reinterpret_cast<const float*>(base + ml.temps);
     pool_ = std::make_shared<PagePool>();
     tc_ = options_.gpu_math == backend::GpuMath::Fast;
+    SCOUT_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
 }
 
 std::unique_ptr<kv::KvMemory> CudaForward::make_kv() {
@@ -491,7 +493,9 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
     const int64_t n_phases = static_cast<int64_t>(phase_offsets_.size()) - 1;
     if (!view.chunked || n_phases <= 1) {
         kv_write(k, v, nullptr, S, d_positions_, d_row_seq_, view, s);
-        attention(q, attn, nullptr, S, d_positions_, d_row_seq_, view, H, scale, s);
+        // Few rows (decode) leave most SMs idle with a warp per (row, head): split the keys.
+        const int splits = attention_splits(S, H, sm_count_);
+        attention(q, attn, nullptr, S, d_positions_, d_row_seq_, view, H, scale, s, splits, ws_.attn_part.as<float>());
     } else {
         for (int64_t ph = 0; ph < n_phases; ++ph) {
             const int64_t b = phase_offsets_[static_cast<std::size_t>(ph)], n = phase_offsets_[static_cast<std::size_t>(ph) + 1] - b;

@@ -31,6 +31,7 @@ struct Workspace {
     DeviceBuffer route_f32;      // selected_score, assign_score [R*k each]
     DeviceBuffer logits;         // [kLogitChunk, V]
     PinnedBuffer logits_host;    // [kLogitChunk, V]
+    DeviceBuffer attn_part;      // split attention's partial results (attention_split_floats)
     DeviceBuffer top;            // forward_top: ids, values [kLogitChunk, kMaxDeviceTopK], usable [kLogitChunk]
     PinnedBuffer top_host;       // the same on the host
     DeviceBuffer meta;           // per-pass row metadata (see forward_cuda.cu: MetaLayout)
@@ -98,6 +99,7 @@ private:
     const model::TextWeights& weights_;
     backend::BackendOptions options_;
     bool tc_ = false;              // products of many rows on bf16 tensor cores (GpuMath::Fast)
+    int sm_count_ = 1;             // streaming multiprocessors (how far to split decode attention)
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
     WeightArena arena_;            // uploaded weights (empty for synthetic models)

@@ -152,8 +152,17 @@ void kv_write(const float* k, const float* v, const int32_t* rows, int64_t n_row
 // Causal attention of the listed rows: q [*, H, d] → out [*, H, d]; query row r at position
 // a = positions[r] attends keys first_visible_key(a) .. a of its sequence (kv/attn_mask.hpp),
 // GQA (q head h reads kv head h / (H / Hkv)), scores · scale, online softmax in float32.
+// n_splits > 1 (decode: few rows, long contexts): each (row, head)'s keys are cut into n_splits
+// stretches walked in parallel and merged after (flash-decoding); split_scratch holds
+// attention_split_floats(n_heads, head_dim) floats. Same result up to summation order.
 void attention(const float* q, float* out, const int32_t* rows, int64_t n_rows, const int32_t* positions,
-               const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream);
+               const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream,
+               int n_splits = 1, float* split_scratch = nullptr);
+inline constexpr int kMaxSplits = 32;
+inline constexpr int64_t kMaxSplitWork = 1024;  // rows × splits the scratch holds
+// Splits that give about two blocks per SM for n_rows rows (1 for more than kMaxSplitWork / 2 rows).
+int attention_splits(int64_t n_rows, int64_t n_heads, int sm_count);
+std::size_t attention_split_floats(int64_t n_heads, int64_t head_dim);
 
 // ---- mixture of experts ----------------------------------------------------------------------
 // Device scratch of the routing of T tokens to k of E experts.

@@ -1,7 +1,10 @@
 // KV writes and attention over the paged device KV memory (ops.hpp: kv_write, attention).
 // Encoders reproduce kv::kv_encode_row bit for bit; the attention kernel is a warp per
 // (query row, q head) walking its visible keys in tiles of 32 (one key per lane for the scores,
-// one head dimension per lane for P·V) with an online softmax in float32.
+// one head dimension per lane for P·V) with an online softmax in float32. Split over the keys
+// (decode, few rows: flash-decoding), each of n_splits warps per (row, head) walks one stretch of
+// the keys and leaves its unnormalised output with its running max and sum; a second kernel
+// merges the stretches (o = Σ o_s·e^(m_s−M) / Σ l_s·e^(m_s−M)).
 #include <cmath>
 
 #include "backend/cuda/cuda_check.hpp"
@@ -100,6 +103,8 @@ struct AttnArgs {
     const int32_t* row_seq;
     int64_t n_heads;
     float scale;
+    int n_splits;  // > 1: blockIdx.z picks the stretch of keys; results to part
+    float* part;   // [n_rows, n_heads, n_splits, head_dim + 2]: o (unnormalised), m, l
 };
 
 template <kv::KvType KT>
@@ -116,15 +121,22 @@ __global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs
     for (int64_t c = lane; c < d; c += 32) qs[warp][c] = qrow[c];
     __syncwarp();
 
-    const int64_t lo = a.chunked ? pos / a.chunk_size * a.chunk_size : 0;  // kv::first_visible_key
+    int64_t lo = a.chunked ? pos / a.chunk_size * a.chunk_size : 0;  // kv::first_visible_key
+    int64_t hi = pos;
+    if (p.n_splits > 1) {  // this warp's stretch: whole tiles of 32, the last ones maybe empty
+        const int64_t n = pos - lo + 1;
+        const int64_t span = ((n + p.n_splits - 1) / p.n_splits + 31) / 32 * 32;
+        lo += static_cast<int64_t>(blockIdx.z) * span;
+        hi = lo + span - 1 < pos ? lo + span - 1 : pos;
+    }
     float m = -INFINITY, l = 0.0f;
     float o[kMaxHeadDim / 32];
 #pragma unroll
     for (int j = 0; j < kMaxHeadDim / 32; ++j) o[j] = 0.0f;
-    for (int64_t t0 = lo; t0 <= pos; t0 += 32) {
+    for (int64_t t0 = lo; t0 <= hi; t0 += 32) {
         // Scores: lane u takes key t0 + u.
         const int64_t t = t0 + lane;
-        const bool valid = t <= pos;
+        const bool valid = t <= hi;
         float s = -INFINITY;
         if (valid) {
             const uint8_t* kr = kv_head_row(a, seq, 0, t, g);
@@ -171,7 +183,7 @@ __global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs
         for (int j = 0; j < kMaxHeadDim / 32; ++j) o[j] *= alpha;
         // P·V: lane owns dimensions lane, lane + 32, ...
         // (Unrolled: each key's page-table and row loads are independent of the previous key's FMAs.)
-        const int nk = static_cast<int>(pos - t0 + 1 < 32 ? pos - t0 + 1 : 32);
+        const int nk = static_cast<int>(hi - t0 + 1 < 32 ? hi - t0 + 1 : 32);
 #pragma unroll 4
         for (int u = 0; u < nk; ++u) {
             const float pu = __shfl_sync(0xffffffffu, pr, u);
@@ -184,12 +196,46 @@ __global__ void __launch_bounds__(kHeadsPerBlock * 32) attention_kernel(AttnArgs
         }
         m = m_new;
     }
+    if (p.n_splits > 1) {  // an empty stretch leaves m = -inf, l = 0: it weighs nothing in the merge
+        float* part = p.part + ((static_cast<int64_t>(blockIdx.x) * p.n_heads + h) * p.n_splits + blockIdx.z) * (d + 2);
+#pragma unroll
+        for (int j = 0; j < kMaxHeadDim / 32; ++j) {
+            const int64_t c = lane + 32 * j;
+            if (c < d) part[c] = o[j];
+        }
+        if (lane == 0) part[d] = m, part[d + 1] = l;
+        return;
+    }
     float* orow = p.out + (static_cast<int64_t>(row) * p.n_heads + h) * d;
     const float inv_l = 1.0f / l;
 #pragma unroll
     for (int j = 0; j < kMaxHeadDim / 32; ++j) {
         const int64_t c = lane + 32 * j;
         if (c < d) orow[c] = o[j] * inv_l;
+    }
+}
+
+// grid (n_rows, n_heads): merges the n_splits stretches of one (row, head).
+__global__ void attention_merge_kernel(AttnArgs p, int64_t d) {
+    const int i = static_cast<int>(blockIdx.x);
+    const int64_t h = blockIdx.y;
+    const int row = p.rows ? p.rows[i] : i;
+    const float* part = p.part + (static_cast<int64_t>(i) * p.n_heads + h) * p.n_splits * (d + 2);
+    float M = -INFINITY;
+    for (int s = 0; s < p.n_splits; ++s) M = fmaxf(M, part[s * (d + 2) + d]);  // finite: stretch 0 has key lo
+    float L = 0.0f;
+    for (int s = 0; s < p.n_splits; ++s) {
+        const float ms = part[s * (d + 2) + d];
+        if (ms != -INFINITY) L += part[s * (d + 2) + d + 1] * expf(ms - M);
+    }
+    float* orow = p.out + (static_cast<int64_t>(row) * p.n_heads + h) * d;
+    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < p.n_splits; ++s) {
+            const float ms = part[s * (d + 2) + d];
+            if (ms != -INFINITY) acc += part[s * (d + 2) + c] * expf(ms - M);
+        }
+        orow[c] = acc / L;
     }
 }
 
@@ -219,19 +265,42 @@ void kv_write(const float* k, const float* v, const int32_t* rows, int64_t n_row
     });
 }
 
+int attention_splits(int64_t n_rows, int64_t n_heads, int sm_count) {
+    if (n_rows <= 0 || n_rows > kMaxSplitWork / 2) return 1;
+    const int64_t blocks = n_rows * ((n_heads + kHeadsPerBlock - 1) / kHeadsPerBlock);
+    int64_t splits = (2 * static_cast<int64_t>(sm_count) + blocks - 1) / blocks;  // about two blocks per SM
+    splits = splits < kMaxSplits ? splits : kMaxSplits;
+    while (splits > 1 && n_rows * splits > kMaxSplitWork) --splits;
+    return static_cast<int>(splits < 1 ? 1 : splits);
+}
+
+std::size_t attention_split_floats(int64_t n_heads, int64_t head_dim) {
+    return static_cast<std::size_t>(kMaxSplitWork * n_heads * (head_dim + 2));
+}
+
 void attention(const float* q, float* out, const int32_t* rows, int64_t n_rows, const int32_t* positions,
-               const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream) {
+               const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream,
+               int n_splits, float* split_scratch) {
     if (n_rows <= 0) return;
     check(kv.head_dim <= kMaxHeadDim, cat("attention: head_dim ", kv.head_dim, " is over the GPU kernel's limit of ",
                                           kMaxHeadDim));
     check(kv.n_kv_heads > 0 && n_heads % kv.n_kv_heads == 0, "attention: heads must be a multiple of kv heads");
-    const AttnArgs p{q, out, rows, positions, row_seq, n_heads, scale};
-    const dim3 grid(static_cast<unsigned>(n_rows), static_cast<unsigned>((n_heads + kHeadsPerBlock - 1) / kHeadsPerBlock));
+    check(n_splits >= 1 && n_splits <= kMaxSplits && (n_splits == 1 || n_rows * n_splits <= kMaxSplitWork),
+          cat("attention: ", n_splits, " splits of ", n_rows, " rows is over the scratch's ", kMaxSplitWork));
+    check(n_splits == 1 || split_scratch != nullptr, "attention: splits need scratch (attention_split_floats)");
+    const AttnArgs p{q, out, rows, positions, row_seq, n_heads, scale, n_splits, split_scratch};
+    const dim3 grid(static_cast<unsigned>(n_rows), static_cast<unsigned>((n_heads + kHeadsPerBlock - 1) / kHeadsPerBlock),
+                    static_cast<unsigned>(n_splits));
     dispatch_kv(kv.type, [&](auto tag) {
         constexpr kv::KvType KT = decltype(tag)::value;
         attention_kernel<KT><<<grid, kHeadsPerBlock * 32, 0, stream>>>(p, kv_args(kv));
         check_launch("attention_kernel");
     });
+    if (n_splits > 1) {
+        attention_merge_kernel<<<dim3(static_cast<unsigned>(n_rows), static_cast<unsigned>(n_heads)), 128, 0, stream>>>(
+            p, kv.head_dim);
+        check_launch("attention_merge_kernel");
+    }
 }
 
 }  // namespace scout::cuda
