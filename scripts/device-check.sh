@@ -3,7 +3,9 @@
 # the CUDA tests and the GPU benchmarks, and writes what it measured to $OUT:
 #   $OUT/device-check.json  summary: steps (status, seconds), probe, benchmarks
 #   $OUT/log.txt            every command's output, with elapsed seconds per step
-#   $OUT/probe.json, $OUT/bench-kernels.json, $OUT/bench-scout.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json, $OUT/ctest-cuda.xml
+#   $OUT/probe.json, $OUT/bench-kernels.json, $OUT/bench-scout.json, $OUT/bench-scout-fast.json,
+#   $OUT/bench-scout-pp8k.json, $OUT/bench-scout-ctx4k.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json,
+#   $OUT/compare-cpu.json, $OUT/ctest-cuda.xml
 # Every step has a time limit and a failed step does not stop the others; the whole script stays
 # under BUDGET seconds (default 470, for an 8-minute slot).
 #
@@ -48,6 +50,15 @@ step_to "$OUT/bench-kernels.json" bench-kernels 60 "$BIN/scout_cuda_bench" --ker
 # The real Scout dimensions (48 layers, 16 experts, vocab 202,048) at Q4_K_M, weights made on the GPU.
 step_to "$OUT/bench-scout.json" bench-scout 150 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
   --type Q4_K_M -p 512 -n 64 -r 1 --batches 1,8,32,128 --agg-steps 8
+# The fast mode (bf16 tensor cores for products of many rows): prefill at 512 and 8,192 tokens and
+# aggregate decode at 32 / 128 sequences, Scout's dimensions.
+step_to "$OUT/bench-scout-fast.json" bench-scout-fast 120 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
+  --type Q4_K_M --gpu-math fast -p 512 -n 0 -r 1 --batches 32,128 --agg-steps 8
+step_to "$OUT/bench-scout-pp8k.json" bench-scout-pp8k 120 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
+  --type Q4_K_M --gpu-math fast -p 8192 -n 0 -r 1 --batches 1
+# Batch-1 decode after 4,096 tokens of context (split-KV attention), the context prefilled in the fast mode.
+step_to "$OUT/bench-scout-ctx4k.json" bench-scout-ctx4k 90 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
+  --type Q4_K_M --gpu-math fast -p 0 -n 32 -r 1 --context 4096 --batches 1
 # The 1.3 B demo model's dimensions (scout demo-model --size 1b), Q4_K_M, weights made on the GPU.
 step_to "$OUT/bench-1b.json" bench-1b 60 "$BIN/scout_cuda_bench" --demo-1b --type Q4_K_M -p 512 -n 128 -r 2 \
   --batches 1,8,32,128 --agg-steps 16
@@ -63,6 +74,8 @@ if [ -n "$TOK" ] && [ $(( BUDGET - $(elapsed) )) -gt 150 ]; then
   step quantize 60 "$BUILD/src/apps/scout" quantize -m "$DEMO" --type Q4_K_M -o "$DEMO/model-q4_k_m.gguf" &&
   step_to "$OUT/bench-1b-file.json" bench-1b-file 40 "$BIN/scout_cuda_bench" --model "$DEMO/model-q4_k_m.gguf" \
     -p 512 -n 128 -r 2 --batches 1,8,32 --agg-steps 16
+  # The fast mode's error: GPU logits (exact and fast) against the CPU's over 128 greedy tokens.
+  step_to "$OUT/compare-cpu.json" compare-cpu 90 "$BIN/scout_cuda_bench" --model "$DEMO/model-q4_k_m.gguf" --compare-cpu 128
 else
   log "SKIP demo-model file benchmark (tokenizer: ${TOK:-none}, $(( BUDGET - $(elapsed) ))s left)"
 fi
@@ -76,7 +89,11 @@ cat > "$OUT/device-check.json" <<JSON
   "bench_kernels": $(json_or_null "$OUT/bench-kernels.json"),
   "bench_scout_q4_k_m": $(json_or_null "$OUT/bench-scout.json"),
   "bench_1b_q4_k_m": $(json_or_null "$OUT/bench-1b.json"),
-  "bench_1b_file": $(json_or_null "$OUT/bench-1b-file.json")
+  "bench_1b_file": $(json_or_null "$OUT/bench-1b-file.json"),
+  "bench_scout_fast": $(json_or_null "$OUT/bench-scout-fast.json"),
+  "bench_scout_pp8k_fast": $(json_or_null "$OUT/bench-scout-pp8k.json"),
+  "bench_scout_ctx4k": $(json_or_null "$OUT/bench-scout-ctx4k.json"),
+  "compare_cpu_1b": $(json_or_null "$OUT/compare-cpu.json")
 }
 JSON
 log "done in $(elapsed)s: $OUT/device-check.json"

@@ -825,6 +825,95 @@ TEST(CudaOps, AttentionSplitsFillTheGpu) {  // host logic: runs without a GPU
                   cuda::kMaxSplitWork) << rows;
 }
 
+TEST(CudaOps, AttentionTilesStayInOneSequenceAndChunk) {  // host logic: runs without a GPU
+    std::vector<cuda::AttnTile> tiles;
+    // Sequence 0: rows 0..39 at positions 5..44; sequence 1: rows 40..42 at 100..102. Chunks of 16.
+    const std::vector<cuda::AttnRun> runs = {{0, 0, 40, 5}, {1, 40, 3, 100}};
+    ASSERT_EQ(cuda::attention_tiles(runs, false, 16, tiles), 4);
+    const int32_t rows0[4] = {0, 16, 32, 40}, counts[4] = {16, 16, 8, 3}, pos0[4] = {5, 21, 37, 100}, seqs[4] = {0, 0, 0, 1};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(tiles[i].row0, rows0[i]) << i;
+        EXPECT_EQ(tiles[i].count, counts[i]) << i;
+        EXPECT_EQ(tiles[i].pos0, pos0[i]) << i;
+        EXPECT_EQ(tiles[i].seq, seqs[i]) << i;
+    }
+    // Chunked: cut at the chunk edges (positions 16 and 32) too.
+    ASSERT_EQ(cuda::attention_tiles(runs, true, 16, tiles), 4);
+    const int32_t crows0[4] = {0, 11, 27, 40}, ccounts[4] = {11, 16, 13, 3}, cpos0[4] = {5, 16, 32, 100};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(tiles[i].row0, crows0[i]) << i;
+        EXPECT_EQ(tiles[i].count, ccounts[i]) << i;
+        EXPECT_EQ(tiles[i].pos0, cpos0[i]) << i;
+        EXPECT_EQ(tiles[i].pos0 / 16, (tiles[i].pos0 + tiles[i].count - 1) / 16) << "tile " << i << " crosses a chunk edge";
+    }
+    EXPECT_TRUE(cuda::attention_tc_supported(128));
+    EXPECT_FALSE(cuda::attention_tc_supported(24));
+    EXPECT_FALSE(cuda::attention_tc_supported(256));
+}
+
+// Prompt attention on tensor cores (the fast mode) against the float32 kernel: two sequences, a
+// chunked layer (the last chunk's rows) and a global one (300 rows: tiles of 16 and a partial
+// one), GQA 8/2, head_dim 64 and 128. bf16 operands: held to 2e-2 (outputs are averages of V
+// rows of magnitude <= 1), and not equal (the tensor cores ran).
+TEST(CudaOps, TensorCoreAttentionMatchesFloat32Kernel) {
+    SCOUT_REQUIRE_GPU();
+    const uint64_t seed = test::test_seed();
+    SCOPED_TRACE(cat("seed ", seed));
+    std::mt19937_64 rng(seed);
+    for (int64_t d : {64, 128}) {
+        SCOPED_TRACE(cat("head_dim ", d));
+        const kv::KvType type = kv::KvType::F16;
+        const int64_t H = 8, Hkv = 2, C = 128, n = 300;
+        model::LayerPlan plan;
+        plan.chunk_size = C;
+        plan.layers = {model::LayerRule{true, true, true, false, true}, model::LayerRule{false, false, false, true, true}};
+        auto pool = std::make_shared<cuda::PagePool>(std::size_t{1} << 22);
+        cuda::DeviceKv kvm(plan, Hkv, d, type, 16, pool);
+        kvm.reserve(n, nullptr);
+        const std::vector<float> q = test::random_floats(rng, static_cast<std::size_t>(n * H * d));
+        const std::vector<float> k = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d), 2.0f);
+        const std::vector<float> v = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d));
+        std::vector<int32_t> positions(static_cast<std::size_t>(n)), row_seq(static_cast<std::size_t>(n), 0);
+        std::iota(positions.begin(), positions.end(), 0);
+        const DeviceBuffer dq = test::to_device(q), dk = test::to_device(k), dv = test::to_device(v);
+        const DeviceBuffer dpos = test::to_device(positions), dseq = test::to_device(row_seq);
+        const std::vector<void* const*> tables = {kvm.device_table()};
+        const std::vector<int32_t> caps = {kvm.capacity()};
+        const DeviceBuffer dtab = test::to_device(tables), dcap = test::to_device(caps);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        for (int il = 0; il < 2; ++il) {
+            const bool chunked = il == 0;
+            cuda::KvView view{dtab.as<void* const* const>(), dcap.as<int32_t>(), type, Hkv, d, 16, chunked, C, il};
+            // Chunked: rows 256..299 (the ring's last chunk); global: every row.
+            const int64_t r0 = chunked ? 256 : 0, nr = n - r0;
+            std::vector<int32_t> rows(static_cast<std::size_t>(nr));
+            std::iota(rows.begin(), rows.end(), static_cast<int32_t>(r0));
+            const DeviceBuffer drows = test::to_device(rows);
+            cuda::kv_write(dk.as<float>(), dv.as<float>(), drows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
+            DeviceBuffer want_buf = test::poisoned(static_cast<std::size_t>(n * H * d)), got_buf = test::poisoned(static_cast<std::size_t>(n * H * d));
+            cuda::attention(dq.as<float>(), want_buf.as<float>(), drows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(),
+                            view, H, scale, nullptr);
+            std::vector<cuda::AttnTile> tiles;
+            const std::vector<cuda::AttnRun> runs = {{0, static_cast<int32_t>(r0), nr, r0}};
+            const int64_t nt = cuda::attention_tiles(runs, chunked, C, tiles);
+            const DeviceBuffer dtiles = test::to_device(tiles);
+            cuda::attention_tensor_cores(dq.as<float>(), got_buf.as<float>(), dtiles.as<cuda::AttnTile>(), nt, view, H, scale, nullptr);
+            const auto want = test::to_host<float>(want_buf, static_cast<std::size_t>(n * H * d));
+            const auto got = test::to_host<float>(got_buf, static_cast<std::size_t>(n * H * d));
+            double max_err = 0;
+            for (int32_t r : rows)
+                for (int64_t i = 0; i < H * d; ++i) {
+                    const std::size_t at = static_cast<std::size_t>(r * H * d + i);
+                    ASSERT_TRUE(std::isfinite(got[at])) << "layer " << il << " row " << r << " at " << i;
+                    max_err = std::max(max_err, static_cast<double>(std::abs(got[at] - want[at])));
+                }
+            EXPECT_LE(max_err, 2e-2) << "layer " << il;
+            EXPECT_GT(max_err, 0.0) << "layer " << il;
+            RecordProperty(cat("max_abs_error_d", d, "_layer", il), std::to_string(max_err));
+        }
+    }
+}
+
 TEST(CudaOps, SplitAttentionEqualsUnsplit) {
     SCOUT_REQUIRE_GPU();
     const uint64_t seed = test::test_seed();

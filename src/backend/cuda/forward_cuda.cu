@@ -321,6 +321,7 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, int64_t logit_row0
     bool embeddings = false;
     for (const Piece& p : pieces)
         for (int64_t r : p.step->embedding_rows) embeddings |= r >= p.begin && r < p.end;
+    plan_tc_attention(pieces, max_phase);
     const int64_t first_rows = std::min(n_logits, kLogitChunk);
     // Decode steps replay a captured graph (same kernels, same arguments: the row metadata lives
     // at fixed addresses and is copied from the pinned buffer by the graph's first node).
@@ -364,6 +365,50 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, int64_t logit_row0
 
 // Top mode: the chunk's rows [n, kk] of ids, then of values, then n usable flags, packed in
 // ws_.top (device) and ws_.top_host.
+// The fast mode's prompt attention (attention_tensor_cores) when some piece of the pass has 16
+// rows or more (a prompt, not decode steps): tiles of the global layers (list 0) and of each
+// chunk phase of the chunked layers (lists 1 + phase), uploaded once per pass.
+void CudaForward::plan_tc_attention(std::span<const Piece> pieces, int64_t max_phase) {
+    tc_attention_ = false;
+    if (!tc_ || !attention_tc_supported(config_.head_dim)) return;
+    int64_t longest = 0;
+    for (const Piece& p : pieces) longest = std::max(longest, p.end - p.begin);
+    if (longest < 16) return;
+    tc_attention_ = true;
+    const int64_t C = plan_.chunk_size;
+    std::vector<AttnTile> all, part;
+    std::vector<AttnRun> runs;
+    tile_lists_.clear();
+    const auto add_list = [&](bool chunked) {
+        const int64_t n = attention_tiles(runs, chunked, C, part);
+        tile_lists_.push_back({static_cast<int64_t>(all.size()), n});
+        all.insert(all.end(), part.begin(), part.end());
+    };
+    int32_t row0 = 0;
+    for (std::size_t si = 0; si < pieces.size(); ++si) {  // global layers: every row, one run per piece
+        const int64_t len = pieces[si].end - pieces[si].begin;
+        runs.push_back({static_cast<int32_t>(si), row0, len, pieces[si].kv->n_past()});
+        row0 += static_cast<int32_t>(len);
+    }
+    add_list(false);
+    for (int64_t ph = 0; ph <= max_phase; ++ph) {  // chunked layers: each piece's rows of phase ph
+        runs.clear();
+        row0 = 0;
+        for (std::size_t si = 0; si < pieces.size(); ++si) {
+            const int64_t n_past = pieces[si].kv->n_past(), len = pieces[si].end - pieces[si].begin;
+            const int64_t first = C > 0 ? (n_past / C + ph) * C : n_past;  // phase ph's first position
+            const int64_t b = std::max(n_past, first), e = C > 0 ? std::min(n_past + len, first + C) : n_past + len;
+            if (b < e) runs.push_back({static_cast<int32_t>(si), static_cast<int32_t>(row0 + b - n_past), e - b, b});
+            row0 += static_cast<int32_t>(len);
+        }
+        add_list(C > 0);
+    }
+    const std::size_t bytes = std::max<std::size_t>(1, all.size()) * sizeof(AttnTile);
+    if (tiles_.bytes() < bytes) tiles_.resize(bytes);
+    SCOUT_CUDA_CHECK(cudaMemcpyAsync(tiles_.get(), all.data(), all.size() * sizeof(AttnTile), cudaMemcpyHostToDevice, stream_));
+    SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // `all` is freed on return
+}
+
 void CudaForward::enqueue_lm_head(int64_t r0, int64_t n) {
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
     matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_, tc_);
@@ -491,7 +536,21 @@ void CudaForward::attention_block(int64_t il, int64_t S, const KvView& view) {
     // written before its queries attend (they see only their own chunk). Global layers: one phase.
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
     const int64_t n_phases = static_cast<int64_t>(phase_offsets_.size()) - 1;
-    if (!view.chunked || n_phases <= 1) {
+    if (tc_attention_) {  // prompts in the fast mode: tensor cores, tiles planned for this pass
+        const auto* tiles = tiles_.as<AttnTile>();
+        if (!view.chunked || n_phases <= 1) {
+            kv_write(k, v, nullptr, S, d_positions_, d_row_seq_, view, s);
+            const TileList& tl = tile_lists_[view.chunked ? 1 : 0];
+            attention_tensor_cores(q, attn, tiles + tl.offset, tl.count, view, H, scale, s);
+        } else {
+            for (int64_t ph = 0; ph < n_phases; ++ph) {
+                const int64_t b = phase_offsets_[static_cast<std::size_t>(ph)], n = phase_offsets_[static_cast<std::size_t>(ph) + 1] - b;
+                kv_write(k, v, d_phase_rows_ + b, n, d_positions_, d_row_seq_, view, s);
+                const TileList& tl = tile_lists_[static_cast<std::size_t>(1 + ph)];
+                attention_tensor_cores(q, attn, tiles + tl.offset, tl.count, view, H, scale, s);
+            }
+        }
+    } else if (!view.chunked || n_phases <= 1) {
         kv_write(k, v, nullptr, S, d_positions_, d_row_seq_, view, s);
         // Few rows (decode) leave most SMs idle with a warp per (row, head): split the keys.
         const int splits = attention_splits(S, H, sm_count_);

@@ -86,6 +86,7 @@ private:
     // ws_.logits_host). Free of host synchronization, so that it can be captured as a graph.
     void enqueue_pass(std::span<const Piece> pieces, int64_t S, int64_t n_logits, bool embeddings);
     void enqueue_lm_head(int64_t r0, int64_t n);
+    void plan_tc_attention(std::span<const Piece> pieces, int64_t max_phase);
     void release_graphs();
     void attention_block(int64_t il, int64_t S, const KvView& view);
     void moe_block(int64_t il, int64_t S);
@@ -116,6 +117,14 @@ private:
     const int32_t* d_logit_rows_ = nullptr;
     const float* d_temps_ = nullptr;
     std::vector<int64_t> phase_offsets_;  // rows of chunk phase p: phase_rows[offsets[p] .. offsets[p+1])
+    // Prompt attention on tensor cores (fast mode): whether this pass uses it, and its tile lists
+    // in tiles_ (list 0: global layers; 1 + p: chunk phase p).
+    struct TileList {
+        int64_t offset = 0, count = 0;
+    };
+    bool tc_attention_ = false;
+    std::vector<TileList> tile_lists_;
+    DeviceBuffer tiles_;
     // Decode steps (one row per sequence, no embeddings) replay a CUDA graph captured once per
     // number of sequences: ~25 kernels per layer launch as one graph instead of one by one.
     std::map<std::pair<int64_t, int>, cudaGraphExec_t> graphs_;  // by (sequences, top k or 0)

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "base/dtype.hpp"
 #include "kv/kv_type.hpp"
@@ -158,6 +160,25 @@ void kv_write(const float* k, const float* v, const int32_t* rows, int64_t n_row
 void attention(const float* q, float* out, const int32_t* rows, int64_t n_rows, const int32_t* positions,
                const int32_t* row_seq, const KvView& kv, int64_t n_heads, float scale, cudaStream_t stream,
                int n_splits = 1, float* split_scratch = nullptr);
+// Prompts in the fast mode: attention on bf16 tensor cores (Q, K, V, P rounded to bf16, scores,
+// softmax and output in float32), a warp per tile of up to 16 query rows of one sequence at
+// consecutive positions within one chunk (chunked layers), per q head. Tiles: attention_tiles.
+struct AttnTile {
+    int32_t seq;    // sequence of the pass (KvView tables)
+    int32_t row0;   // first row in q / out
+    int32_t count;  // rows, 1..16
+    int32_t pos0;   // position of row0 (row0 + i is at pos0 + i)
+};
+// A run of rows of one sequence at consecutive positions (a piece of a pass, or its rows of one phase).
+struct AttnRun {
+    int32_t seq, row0;
+    int64_t count, pos0;
+};
+bool attention_tc_supported(int64_t head_dim);  // head_dim a multiple of 16, at most 128
+// Cuts the runs into tiles (16 rows, and at chunk edges when chunked); returns how many.
+int64_t attention_tiles(std::span<const AttnRun> runs, bool chunked, int64_t chunk_size, std::vector<AttnTile>& out);
+void attention_tensor_cores(const float* q, float* out, const AttnTile* tiles, int64_t n_tiles, const KvView& kv,
+                            int64_t n_heads, float scale, cudaStream_t stream);
 inline constexpr int kMaxSplits = 32;
 inline constexpr int64_t kMaxSplitWork = 1024;  // rows × splits the scratch holds
 // Splits that give about two blocks per SM for n_rows rows (1 for more than kMaxSplitWork / 2 rows).

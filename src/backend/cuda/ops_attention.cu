@@ -5,7 +5,12 @@
 // (decode, few rows: flash-decoding), each of n_splits warps per (row, head) walks one stretch of
 // the keys and leaves its unnormalised output with its running max and sum; a second kernel
 // merges the stretches (o = Σ o_s·e^(m_s−M) / Σ l_s·e^(m_s−M)).
+#include <cuda_bf16.h>
+#include <mma.h>
+
 #include <cmath>
+
+#include <algorithm>
 
 #include "backend/cuda/cuda_check.hpp"
 #include "backend/cuda/ops.hpp"
@@ -239,6 +244,124 @@ __global__ void attention_merge_kernel(AttnArgs p, int64_t d) {
     }
 }
 
+// ---- prompts on tensor cores (the fast mode) ----------------------------------------------------
+// A warp per (tile of up to 16 query rows of one sequence, consecutive positions, one chunk; q head):
+// per tile of 32 keys it decodes K and V to bf16 in shared memory, computes S = Q·Kᵀ with WMMA
+// (bf16 in, float32 out), runs the online softmax on its 16 rows (lane r < 16 owns row r), and adds
+// P·V (P rounded to bf16) to the float32 output rows kept in shared memory.
+constexpr int kTcRows = 16, kTcKeys = 32, kTcMaxDim = 128;
+constexpr int kTcLdQ = kTcMaxDim + 8;  // bf16 row strides (multiples of 8)
+constexpr int kTcLdP = kTcKeys + 8;
+constexpr int kTcLdS = kTcKeys + 4;    // float row strides (multiples of 4)
+constexpr int kTcLdO = kTcMaxDim + 4;
+
+struct TcAttnSmem {
+    __nv_bfloat16 q[kTcRows * kTcLdQ];
+    __nv_bfloat16 k[kTcKeys * kTcLdQ];
+    __nv_bfloat16 v[kTcKeys * kTcLdQ];
+    __nv_bfloat16 p[kTcRows * kTcLdP];
+    float s[kTcRows * kTcLdS];
+    float o[kTcRows * kTcLdO];
+    float tmp[kTcRows * kTcLdO];
+    float alpha[kTcRows];
+};
+
+template <kv::KvType KT>
+__global__ void __launch_bounds__(32) attention_tc_kernel(AttnArgs p, KvArgs a, const AttnTile* tiles) {
+    namespace wmma = nvcuda::wmma;
+    __shared__ __align__(128) TcAttnSmem sm;
+    const int lane = static_cast<int>(threadIdx.x);
+    const AttnTile tile = tiles[blockIdx.x];
+    const int64_t h = blockIdx.y, d = a.head_dim, g = h / (p.n_heads / a.n_kv_heads);
+    const int64_t lo = a.chunked ? tile.pos0 / a.chunk_size * a.chunk_size : 0;  // the same for every row
+    const int64_t hi = tile.pos0 + tile.count - 1;
+    // Q rows (zero past count and past d, so the padded products add nothing).
+    for (int i = lane; i < kTcRows * kTcMaxDim; i += 32) {
+        const int r = i / kTcMaxDim, c = i % kTcMaxDim;
+        const float x = r < tile.count && c < d ? p.q[(static_cast<int64_t>(tile.row0 + r) * p.n_heads + h) * d + c] : 0.0f;
+        sm.q[r * kTcLdQ + c] = __float2bfloat16_rn(x);
+    }
+    for (int i = lane; i < kTcRows * kTcLdO; i += 32) sm.o[i] = 0.0f;
+    float m = -INFINITY, l = 0.0f;  // lane r < 16: row r's running max and sum
+    const int dk = static_cast<int>((d + 15) / 16);  // 16-wide steps of the head dimension
+    for (int64_t t0 = lo; t0 <= hi; t0 += kTcKeys) {
+        // K and V rows of keys t0 .. t0 + 31 (zero past hi), a key at a time, lanes along d.
+        for (int u = 0; u < kTcKeys; ++u) {
+            const int64_t t = t0 + u;
+            const uint8_t* kr = t <= hi ? kv_head_row(a, tile.seq, 0, t, g) : nullptr;
+            const uint8_t* vr = t <= hi ? kv_head_row(a, tile.seq, 1, t, g) : nullptr;
+            for (int c = lane; c < kTcMaxDim; c += 32) {
+                const bool in = kr != nullptr && c < d;
+                sm.k[u * kTcLdQ + c] = __float2bfloat16_rn(in ? load_kv<KT>(kr, c) : 0.0f);
+                sm.v[u * kTcLdQ + c] = __float2bfloat16_rn(in ? load_kv<KT>(vr, c) : 0.0f);
+            }
+        }
+        __syncwarp();
+        // S [16, 32] = Q · Kᵀ
+        for (int n = 0; n < kTcKeys / 16; ++n) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+            for (int kk = 0; kk < dk; ++kk) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fq;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fk;
+                wmma::load_matrix_sync(fq, sm.q + kk * 16, kTcLdQ);
+                wmma::load_matrix_sync(fk, sm.k + n * 16 * kTcLdQ + kk * 16, kTcLdQ);
+                wmma::mma_sync(acc, fq, fk, acc);
+            }
+            wmma::store_matrix_sync(sm.s + n * 16, acc, kTcLdS, wmma::mem_row_major);
+        }
+        __syncwarp();
+        // Online softmax, row r on lane r: keys past the row's position (or past hi) are masked.
+        if (lane < kTcRows) {
+            const int r = lane;
+            const int64_t pos = tile.pos0 + r;
+            float mx = m;
+            for (int u = 0; u < kTcKeys; ++u)
+                if (r < tile.count && t0 + u <= pos) mx = fmaxf(mx, sm.s[r * kTcLdS + u] * p.scale);
+            // mx is finite for rows that exist: key lo is visible to every row of the tile.
+            const float al = r < tile.count ? expf(m - mx) : 1.0f;
+            float sum = 0.0f;
+            for (int u = 0; u < kTcKeys; ++u) {
+                const bool vis = r < tile.count && t0 + u <= pos;
+                const float pr = vis ? expf(sm.s[r * kTcLdS + u] * p.scale - mx) : 0.0f;
+                sum += pr;
+                sm.p[r * kTcLdP + u] = __float2bfloat16_rn(pr);
+            }
+            l = l * al + sum;
+            m = r < tile.count ? mx : m;
+            sm.alpha[r] = al;
+        }
+        __syncwarp();
+        // tmp [16, d] = P · V; o = o · alpha + tmp
+        for (int n = 0; n < dk; ++n) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+            for (int kk = 0; kk < kTcKeys / 16; ++kk) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fp;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fv;
+                wmma::load_matrix_sync(fp, sm.p + kk * 16, kTcLdP);
+                wmma::load_matrix_sync(fv, sm.v + kk * 16 * kTcLdQ + n * 16, kTcLdQ);
+                wmma::mma_sync(acc, fp, fv, acc);
+            }
+            wmma::store_matrix_sync(sm.tmp + n * 16, acc, kTcLdO, wmma::mem_row_major);
+        }
+        __syncwarp();
+        for (int i = lane; i < kTcRows * dk * 16; i += 32) {
+            const int r = i / (dk * 16), c = i % (dk * 16);
+            sm.o[r * kTcLdO + c] = sm.o[r * kTcLdO + c] * sm.alpha[r] + sm.tmp[r * kTcLdO + c];
+        }
+        __syncwarp();
+    }
+    // Each row's 1 / l from its lane, then the rows out.
+    if (lane < kTcRows) sm.alpha[lane] = 1.0f / l;
+    __syncwarp();
+    for (int i = lane; i < tile.count * d; i += 32) {
+        const int r = static_cast<int>(i / d);
+        const int64_t c = i % d;
+        p.out[(static_cast<int64_t>(tile.row0 + r) * p.n_heads + h) * d + c] = sm.o[r * kTcLdO + c] * sm.alpha[r];
+    }
+}
+
 template <class F>
 void dispatch_kv(kv::KvType t, F&& f) {
     switch (t) {
@@ -263,6 +386,36 @@ void kv_write(const float* k, const float* v, const int32_t* rows, int64_t n_row
                                                                                        kv_args(kv));
         check_launch("kv_write_kernel");
     });
+}
+
+bool attention_tc_supported(int64_t head_dim) { return head_dim % 16 == 0 && head_dim <= kTcMaxDim; }
+
+void attention_tensor_cores(const float* q, float* out, const AttnTile* tiles, int64_t n_tiles, const KvView& kv,
+                            int64_t n_heads, float scale, cudaStream_t stream) {
+    if (n_tiles <= 0) return;
+    check(attention_tc_supported(kv.head_dim),
+          cat("attention on tensor cores: head_dim ", kv.head_dim, " must be a multiple of 16, at most ", kTcMaxDim));
+    check(kv.n_kv_heads > 0 && n_heads % kv.n_kv_heads == 0, "attention: heads must be a multiple of kv heads");
+    const AttnArgs p{q, out, nullptr, nullptr, nullptr, n_heads, scale, 1, nullptr};
+    dispatch_kv(kv.type, [&](auto tag) {
+        constexpr kv::KvType KT = decltype(tag)::value;
+        attention_tc_kernel<KT><<<dim3(static_cast<unsigned>(n_tiles), static_cast<unsigned>(n_heads)), 32, 0, stream>>>(
+            p, kv_args(kv), tiles);
+        check_launch("attention_tc_kernel");
+    });
+}
+
+int64_t attention_tiles(std::span<const AttnRun> runs, bool chunked, int64_t chunk_size, std::vector<AttnTile>& out) {
+    out.clear();
+    for (const AttnRun& r : runs)
+        for (int64_t i = 0; i < r.count;) {
+            const int64_t pos = r.pos0 + i;
+            int64_t n = std::min<int64_t>(kTcRows, r.count - i);
+            if (chunked) n = std::min<int64_t>(n, (pos / chunk_size + 1) * chunk_size - pos);  // stay in one chunk
+            out.push_back({r.seq, static_cast<int32_t>(r.row0 + i), static_cast<int32_t>(n), static_cast<int32_t>(pos)});
+            i += n;
+        }
+    return static_cast<int64_t>(out.size());
 }
 
 int attention_splits(int64_t n_rows, int64_t n_heads, int sm_count) {
