@@ -5,7 +5,7 @@
 #   $OUT/log.txt            every command's output, with elapsed seconds per step
 #   $OUT/probe.json, $OUT/bench-kernels.json, $OUT/bench-scout.json, $OUT/bench-scout-fast.json,
 #   $OUT/bench-scout-pp8k.json, $OUT/bench-scout-ctx4k.json, $OUT/bench-1b.json, $OUT/bench-1b-file.json,
-#   $OUT/compare-cpu.json, $OUT/ctest-cuda.xml
+#   $OUT/compare-cpu.json, $OUT/serve-check.json, $OUT/ctest-cuda.xml
 # Every step has a time limit and a failed step does not stop the others; the whole script stays
 # under BUDGET seconds (default 470, for an 8-minute slot).
 #
@@ -36,15 +36,36 @@ GPU=$(nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit,driver_
 
 # The GPU machine may have no Boost headers (so no `scout serve` there) and maybe no GoogleTest: the
 # runner may carry GoogleTest's headers and static libraries in .devdeps/ (include/, lib/...).
+# scripts/pack-devdeps.sh prepares .devdeps here, Boost's headers packed in .devdeps/boost.tgz
+# (unpacked they are over a carry's limit): with them `scout serve` is built and checked too.
 PREFIX=""
 [ -d .devdeps ] && PREFIX="-DCMAKE_PREFIX_PATH=$ROOT/.devdeps"
+SERVER=OFF
+if [ -s .devdeps/boost.tgz ]; then
+  step unpack-boost 60 tar xzf .devdeps/boost.tgz -C .devdeps && SERVER=ON
+fi
 step configure 90 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCOUT_CUDA=ON -DSCOUT_BENCH=OFF \
-  -DSCOUT_SERVER=OFF -DSCOUT_CUDA_ARCHITECTURES=90a-real $PREFIX
+  -DSCOUT_SERVER=$SERVER -DSCOUT_CUDA_ARCHITECTURES=90a-real $PREFIX
 step build 260 cmake --build "$BUILD" -j "$JOBS" --target scout test_cuda_ops test_cuda_model test_matvec_decode scout_cuda_bench scout_device_probe -- -k 0
 
 BIN=$BUILD/tests/cuda
 step_to "$OUT/probe.json" probe 60 "$BIN/scout_device_probe"
 step ctest-cuda 120 ctest --test-dir "$BUILD" -L cuda --output-on-failure -j 8 --timeout 100 --output-junit "$OUT/ctest-cuda.xml"
+# The Llama 4 tokenizer, for the steps that need a real vocabulary (serve-check, the demo model as a file).
+TOK=""
+for t in ../shared/data/llama4/tokenizer.model shared/data/llama4/tokenizer.model .devdeps/tokenizer.model \
+    "$HOME/.cache/scout/tokenizer.model"; do
+  [ -s "$t" ] && TOK=$t && break
+done
+# scout serve --device cuda against --device cpu over HTTP: five greedy requests at once on the
+# demo model (its vocabulary is the tokenizer's), scripts/serve_check.py.
+if [ "$SERVER" = ON ] && [ -n "$TOK" ] && command -v python3 >/dev/null && [ $(( BUDGET - $(elapsed) )) -gt 60 ]; then
+  step demo-small 30 "$BUILD/src/apps/scout" demo-model "$BUILD/demo-small" --tokenizer "$TOK" --force &&
+  step_to "$OUT/serve-check.json" serve-check 60 python3 scripts/serve_check.py "$BUILD/src/apps/scout" "$TOK" "$BUILD/demo-small"
+else
+  log "SKIP serve-check (server: $SERVER, tokenizer: ${TOK:-none}, $(( BUDGET - $(elapsed) ))s left)"
+fi
+
 # The product kernels alone (GB/s per kernel and row count, Scout's matrix shapes).
 step_to "$OUT/bench-kernels.json" bench-kernels 60 "$BIN/scout_cuda_bench" --kernels
 # The real Scout dimensions (48 layers, 16 experts, vocab 202,048) at Q4_K_M, weights made on the GPU.
@@ -64,10 +85,6 @@ step_to "$OUT/bench-1b.json" bench-1b 60 "$BIN/scout_cuda_bench" --demo-1b --typ
   --batches 1,8,32,128 --agg-steps 16
 
 # The same 1.3 B model as a file (demo-model + scout quantize), when a tokenizer is at hand and time remains.
-TOK=""
-for t in ../shared/data/llama4/tokenizer.model shared/data/llama4/tokenizer.model "$HOME/.cache/scout/tokenizer.model"; do
-  [ -s "$t" ] && TOK=$t && break
-done
 if [ -n "$TOK" ] && [ $(( BUDGET - $(elapsed) )) -gt 150 ]; then
   DEMO=$BUILD/demo-1b
   step demo-model 60 "$BUILD/src/apps/scout" demo-model "$DEMO" --size 1b --tokenizer "$TOK" --force &&
@@ -93,7 +110,8 @@ cat > "$OUT/device-check.json" <<JSON
   "bench_scout_fast": $(json_or_null "$OUT/bench-scout-fast.json"),
   "bench_scout_pp8k_fast": $(json_or_null "$OUT/bench-scout-pp8k.json"),
   "bench_scout_ctx4k": $(json_or_null "$OUT/bench-scout-ctx4k.json"),
-  "compare_cpu_1b": $(json_or_null "$OUT/compare-cpu.json")
+  "compare_cpu_1b": $(json_or_null "$OUT/compare-cpu.json"),
+  "serve_check": $(json_or_null "$OUT/serve-check.json")
 }
 JSON
 log "done in $(elapsed)s: $OUT/device-check.json"

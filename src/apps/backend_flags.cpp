@@ -1,7 +1,12 @@
 #include "apps/backend_flags.hpp"
 
+#include <cstdio>
+#include <memory>
+
 #include "apps/cli_util.hpp"
+#include "apps/progress.hpp"
 #include "base/error.hpp"
+#include "kv/kv_size.hpp"
 #include "kv/kv_type.hpp"
 
 namespace scout::apps {
@@ -9,7 +14,10 @@ namespace scout::apps {
 void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
     std::string devices;
     for (const auto& d : backend::compiled_devices()) devices += (devices.empty() ? "" : ", ") + d;
-    cmd->add_option("--device", f.device, "Where the model runs (compiled in: " + devices + ")")->capture_default_str();
+    cmd->add_option("--device", f.device,
+                    "Where the model runs: auto (a GPU when one is present and the model fits in its free memory, "
+                    "else the CPU), cpu, cuda or cuda:N (compiled in: " + devices + ")")
+        ->capture_default_str();
     cmd->add_option("--gpu-math", f.gpu_math,
                     "How the GPU multiplies many rows at once (prompts, batches of more than 16 sequences): "
                     "exact (float32, matches the CPU up to summation order) or fast (bf16 tensor cores, "
@@ -37,6 +45,32 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
     cmd->add_option("--kv-dir", f.kv_dir,
                     "Folder for the KV file of --kv-ram (default: the system's temporary folder); the file "
                     "is deleted when scout exits");
+}
+
+backend::BackendOptions resolve_backend(const BackendFlags& flags, const model::TextConfig& config,
+                                        const model::LayerPlan& plan, const model::TextWeights& weights,
+                                        int64_t context_tokens, bool quiet) {
+    backend::BackendOptions o = backend_options(flags);
+    if (o.device == "auto") {
+        // Besides the weights: one sequence's KV at this context and about 1 GiB of activations
+        // (the CUDA workspace for 512 rows and a 128-row logit chunk of Scout's vocabulary).
+        const kv::KvSize kv = kv::kv_size(config, plan, o.kv_type, o.global_kv_type());
+        const auto other = static_cast<uint64_t>(kv.bytes_for(std::max<int64_t>(1, context_tokens), plan.chunk_size)) +
+                           (uint64_t{1} << 30);
+        const backend::DeviceChoice choice = backend::choose_device(o, weights, other);
+        std::string why_none;
+        const bool any_gpu = !backend::list_gpus(&why_none).empty();
+        if (!quiet && any_gpu) std::fprintf(stderr, "%s\n", choice.reason.c_str());
+        o.device = choice.device;
+    }
+    if (o.device != "cpu" && !quiet) {
+        auto bar = std::make_shared<LazyProgressBar>("uploading weights to " + o.device);
+        o.upload_progress = [bar](uint64_t done, uint64_t total) {
+            bar->callback()(done, total);
+            if (done >= total) bar->finish();
+        };
+    }
+    return o;
 }
 
 kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag) {

@@ -194,7 +194,8 @@ void bench(const BenchOptions& o) {
               cat("-d ", d, " + -p ", o.n_prompt, " + -n ", o.n_gen, " positions exceed this model's context of ",
                   c.max_position_embeddings));
     m->prefault();
-    const backend::BackendOptions bo = backend_options(o.backend);
+    const backend::BackendOptions bo = resolve_backend(o.backend, c, m->plan, m->weights,
+                                                       o.n_prompt + o.n_gen + *std::max_element(depths.begin(), depths.end()), o.json);
     const std::unique_ptr<backend::Forward> fwd = backend::make_forward(m->config.text, m->plan, m->weights, bo);
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));

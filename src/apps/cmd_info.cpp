@@ -8,6 +8,7 @@
 #include "apps/backend_flags.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "backend/factory.hpp"
 #include "base/error.hpp"
 #include "io/gguf.hpp"
 #include "io/hf_checkpoint.hpp"
@@ -130,8 +131,23 @@ void run_info(const InfoOptions& opt) {
     const uint64_t kv_ram = opt.kv_ram.empty() ? 0 : parse_byte_size(opt.kv_ram, "--kv-ram");
     check(kv_ram == 0 || !ctx.empty(), "--kv-ram needs --ctx (it splits the KV sizes --ctx prints)");
 
+    // The GPUs, and whether the weights (as stored in the files), one sequence's KV at the longest
+    // --ctx (default 8,192 positions, default KV type) and ~1 GiB of activations fit in their free memory.
+    std::string why_no_gpu;
+    const std::vector<backend::GpuSummary> gpus = backend::list_gpus(&why_no_gpu);
+    const int64_t fit_ctx = ctx.empty() ? std::min<int64_t>(8192, c.max_position_embeddings) : *std::max_element(ctx.begin(), ctx.end());
+    const kv::KvSize fit_kv = kv::kv_size(c, plan, chunked_type, global_type);
+    const uint64_t kv_fit_bytes = static_cast<uint64_t>(fit_kv.bytes_for(fit_ctx, plan.chunk_size));
+    const uint64_t gpu_need = wi.bytes + kv_fit_bytes + (uint64_t{1} << 30);
+
     if (opt.json) {
         nlohmann::json j;
+        nlohmann::json gj = nlohmann::json::array();
+        for (const auto& g : gpus)
+            gj.push_back({{"device", g.device}, {"name", g.name}, {"total_bytes", g.total_bytes}, {"free_bytes", g.free_bytes},
+                          {"need_bytes", gpu_need}, {"context_tokens", fit_ctx}, {"fits", wi.present && gpu_need <= g.free_bytes}});
+        j["gpus"] = gj;
+        if (gpus.empty()) j["gpu_none_reason"] = why_no_gpu;
         j["model_type"] = mc.model_type;
         j["architecture"] = mc.architecture;
         j["multimodal"] = mc.multimodal;
@@ -230,6 +246,19 @@ void run_info(const InfoOptions& opt) {
         for (const auto& [type, n] : wi.tensor_types) std::cout << " " << type << " x" << n;
     }
     std::cout << "\n";
+    if (gpus.empty()) std::cout << "gpu          none (" << why_no_gpu << "): --device auto runs on the CPU\n";
+    for (const auto& g : gpus) {
+        std::cout << "gpu          " << g.device << " " << g.name << ", " << human_bytes(static_cast<double>(g.total_bytes)) << " ("
+                  << human_bytes(static_cast<double>(g.free_bytes)) << " free)";
+        if (!wi.present) {
+            std::cout << "\n";
+            continue;
+        }
+        std::cout << ": weights " << human_bytes(static_cast<double>(wi.bytes)) << " + KV at " << group_thousands(fit_ctx)
+                  << " tokens " << human_bytes(static_cast<double>(kv_fit_bytes)) << " + ~1 GiB of activations "
+                  << (gpu_need <= g.free_bytes ? "fit (--device auto uses it)" : "do not fit (--device auto runs on the CPU)")
+                  << "\n";
+    }
     if (wi.format == "GGUF") {
         const model::GgufTokenizerInfo& t = wi.tokenizer;
         std::cout << "tokenizer    "

@@ -64,7 +64,9 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
         else r->model->prefault();
         if (!f.quiet) bar.finish();
     }
-    r->forward = backend::make_forward(c, r->model->plan, r->model->weights, backend_options(f.backend));
+    const int64_t ctx_guess = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, c.max_position_embeddings);  // as context_length below
+    r->forward = backend::make_forward(c, r->model->plan, r->model->weights,
+                                       resolve_backend(f.backend, c, r->model->plan, r->model->weights, ctx_guess, f.quiet));
 
     const engine::GenerationDefaults d =
         engine::read_generation_defaults(r->model->generation_config, r->model->config);

@@ -16,6 +16,55 @@ std::vector<std::string> compiled_devices() {
 #endif
 }
 
+std::vector<GpuSummary> list_gpus(std::string* why_none) {
+    std::vector<GpuSummary> out;
+#ifdef SCOUT_HAVE_CUDA
+    std::string why;
+    if (!cuda::device_available(&why)) {
+        if (why_none) *why_none = why;
+        return out;
+    }
+    for (int i = 0;; ++i) {
+        cuda::DeviceInfo info;
+        try {
+            info = cuda::device_info(i);
+        } catch (const Error&) {
+            break;  // past the last device
+        }
+        out.push_back({cat("cuda:", i), info.name, info.total_bytes, info.free_bytes});
+    }
+#else
+    if (why_none) *why_none = "this scout was built without CUDA";
+#endif
+    return out;
+}
+
+uint64_t gpu_weight_bytes(const model::TextWeights& weights) {
+#ifdef SCOUT_HAVE_CUDA
+    return cuda::device_weight_bytes(weights);
+#else
+    (void)weights;
+    return 0;
+#endif
+}
+
+DeviceChoice choose_device(const BackendOptions& options, const model::TextWeights& weights, uint64_t other_bytes) {
+    if (options.device != "auto") return {options.device, cat("device ", options.device, " (--device)")};
+    std::string why;
+    const std::vector<GpuSummary> gpus = list_gpus(&why);
+    if (gpus.empty()) return {"cpu", cat("device cpu: ", why)};
+    const GpuSummary& g = gpus.front();
+    const auto gib = [](uint64_t b) { return cat(static_cast<double>(b * 10 / (uint64_t{1} << 30)) / 10, " GiB"); };
+    if (options.kv_ram_bytes > 0) return {"cpu", cat("device cpu: --kv-ram runs on the CPU only (", g.name, " not used)")};
+    if (options.kv_type == kv::KvType::Q4_0 || options.global_kv_type() != options.kv_type)
+        return {"cpu", cat("device cpu: this KV type choice runs on the CPU only (", g.name, " not used)")};
+    const uint64_t need = gpu_weight_bytes(weights) + other_bytes;
+    if (need > g.free_bytes)
+        return {"cpu", cat("device cpu: the model needs ", gib(need), " on the GPU but ", g.name, " has ", gib(g.free_bytes),
+                           " free (--device cuda to try anyway)")};
+    return {g.device, cat("device ", g.device, ": ", g.name, ", ", gib(need), " of ", gib(g.free_bytes), " free used (--device cpu to stay on the CPU)")};
+}
+
 std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const model::LayerPlan& plan,
                                       const model::TextWeights& weights, const BackendOptions& options) {
     if (options.device == "cpu") {
@@ -26,13 +75,14 @@ std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const mod
     }
 #ifdef SCOUT_HAVE_CUDA
     if (options.device == "cuda" || options.device.rfind("cuda:", 0) == 0)
-        return cuda::make_cuda_forward(config, plan, weights, options);
+        return cuda::make_cuda_forward(config, plan, weights, options, options.upload_progress);
 #else
     if (options.device == "cuda")
         throw Error("this scout was built without CUDA (configure with -DSCOUT_CUDA=ON on a machine with nvcc); "
                     "use --device cpu");
 #endif
-    throw Error(cat("unknown device \"", options.device, "\" (choose cpu or cuda)"));
+    check(options.device != "auto", "make_forward: resolve --device auto with choose_device first");
+    throw Error(cat("unknown device \"", options.device, "\" (choose auto, cpu or cuda)"));
 }
 
 }  // namespace scout::backend

@@ -1,9 +1,12 @@
 // Builds the forward pass a command asked for: the one place that names backends.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backend/forward.hpp"
 #include "kv/kv_type.hpp"
@@ -20,7 +23,7 @@ namespace scout::backend {
 enum class GpuMath { Exact, Fast };
 
 struct BackendOptions {
-    std::string device = "cpu";          // "cpu" ("cuda" once the CUDA backend is built)
+    std::string device = "cpu";          // "cpu", "cuda" / "cuda:N" (CUDA builds); "auto": resolve with choose_device first
     int threads = 0;                     // CPU worker threads; <= 0: one per physical core
     bool pin_threads = false;            // bind CPU worker i to physical core i (ThreadPoolOptions::pin)
     kv::KvType kv_type = kv::kDefaultKvType;  // all layers', or with kv_type_global the chunked layers'
@@ -34,12 +37,35 @@ struct BackendOptions {
     uint64_t kv_ram_bytes = 0;
     std::string kv_dir = {};             // empty: the system's temporary folder
     GpuMath gpu_math = GpuMath::Exact;   // CUDA backend only
+    // Progress of the weights' upload to a GPU: (done, total) bytes. Empty: none.
+    std::function<void(uint64_t, uint64_t)> upload_progress = {};
 
     kv::KvType global_kv_type() const { return kv_type_global.value_or(kv_type); }
 };
 
 // Devices compiled into this binary ("cpu", and "cuda" when built with SCOUT_CUDA).
 std::vector<std::string> compiled_devices();
+
+// ---- choosing the device (--device auto, scout info) -------------------------------------------
+struct GpuSummary {
+    std::string device;  // "cuda:N"
+    std::string name;    // "NVIDIA H200"
+    uint64_t total_bytes = 0, free_bytes = 0;
+};
+// The GPUs this scout can run on; empty when none, with *why_none saying why (built without CUDA,
+// no driver, no device).
+std::vector<GpuSummary> list_gpus(std::string* why_none = nullptr);
+// Device memory the model's weights take on a GPU, as uploaded (0 in a build without CUDA).
+uint64_t gpu_weight_bytes(const model::TextWeights& weights);
+
+struct DeviceChoice {
+    std::string device;  // "cpu" or "cuda:N"
+    std::string reason;  // one line for the user: what was chosen and why
+};
+// Resolves options.device. "auto": cuda:0 when this scout has CUDA, a GPU is present, the options
+// are ones the GPU backend takes (KV type, no --kv-ram) and the weights plus `other_bytes` (KV,
+// activations) fit in its free memory; else cpu. Any other device is kept as given.
+DeviceChoice choose_device(const BackendOptions& options, const model::TextWeights& weights, uint64_t other_bytes);
 
 // The model objects must outlive the returned object. Throws scout::Error for an unknown
 // device or a KV type the model's head size cannot store.

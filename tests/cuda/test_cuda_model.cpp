@@ -11,6 +11,7 @@
 
 #include "backend/cpu/forward_cpu.hpp"
 #include "backend/cuda/forward_cuda.hpp"
+#include "backend/factory.hpp"
 #include "backend/cuda/ops.hpp"
 #include "base/error.hpp"
 #include "cuda_test_util.hpp"
@@ -473,6 +474,26 @@ TEST(CudaModel, ForwardTopEqualsTopOfTheWholeRows) {
     auto e = fwd->make_kv();
     const backend::SequenceStep step{e.get(), prompt, {}, {}, false};
     EXPECT_THROW(fwd->forward_top(backend::Batch(&step, 1), 65, top), Error);
+}
+
+// The weights' upload reports its progress through BackendOptions::upload_progress (the CLI's
+// progress bar), ending at the total; and --device auto picks the GPU for a model this small.
+TEST(CudaModel, UploadReportsProgressAndAutoPicksTheGpu) {
+    SCOUT_REQUIRE_GPU();
+    const auto model = engine::load_model(test::data_dir() / "models" / "tiny_text_f32");
+    backend::BackendOptions o = options();
+    uint64_t last_done = 0, last_total = 0;
+    int calls = 0;
+    o.upload_progress = [&](uint64_t done, uint64_t total) {
+        EXPECT_GE(done, last_done);
+        last_done = done, last_total = total, ++calls;
+    };
+    auto fwd = backend::make_forward(model->config.text, model->plan, model->weights, o);
+    EXPECT_GT(calls, 0);
+    EXPECT_EQ(last_done, last_total);
+    EXPECT_EQ(last_total, fwd->memory().weight_bytes);
+    o.device = "auto";
+    EXPECT_EQ(backend::choose_device(o, model->weights, 0).device, "cuda:0");
 }
 
 TEST(CudaModel, SyntheticModelRuns) {

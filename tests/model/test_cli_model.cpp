@@ -31,6 +31,12 @@ TEST(CliModel, InfoJsonOnScoutConfigOnly) {
     EXPECT_EQ(j["n_dense_layers"], 0);
     EXPECT_EQ(j["n_params_text"], 107769861120);
     EXPECT_EQ(j["kv_bytes_per_token"], 49152);
+    // The GPUs --device auto would use: none here (CI), with the reason; or each with "fits".
+    ASSERT_TRUE(j["gpus"].is_array());
+    if (j["gpus"].empty()) {
+        EXPECT_FALSE(j["gpu_none_reason"].get<std::string>().empty());
+    }
+    for (const auto& g : j["gpus"]) EXPECT_FALSE(g["fits"].get<bool>()) << "a config without weights never fits";
 }
 
 // --ctx sizes one sequence's KV: Scout's 12 global layers keep 8 KV heads x 128 values of K and V

@@ -237,6 +237,32 @@ TEST(Scheduler, TopLogitsStepsDrawTheSameTokens) {
     }
 }
 
+// --device auto (the default): the CPU when there is no GPU (CI); explicit devices are kept; and
+// make_forward refuses an unresolved "auto" instead of guessing.
+TEST(Backend, AutoDeviceResolvesBeforeMakeForward) {
+    Tiny t;
+    backend::BackendOptions o;
+    o.device = "auto";
+    std::string why;
+    const bool gpu = !backend::list_gpus(&why).empty();
+    const backend::DeviceChoice c = backend::choose_device(o, t.model->weights, 0);
+    if (!gpu) {
+        EXPECT_EQ(c.device, "cpu");
+        EXPECT_FALSE(why.empty());
+        EXPECT_NE(c.reason.find(why), std::string::npos) << c.reason;
+    } else {
+        EXPECT_EQ(c.device, "cuda:0") << c.reason;  // the tiny model fits any GPU
+        o.kv_ram_bytes = 1 << 20;                    // a CPU-only option keeps it on the CPU
+        EXPECT_EQ(backend::choose_device(o, t.model->weights, 0).device, "cpu");
+        o.kv_ram_bytes = 0;
+        EXPECT_EQ(backend::choose_device(o, t.model->weights, uint64_t{1} << 62).device, "cpu");  // does not fit
+    }
+    o.device = "cpu";
+    EXPECT_EQ(backend::choose_device(o, t.model->weights, 0).device, "cpu");
+    o.device = "auto";
+    EXPECT_THROW(backend::make_forward(t.model->config.text, t.model->plan, t.model->weights, o), Error);
+}
+
 // Structured output in the scheduler: masks computed on the sample threads while the forward pass
 // runs (overlap_masks) change nothing: seeded constrained requests give the same tokens with and
 // without the overlap, and the first equals engine::generate's. The tiny model's 256 tokens are
@@ -369,7 +395,8 @@ TEST(Scheduler, ImageRowsEqualASessionAndAreNeverShared) {
     prompt.insert(prompt.end(), tail.begin(), tail.end());
     const auto D = static_cast<std::size_t>(t.model->config.text.hidden_size);
     std::mt19937_64 rng(test::test_seed());
-    const std::vector<float> pic_a = test::random_floats(rng, 9 * D), pic_b = test::random_floats(rng, 9 * D);
+    const std::vector<float> pic_a = test::random_floats(rng, 9 * D);
+    std::vector<float> pic_b = test::random_floats(rng, 9 * D);
     auto with_rows = [&](const std::vector<float>* rows) {
         GenRequest r = request(prompt, 6);
         if (rows) {
@@ -386,8 +413,15 @@ TEST(Scheduler, ImageRowsEqualASessionAndAreNeverShared) {
         if (rows) o.images = {image_token, *rows};
         return generate(s, sampler, nullptr, prompt, o).tokens;
     };
-    const auto want_a = session_reply(&pic_a), want_b = session_reply(&pic_b), want_none = session_reply(nullptr);
-    ASSERT_NE(want_a, want_b);  // the rows matter (else the test could not fail)
+    const auto want_a = session_reply(&pic_a), want_none = session_reply(nullptr);
+    // The rows must matter (else the test could not fail): six greedy tokens of the tiny model
+    // can agree for two random pictures, so draw the second until they differ.
+    auto want_b = session_reply(&pic_b);
+    for (int tries = 0; tries < 20 && want_b == want_a; ++tries) {
+        pic_b = test::random_floats(rng, 9 * D);
+        want_b = session_reply(&pic_b);
+    }
+    ASSERT_NE(want_a, want_b);
     Scheduler s(t.forward, nullptr, {.n_slots = 1, .context_length = 256, .prefill_chunk = 5});
     EXPECT_EQ(collect(*s.submit(with_rows(&pic_a))).tokens, want_a);
     const Collected b = collect(*s.submit(with_rows(&pic_b)));
