@@ -48,8 +48,8 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& f) {
 }
 
 backend::BackendOptions resolve_backend(const BackendFlags& flags, const model::TextConfig& config,
-                                        const model::LayerPlan& plan, const model::TextWeights& weights,
-                                        int64_t context_tokens, bool quiet) {
+                                        const model::LayerPlan& plan, uint64_t gpu_bytes, int64_t context_tokens,
+                                        bool quiet) {
     backend::BackendOptions o = backend_options(flags);
     if (o.device == "auto") {
         // Besides the weights: one sequence's KV at this context and about 1 GiB of activations
@@ -57,7 +57,7 @@ backend::BackendOptions resolve_backend(const BackendFlags& flags, const model::
         const kv::KvSize kv = kv::kv_size(config, plan, o.kv_type, o.global_kv_type());
         const auto other = static_cast<uint64_t>(kv.bytes_for(std::max<int64_t>(1, context_tokens), plan.chunk_size)) +
                            (uint64_t{1} << 30);
-        const backend::DeviceChoice choice = backend::choose_device(o, weights, other);
+        const backend::DeviceChoice choice = backend::choose_device(o, gpu_bytes + other);
         std::string why_none;
         const bool any_gpu = !backend::list_gpus(&why_none).empty();
         if (!quiet && any_gpu) std::fprintf(stderr, "%s\n", choice.reason.c_str());

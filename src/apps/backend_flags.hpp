@@ -28,13 +28,13 @@ void add_backend_flags(CLI::App* cmd, BackendFlags& flags);
 // Throws scout::Error for an unknown KV type or a malformed --kv-ram.
 backend::BackendOptions backend_options(const BackendFlags& flags);
 
-// backend_options with --device auto resolved for this model (backend::choose_device; the KV of
-// `context_tokens` positions and activations besides the weights), and a progress bar for the
+// backend_options with --device auto resolved for this model (backend::choose_device: the weights'
+// gpu_bytes, the KV of `context_tokens` positions and activations), and a progress bar for the
 // weights' upload to a GPU. Says on stderr which GPU runs it, or why a GPU present is not used,
 // unless quiet; nothing when there is no GPU.
 backend::BackendOptions resolve_backend(const BackendFlags& flags, const model::TextConfig& config,
-                                        const model::LayerPlan& plan, const model::TextWeights& weights,
-                                        int64_t context_tokens, bool quiet);
+                                        const model::LayerPlan& plan, uint64_t gpu_bytes, int64_t context_tokens,
+                                        bool quiet);
 
 // A KV type named by `flag` (--kv-type, --kv-type-global); the error names the flag.
 kv::KvType parse_kv_type_flag(const std::string& value, std::string_view flag);

@@ -1,11 +1,14 @@
 // `scout bench`: prompt processing (pp) and generation (tg) speed, like llama-bench, with the
 // achieved memory bandwidth of generation and an optional read-bandwidth probe to compare with.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -16,7 +19,12 @@
 #include "backend/factory.hpp"
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "apps/progress.hpp"
 #include "engine/model.hpp"
+#include "io/hf_checkpoint.hpp"
+#include "model/config.hpp"
+#include "model/gguf_export.hpp"
+#include "model/layer_plan.hpp"
 #include "model/weight_traffic.hpp"
 
 namespace scout::apps {
@@ -34,7 +42,69 @@ struct BenchOptions {
     bool profile = false;
     std::string depth = "0";      // -d: context already in the KV before each measurement
     std::string fill = "prefill";  // how that context is made: prefill (real tokens) or random rows
+    std::string synthetic;         // --synthetic CONFIG.json: random weights of that config instead of -m
+    std::string type = "Q4_K_M";   // --type: their format
+    uint64_t seed = 1;
 };
+
+// The model a benchmark runs: a checkpoint (-m), or random weights of a config's real dimensions
+// (--synthetic): made in device memory on a GPU, written to a temporary GGUF file for the CPU.
+struct BenchModel {
+    std::unique_ptr<engine::Model> model;  // -m, or the CPU's temporary file
+    std::unique_ptr<backend::Forward> forward;
+    double bytes_per_token = 0;
+    uint64_t file_bytes = 0;
+    std::string name;
+    std::filesystem::path temp_file;  // removed by the destructor
+    BenchModel() = default;
+    BenchModel(const BenchModel&) = delete;
+    BenchModel& operator=(const BenchModel&) = delete;
+    ~BenchModel() {
+        forward.reset();
+        model.reset();
+        std::error_code ec;
+        if (!temp_file.empty()) std::filesystem::remove(temp_file, ec);
+    }
+};
+
+void load_checkpoint(BenchModel& b, const std::string& path, const BenchOptions& o, int64_t positions) {
+    b.model = engine::load_model(path);
+    b.model->prefault();
+    const model::TextConfig& c = b.model->config.text;
+    const backend::BackendOptions bo =
+        resolve_backend(o.backend, c, b.model->plan, backend::gpu_weight_bytes(b.model->weights), positions, o.json);
+    b.forward = backend::make_forward(c, b.model->plan, b.model->weights, bo);
+    b.bytes_per_token = model::weight_bytes_per_token(b.model->weights, c, b.model->plan);
+    b.file_bytes = b.model->file_bytes();
+}
+
+void open_bench_model(BenchModel& b, const BenchOptions& o, int64_t positions) {
+    if (o.synthetic.empty()) {
+        b.name = o.model;
+        load_checkpoint(b, o.model, o, positions);
+        return;
+    }
+    const model::ModelConfig mc = model::parse_model_config(io::read_json_file(o.synthetic));
+    const model::LayerPlan plan = model::make_layer_plan(mc.text);
+    b.name = cat("synthetic ", o.synthetic, " ", o.type);
+    const backend::BackendOptions bo =
+        resolve_backend(o.backend, mc.text, plan, backend::synthetic_gpu_bytes(mc.text, o.type), positions, o.json);
+    if (bo.device != "cpu") {
+        backend::SyntheticForward sf = backend::make_synthetic_forward(mc.text, o.type, o.seed, bo);
+        b.forward = std::move(sf.forward);
+        b.bytes_per_token = sf.bytes_per_token;
+        return;
+    }
+    // The CPU reads weights from a mapped file: write one (as scout demo-model FILE.gguf --gguf TYPE).
+    b.temp_file = std::filesystem::temp_directory_path() / cat("scout-synthetic-", ::getpid(), ".gguf");
+    model::GgufExportOptions eo;
+    eo.mix = model::parse_gguf_mix(o.type);
+    eo.name = "random-weight Llama 4";
+    LazyProgressBar progress("writing random " + o.type + " weights to " + b.temp_file.string());
+    model::write_random_llama4_gguf(mc, plan, o.seed, b.temp_file, eo, o.json ? std::function<void(uint64_t, uint64_t)>{} : progress.callback());
+    progress.finish();
+    load_checkpoint(b, b.temp_file.string(), o, positions);
+}
 
 struct Stat {
     double median = 0, min = 0, max = 0;
@@ -187,16 +257,15 @@ void bench(const BenchOptions& o) {
     check(o.n_prompt >= 0 && o.n_gen >= 0 && o.reps >= 1, "-p and -n must be >= 0 and -r >= 1");
     check(o.fill == "prefill" || o.fill == "random", cat("--fill: \"", o.fill, "\" is not prefill or random"));
     const std::vector<int64_t> depths = parse_token_counts(o.depth, "-d/--depth");
-    const auto m = engine::load_model(o.model);
-    const auto& c = m->config.text;
+    check(o.model.empty() != o.synthetic.empty(), "give -m MODEL or --synthetic CONFIG.json (one of them)");
+    BenchModel bm;
+    open_bench_model(bm, o, o.n_prompt + o.n_gen + *std::max_element(depths.begin(), depths.end()));
+    const std::unique_ptr<backend::Forward>& fwd = bm.forward;
+    const auto& c = fwd->config();
     for (int64_t d : depths)
         check(d == 0 || d + o.n_prompt + o.n_gen <= c.max_position_embeddings,
               cat("-d ", d, " + -p ", o.n_prompt, " + -n ", o.n_gen, " positions exceed this model's context of ",
                   c.max_position_embeddings));
-    m->prefault();
-    const backend::BackendOptions bo = resolve_backend(o.backend, c, m->plan, m->weights,
-                                                       o.n_prompt + o.n_gen + *std::max_element(depths.begin(), depths.end()), o.json);
-    const std::unique_ptr<backend::Forward> fwd = backend::make_forward(m->config.text, m->plan, m->weights, bo);
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(std::min<int64_t>(c.vocab_size, 200000) - 1));
     backend::StageProfile pp_profile, tg_profile;
@@ -207,7 +276,7 @@ void bench(const BenchOptions& o) {
                                            kv_file_bytes));
     const std::vector<double>& pp = results.front().pp;
     const std::vector<double>& tg = results.front().tg;
-    const double wbytes = model::weight_bytes_per_token(m->weights, c, m->plan);
+    const double wbytes = bm.bytes_per_token;
     const Stat spp = summarize(pp), stg = summarize(tg);
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
@@ -219,7 +288,7 @@ void bench(const BenchOptions& o) {
         probe = probe_read_bandwidth(pool);
     }
     if (o.json) {
-        nlohmann::json j = {{"model", o.model},
+        nlohmann::json j = {{"model", bm.name},
                             {"device", caps.device},
                             {"backend", caps.description},
                             {"kv_type", std::string(kv::kv_type_name(fwd->kv_type()))},
@@ -232,7 +301,7 @@ void bench(const BenchOptions& o) {
                             {"tg_weight_gb_s", stg.median * wbytes / 1e9},
                             {"kv_bytes", kv_bytes},
                             {"kv_bytes_in_file", kv_file_bytes},
-                            {"file_bytes", m->file_bytes()},
+                            {"file_bytes", bm.file_bytes},
                             {"peak_rss_bytes", peak_rss},
                             {"depth", results.front().depth},
                             {"fill", o.fill}};
@@ -268,7 +337,7 @@ void bench(const BenchOptions& o) {
         std::cout << j.dump(2) << "\n";
         return;
     }
-    std::printf("model %s, %s (%s), KV %s, %d repetitions (+1 warm-up)\n", o.model.c_str(), caps.device.c_str(),
+    std::printf("model %s, %s (%s), KV %s, %d repetitions (+1 warm-up)\n", bm.name.c_str(), caps.device.c_str(),
                 caps.description.c_str(), kv::kv_types_label(fwd->kv_type(), fwd->kv_type_global()).c_str(), o.reps);
     if (results.size() > 1 || results.front().depth > 0)
         std::printf("context before each measurement: %s\n",
@@ -287,7 +356,7 @@ void bench(const BenchOptions& o) {
     }
     std::printf("kv %s%s, file %s, peak RSS %s\n", human_bytes(static_cast<double>(kv_bytes)).c_str(),
                 kv_file_bytes > 0 ? (" (" + human_bytes(static_cast<double>(kv_file_bytes)) + " in the --kv-ram file)").c_str() : "",
-                human_bytes(static_cast<double>(m->file_bytes())).c_str(), human_bytes(peak_rss).c_str());
+                human_bytes(static_cast<double>(bm.file_bytes)).c_str(), human_bytes(peak_rss).c_str());
     if (o.bandwidth) std::printf("read bandwidth probe: %.2f GB/s\n", probe / 1e9);
     const auto runs = static_cast<int64_t>(o.reps) * static_cast<int64_t>(results.size());  // profiled over every depth
     if (o.profile) print_profile(pp_profile, o.n_prompt * runs, tg_profile, o.n_gen * runs);
@@ -298,7 +367,14 @@ void bench(const BenchOptions& o) {
 void register_bench(CLI::App& app) {
     auto opt = std::make_shared<BenchOptions>();
     CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
-    cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)")->required();
+    cmd->add_option("-m,--model", opt->model, "Hugging Face checkpoint directory, or a llama.cpp GGUF file (the first part of a split one)");
+    cmd->add_option("--synthetic", opt->synthetic,
+                    "Instead of -m: random weights of this config.json's real dimensions (e.g. "
+                    "tests/data/configs/scout/config.json: all 48 layers), made in GPU memory, or on the CPU "
+                    "written to a temporary GGUF file first");
+    cmd->add_option("--type", opt->type, "With --synthetic: the weights' format (Q4_K_M, Q4_0, Q8_0, BF16, F16)")
+        ->capture_default_str();
+    cmd->add_option("--seed", opt->seed, "With --synthetic: the random weights' seed")->capture_default_str();
     cmd->add_option("-p,--n-prompt", opt->n_prompt, "Prompt tokens processed in one batch (pp)")->capture_default_str();
     cmd->add_option("-n,--n-gen", opt->n_gen, "Tokens generated one at a time (tg)")->capture_default_str();
     add_backend_flags(cmd, opt->backend);
@@ -317,7 +393,8 @@ void register_bench(CLI::App& app) {
         ->capture_default_str();
     cmd->footer("Random token ids; generation reads the weights of the routed experts only (that is what the\n"
                 "GB/s figure counts).\n\nExamples:\n  scout bench -m model.gguf -p 512 -n 128 -r 3 --bandwidth\n"
-                "  scout bench -m model.gguf -p 512 -n 32 -d 0,16K,64K --fill random");
+                "  scout bench -m model.gguf -p 512 -n 32 -d 0,16K,64K --fill random\n"
+                "  scout bench --synthetic tests/data/configs/scout/config.json --type Q4_K_M --device cuda");
     cmd->callback([opt] { bench(*opt); });
 }
 

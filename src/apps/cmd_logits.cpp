@@ -60,7 +60,8 @@ void run_logits(const LogitsOptions& opt) {
     if (!opt.mmproj.empty()) adopt_mmproj_image_token(*model, nullptr);  // the ids come as numbers: no tokenizer
     const int64_t V = model->config.text.vocab_size;
     const auto fwd = backend::make_forward(model->config.text, model->plan, model->weights,
-                                           resolve_backend(opt.backend, model->config.text, model->plan, model->weights, n, false));
+                                           resolve_backend(opt.backend, model->config.text, model->plan,
+                                                           backend::gpu_weight_bytes(model->weights), n, false));
     const auto kv = fwd->make_kv();
     const std::vector<float> rows = opt.images.empty() ? std::vector<float>{} : image_rows(opt, *model, ids);
     const int64_t D = model->config.text.hidden_size;

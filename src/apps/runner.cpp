@@ -66,7 +66,8 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     }
     const int64_t ctx_guess = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, c.max_position_embeddings);  // as context_length below
     r->forward = backend::make_forward(c, r->model->plan, r->model->weights,
-                                       resolve_backend(f.backend, c, r->model->plan, r->model->weights, ctx_guess, f.quiet));
+                                       resolve_backend(f.backend, c, r->model->plan, backend::gpu_weight_bytes(r->model->weights), ctx_guess,
+                                                       f.quiet));
 
     const engine::GenerationDefaults d =
         engine::read_generation_defaults(r->model->generation_config, r->model->config);

@@ -48,7 +48,7 @@ uint64_t gpu_weight_bytes(const model::TextWeights& weights) {
 #endif
 }
 
-DeviceChoice choose_device(const BackendOptions& options, const model::TextWeights& weights, uint64_t other_bytes) {
+DeviceChoice choose_device(const BackendOptions& options, uint64_t need_bytes) {
     if (options.device != "auto") return {options.device, cat("device ", options.device, " (--device)")};
     std::string why;
     const std::vector<GpuSummary> gpus = list_gpus(&why);
@@ -58,11 +58,31 @@ DeviceChoice choose_device(const BackendOptions& options, const model::TextWeigh
     if (options.kv_ram_bytes > 0) return {"cpu", cat("device cpu: --kv-ram runs on the CPU only (", g.name, " not used)")};
     if (options.kv_type == kv::KvType::Q4_0 || options.global_kv_type() != options.kv_type)
         return {"cpu", cat("device cpu: this KV type choice runs on the CPU only (", g.name, " not used)")};
-    const uint64_t need = gpu_weight_bytes(weights) + other_bytes;
+    const uint64_t need = need_bytes;
     if (need > g.free_bytes)
         return {"cpu", cat("device cpu: the model needs ", gib(need), " on the GPU but ", g.name, " has ", gib(g.free_bytes),
                            " free (--device cuda to try anyway)")};
     return {g.device, cat("device ", g.device, ": ", g.name, ", ", gib(need), " of ", gib(g.free_bytes), " free used (--device cpu to stay on the CPU)")};
+}
+
+SyntheticForward make_synthetic_forward(const model::TextConfig& config, const std::string& type, uint64_t seed,
+                                        const BackendOptions& options) {
+#ifdef SCOUT_HAVE_CUDA
+    if (options.device == "cuda" || options.device.rfind("cuda:", 0) == 0)
+        return {cuda::make_synthetic_forward(config, {type, seed}, options, options.upload_progress),
+                cuda::synthetic_bytes_per_token(config, type)};
+#endif
+    throw Error(cat("synthetic weights in device memory need a GPU device, not \"", options.device,
+                    "\" (on the CPU, scout bench --synthetic writes a random GGUF file and reads it)"));
+}
+
+uint64_t synthetic_gpu_bytes(const model::TextConfig& config, const std::string& type) {
+#ifdef SCOUT_HAVE_CUDA
+    return cuda::synthetic_weight_bytes(config, type);
+#else
+    (void)config, (void)type;
+    return 0;
+#endif
 }
 
 std::unique_ptr<Forward> make_forward(const model::TextConfig& config, const model::LayerPlan& plan,

@@ -63,9 +63,22 @@ struct DeviceChoice {
     std::string reason;  // one line for the user: what was chosen and why
 };
 // Resolves options.device. "auto": cuda:0 when this scout has CUDA, a GPU is present, the options
-// are ones the GPU backend takes (KV type, no --kv-ram) and the weights plus `other_bytes` (KV,
-// activations) fit in its free memory; else cpu. Any other device is kept as given.
-DeviceChoice choose_device(const BackendOptions& options, const model::TextWeights& weights, uint64_t other_bytes);
+// are ones the GPU backend takes (KV type, no --kv-ram) and `need_bytes` (weights as
+// gpu_weight_bytes counts them, KV, activations) fit in its free memory; else cpu. Any other
+// device is kept as given.
+DeviceChoice choose_device(const BackendOptions& options, uint64_t need_bytes);
+
+// `scout bench --synthetic CONFIG --type T` on a GPU: random but valid weights of the config's real
+// dimensions made directly in device memory (no file; types Q4_K_M, Q4_0, Q8_0, BF16, F16). GPU
+// devices only (the CPU benchmarks a random GGUF file instead: model::write_random_llama4_gguf).
+struct SyntheticForward {
+    std::unique_ptr<Forward> forward;  // owns its config, plan and weights
+    double bytes_per_token = 0;        // weight bytes a decode step reads
+};
+SyntheticForward make_synthetic_forward(const model::TextConfig& config, const std::string& type, uint64_t seed,
+                                        const BackendOptions& options);
+// Device memory such a model's weights take (0 in a build without CUDA).
+uint64_t synthetic_gpu_bytes(const model::TextConfig& config, const std::string& type);
 
 // The model objects must outlive the returned object. Throws scout::Error for an unknown
 // device or a KV type the model's head size cannot store.

@@ -1,5 +1,6 @@
-// scout_cuda_bench: decode / prefill speed of the CUDA backend, for scripts/device-check.sh
-// (until `scout bench --device cuda --synthetic` is wired in the CLI). Prints one JSON object.
+// scout_cuda_bench: decode / prefill speed of the CUDA backend, for scripts/device-check.sh: what
+// `scout bench --synthetic ... --device cuda` measures plus aggregate decode of many sequences, the
+// kernels alone and the fast mode's error against the CPU. Prints one JSON object.
 //
 //   scout_cuda_bench --synthetic CONFIG.json [--type Q4_K_M]   real dimensions, random weights on the GPU
 //   scout_cuda_bench --demo-1b [--type Q4_K_M]                 the `scout demo-model --size 1b` dimensions

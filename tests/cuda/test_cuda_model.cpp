@@ -493,7 +493,7 @@ TEST(CudaModel, UploadReportsProgressAndAutoPicksTheGpu) {
     EXPECT_EQ(last_done, last_total);
     EXPECT_EQ(last_total, fwd->memory().weight_bytes);
     o.device = "auto";
-    EXPECT_EQ(backend::choose_device(o, model->weights, 0).device, "cuda:0");
+    EXPECT_EQ(backend::choose_device(o, backend::gpu_weight_bytes(model->weights)).device, "cuda:0");
 }
 
 TEST(CudaModel, SyntheticModelRuns) {

@@ -160,6 +160,30 @@ TEST(CliModel, BenchReportsSpeedsAndBandwidth) {
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
 }
 
+// --synthetic CONFIG: random weights of a config's dimensions instead of -m. On the CPU they are
+// written to a temporary GGUF file, read like any model and removed after; the weights read per
+// token follow the type (Q8_0 about a quarter of F32).
+TEST(CliModel, BenchSyntheticWeightsOfAConfig) {
+    const std::string cfg = q(test::data_dir() / "models/tiny_text_f32/config.json");
+    const std::string base = test::scout_binary() + " bench --json -p 9 -n 5 -r 1 -t 2 --device cpu --synthetic " + cfg;
+    const auto f32 = test::run_command(base + " --type F16", false);
+    const auto q8 = test::run_command(base + " --type Q8_0", false);
+    ASSERT_EQ(f32.status, 0) << f32.output;
+    ASSERT_EQ(q8.status, 0) << q8.output;
+    const auto jf = nlohmann::json::parse(f32.output), jq = nlohmann::json::parse(q8.output);
+    EXPECT_NE(jq["model"].get<std::string>().find("synthetic"), std::string::npos);
+    EXPECT_GT(jq["tg_tok_s"]["median"].get<double>(), 0);
+    EXPECT_LT(jq["weight_bytes_per_token"].get<double>(), 0.6 * jf["weight_bytes_per_token"].get<double>());
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+        EXPECT_NE(e.path().filename().string().rfind("scout-synthetic-", 0), 0u) << e.path() << " was left behind";
+    const auto both = test::run_command(base + " -m " + q(test::data_dir() / "models/tiny_text_f32"));
+    EXPECT_EQ(both.status, 1);
+    EXPECT_NE(both.output.find("give -m MODEL or --synthetic CONFIG.json"), std::string::npos) << both.output;
+    const auto bad = test::run_command(base + " --type Q9");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("Q9"), std::string::npos) << bad.output;
+}
+
 // --profile: per stage the wall time, the busiest and the mean thread's work and the parallel
 // regions per pass. Prefill's norms run over the threads (regions), decode's single row stays on
 // the calling thread (none); no thread works longer than its stage lasted.

@@ -245,7 +245,7 @@ TEST(Backend, AutoDeviceResolvesBeforeMakeForward) {
     o.device = "auto";
     std::string why;
     const bool gpu = !backend::list_gpus(&why).empty();
-    const backend::DeviceChoice c = backend::choose_device(o, t.model->weights, 0);
+    const backend::DeviceChoice c = backend::choose_device(o, backend::gpu_weight_bytes(t.model->weights));
     if (!gpu) {
         EXPECT_EQ(c.device, "cpu");
         EXPECT_FALSE(why.empty());
@@ -253,12 +253,12 @@ TEST(Backend, AutoDeviceResolvesBeforeMakeForward) {
     } else {
         EXPECT_EQ(c.device, "cuda:0") << c.reason;  // the tiny model fits any GPU
         o.kv_ram_bytes = 1 << 20;                    // a CPU-only option keeps it on the CPU
-        EXPECT_EQ(backend::choose_device(o, t.model->weights, 0).device, "cpu");
+        EXPECT_EQ(backend::choose_device(o, backend::gpu_weight_bytes(t.model->weights)).device, "cpu");
         o.kv_ram_bytes = 0;
-        EXPECT_EQ(backend::choose_device(o, t.model->weights, uint64_t{1} << 62).device, "cpu");  // does not fit
+        EXPECT_EQ(backend::choose_device(o, uint64_t{1} << 62).device, "cpu");  // does not fit
     }
     o.device = "cpu";
-    EXPECT_EQ(backend::choose_device(o, t.model->weights, 0).device, "cpu");
+    EXPECT_EQ(backend::choose_device(o, backend::gpu_weight_bytes(t.model->weights)).device, "cpu");
     o.device = "auto";
     EXPECT_THROW(backend::make_forward(t.model->config.text, t.model->plan, t.model->weights, o), Error);
 }

@@ -363,8 +363,6 @@ void CudaForward::forward_pass(std::span<const Piece> pieces, int64_t logit_row0
     for (const Piece& p : pieces) p.kv->advance(p.end - p.begin);
 }
 
-// Top mode: the chunk's rows [n, kk] of ids, then of values, then n usable flags, packed in
-// ws_.top (device) and ws_.top_host.
 // The fast mode's prompt attention (attention_tensor_cores) when some piece of the pass has 16
 // rows or more (a prompt, not decode steps): tiles of the global layers (list 0) and of each
 // chunk phase of the chunked layers (lists 1 + phase), uploaded once per pass.
@@ -409,6 +407,8 @@ void CudaForward::plan_tc_attention(std::span<const Piece> pieces, int64_t max_p
     SCOUT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // `all` is freed on return
 }
 
+// lm_head on logit rows [r0, r0 + n) and the copy to the host: whole rows, or in top mode the
+// chunk's ids [n, kk], then values [n, kk], then n usable flags, packed in ws_.top / ws_.top_host.
 void CudaForward::enqueue_lm_head(int64_t r0, int64_t n) {
     const int64_t D = config_.hidden_size, V = config_.vocab_size;
     matmul(ws_.xn.as<float>() + r0 * D, n, model_.lm_head, ws_.logits.as<float>(), {}, stream_, tc_);
