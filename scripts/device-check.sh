@@ -67,7 +67,7 @@ else
 fi
 
 # The product kernels alone (GB/s per kernel and row count, Scout's matrix shapes).
-step_to "$OUT/bench-kernels.json" bench-kernels 60 "$BIN/scout_cuda_bench" --kernels
+step_to "$OUT/bench-kernels.json" bench-kernels 90 "$BIN/scout_cuda_bench" --kernels
 # The real Scout dimensions (48 layers, 16 experts, vocab 202,048) at Q4_K_M, weights made on the GPU.
 step_to "$OUT/bench-scout.json" bench-scout 150 "$BIN/scout_cuda_bench" --synthetic tests/data/configs/scout/config.json \
   --type Q4_K_M -p 512 -n 64 -r 1 --batches 1,8,32,128 --agg-steps 8

@@ -21,6 +21,8 @@
 #include <random>
 #include <string>
 
+#include <cublas_v2.h>
+
 #include "backend/cuda/device_buffer.hpp"
 #include "backend/factory.hpp"
 #include "backend/cuda/forward_cuda.hpp"
@@ -259,6 +261,71 @@ nlohmann::json run_kernels() {
                 cuda::matvec_jobs(&job, 1, nullptr);
             }), bytes);
         }
+    }
+    // Prompt-sized products in the fast mode: kind 4 (own WMMA kernel, weights decoded per tile)
+    // against cuBLAS on bf16 (weights decoded to a bf16 copy + activations rounded + cublasGemmEx,
+    // float32 accumulation: what a library GEMM costs per product), and the float32 tiled kernel.
+    // TFLOP/s = 2·N·K·T / time; then max |cuBLAS − kind 4| / max |kind 4| (same bf16 inputs).
+    {
+        cublasHandle_t handle = nullptr;
+        check(cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS, "cublasCreate failed");
+        const int64_t kT = 2048;
+        cuda::DeviceBuffer xt(static_cast<std::size_t>(kT * kMaxK) * 4), xb(static_cast<std::size_t>(kT * kMaxK) * 2),
+            wb(static_cast<std::size_t>(8192) * 8192 * 2), yt(static_cast<std::size_t>(kT) * 8192 * 4),
+            yc(static_cast<std::size_t>(kT) * 8192 * 4);
+        cuda::fill_random(xt.get(), DType::F32, kT, kMaxK, 1.0f, 98, nullptr);
+        for (const Shape& sh : {Shape{"gate", DType::Q4_K, 8192, 5120}, Shape{"down", DType::Q6_K, 5120, 8192},
+                                Shape{"wq", DType::Q4_K, 5120, 5120}}) {
+            BenchMatrix w = bench_matrix(sh.t, 1, sh.N, sh.K, 13);
+            for (int64_t T : {128, 512, 2048}) {
+                const double flop = 2.0 * static_cast<double>(sh.N * sh.K * T);
+                const auto gemm = [&]() {
+                    const float alpha = 1.0f, beta = 0.0f;
+                    const auto st = cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(sh.N), static_cast<int>(T),
+                                                 static_cast<int>(sh.K), &alpha, wb.get(), CUDA_R_16BF, static_cast<int>(sh.K),
+                                                 xb.get(), CUDA_R_16BF, static_cast<int>(sh.K), &beta, yc.get(), CUDA_R_32F,
+                                                 static_cast<int>(sh.N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                    check(st == CUBLAS_STATUS_SUCCESS, "cublasGemmEx failed");
+                };
+                const auto tflops = [&](const std::string& kernel, double secs) {
+                    rows.push_back({{"case", std::string(sh.name) + " prefill"}, {"kernel", kernel},
+                                    {"dtype", std::string(dtype_name(sh.t))}, {"N", sh.N}, {"K", sh.K}, {"T", T},
+                                    {"us", secs * 1e6}, {"tflop_s", flop / secs / 1e12}});
+                    std::fprintf(stderr, "%-10s %-5s %6lld x %5lld T %4lld  %-28s %9.1f us %7.1f TFLOP/s\n", sh.name,
+                                 std::string(dtype_name(sh.t)).c_str(), static_cast<long long>(sh.N),
+                                 static_cast<long long>(sh.K), static_cast<long long>(T), kernel.c_str(), secs * 1e6,
+                                 flop / secs / 1e12);
+                };
+                tflops("wmma bf16 (kind 4)", timer.time([&](int r) {
+                    cuda::matmul_kernel(4, xt.as<float>(), T, w.m[r % w.m.size()], yt.as<float>(), {}, nullptr);
+                }));
+                tflops("cublas bf16 + dequant", timer.time([&](int r) {
+                    cuda::dequantize_bf16(w.m[r % w.m.size()], wb.as<uint16_t>(), nullptr);
+                    cuda::round_bf16(xt.as<float>(), T * sh.K, xb.as<uint16_t>(), nullptr);
+                    gemm();
+                }));
+                tflops("cublas bf16 gemm only", timer.time([&](int) { gemm(); }));
+                if (T <= 512)
+                    tflops("tiled f32 (kind 1)", timer.time([&](int r) {
+                        cuda::matmul_kernel(1, xt.as<float>(), T, w.m[r % w.m.size()], yt.as<float>(), {}, nullptr);
+                    }));
+                // Same weights in both: compare the outputs.
+                cuda::matmul_kernel(4, xt.as<float>(), T, w.m[0], yt.as<float>(), {}, nullptr);
+                cuda::dequantize_bf16(w.m[0], wb.as<uint16_t>(), nullptr);
+                cuda::round_bf16(xt.as<float>(), T * sh.K, xb.as<uint16_t>(), nullptr);
+                gemm();
+                SCOUT_CUDA_CHECK(cudaDeviceSynchronize());
+                std::vector<float> a(static_cast<std::size_t>(T * sh.N)), b(a.size());
+                SCOUT_CUDA_CHECK(cudaMemcpy(a.data(), yt.get(), a.size() * 4, cudaMemcpyDeviceToHost));
+                SCOUT_CUDA_CHECK(cudaMemcpy(b.data(), yc.get(), b.size() * 4, cudaMemcpyDeviceToHost));
+                double diff = 0, mag = 0;
+                for (std::size_t i = 0; i < a.size(); ++i)
+                    diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i]))), mag = std::max(mag, static_cast<double>(std::abs(a[i])));
+                rows.push_back({{"case", std::string(sh.name) + " prefill"}, {"kernel", "cublas vs kind 4"}, {"T", T},
+                                {"max_rel_diff", diff / std::max(1e-30, mag)}});
+            }
+        }
+        cublasDestroy(handle);
     }
     return rows;
 }

@@ -229,6 +229,29 @@ TEST_P(CudaMatmul, TensorCoresMatchBf16RoundedReference) {
     m.row_bytes = quant::row_size(t, K);
     std::vector<float> wr(w.values.size());
     for (std::size_t i = 0; i < wr.size(); ++i) wr[i] = bf16_round(w.values[i]);
+    {  // the library-GEMM ingredients: the same bf16 values, bit for bit
+        cuda::DeviceMatrix both = m;
+        both.out = E * N;
+        cuda::DeviceBuffer wb(static_cast<std::size_t>(E * N * K) * 2);
+        cuda::dequantize_bf16(both, wb.as<uint16_t>(), nullptr);
+        const auto got = test::to_host<uint16_t>(wb, static_cast<std::size_t>(E * N * K));
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            uint32_t bits;
+            std::memcpy(&bits, &wr[i], 4);
+            ASSERT_EQ(got[i], bits >> 16) << "weight " << i;
+        }
+        const std::vector<float> xs = test::random_floats(rng, 1001);
+        const DeviceBuffer dxs = test::to_device(xs);
+        cuda::DeviceBuffer xb(1001 * 2);
+        cuda::round_bf16(dxs.as<float>(), 1001, xb.as<uint16_t>(), nullptr);
+        const auto gx = test::to_host<uint16_t>(xb, 1001);
+        for (std::size_t i = 0; i < gx.size(); ++i) {
+            const float r = bf16_round(xs[i]);
+            uint32_t bits;
+            std::memcpy(&bits, &r, 4);
+            ASSERT_EQ(gx[i], bits >> 16) << "x " << i;
+        }
+    }
     for (int64_t T : {9, 70, 130}) {
         const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
         std::vector<float> xr(x.size());

@@ -63,6 +63,12 @@ void matmul(const float* x, int64_t T, const DeviceMatrix& w, float* y, const Ro
 void matmul_kernel(int kind, const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& groups,
                    cudaStream_t stream);
 
+// The ingredients of a library GEMM on bf16 (the alternative to kind 4 that scout_cuda_bench
+// --kernels measures with cuBLAS): w decoded and rounded to bf16 rows out [w.out, w.in] (one
+// matrix, stored [out, in]), and n floats rounded to bf16. Round to nearest even, as kind 4.
+void dequantize_bf16(const DeviceMatrix& w, uint16_t* out, cudaStream_t stream);
+void round_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t stream);
+
 // ---- the decode mat-vec: several products in one launch ----------------------------------------
 // One product y [T, w.out] = x [T, w.in] · W of a matvec_jobs launch (per group of rows, as matmul).
 // Pair mode (w2 set, same shape and format as w): y = silu(x · W) ⊙ (x · W2), the SwiGLU of a

@@ -128,6 +128,26 @@ __global__ void __launch_bounds__(kTcThreads) tc_kernel(MatArgs a) {
     }
 }
 
+// Row n of w decoded (decode_chunk) and rounded to bf16, a chunk per thread.
+template <DType DT>
+__global__ void dequantize_bf16_kernel(MatArgs a, __nv_bfloat16* out) {
+    constexpr int CH = kChunk<DT>;
+    const int64_t chunks = (a.K + CH - 1) / CH;
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= a.N * chunks) return;
+    const int64_t n = i / chunks, c = i % chunks;
+    float wv[CH];
+    decode_chunk<DT>(a.w + static_cast<std::size_t>(n) * a.row_bytes, c, a.K, a.w_aligned, wv);
+#pragma unroll
+    for (int j = 0; j < CH; ++j)
+        if (c * CH + j < a.K) out[n * a.K + c * CH + j] = __float2bfloat16_rn(wv[j]);
+}
+
+__global__ void round_bf16_kernel(const float* x, int64_t n, __nv_bfloat16* out) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __float2bfloat16_rn(x[i]);
+}
+
 }  // namespace
 
 void matmul_tensor_cores(const MatArgs& a, DType dtype, unsigned slots, cudaStream_t stream) {
@@ -140,3 +160,26 @@ void matmul_tensor_cores(const MatArgs& a, DType dtype, unsigned slots, cudaStre
 }
 
 }  // namespace scout::cuda::detail
+
+namespace scout::cuda {
+
+void dequantize_bf16(const DeviceMatrix& w, uint16_t* out, cudaStream_t stream) {
+    check(w.transposed, "dequantize_bf16: stored [out, in] matrices only");
+    detail::check_matrix(w, {});
+    const detail::MatArgs a = detail::make_args(nullptr, 0, w, nullptr, {});
+    dispatch_weight_dtype(w.dtype, "dequantize_bf16", [&](auto tag) {
+        constexpr DType DT = decltype(tag)::value;
+        const int64_t chunks = (w.in + kChunk<DT> - 1) / kChunk<DT>;
+        detail::dequantize_bf16_kernel<DT><<<grid_1d(w.out * chunks, 256), 256, 0, stream>>>(
+            a, reinterpret_cast<__nv_bfloat16*>(out));
+        check_launch("dequantize_bf16_kernel");
+    });
+}
+
+void round_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t stream) {
+    if (n <= 0) return;
+    detail::round_bf16_kernel<<<grid_1d(n, 256), 256, 0, stream>>>(x, n, reinterpret_cast<__nv_bfloat16*>(out));
+    check_launch("round_bf16_kernel");
+}
+
+}  // namespace scout::cuda
