@@ -848,6 +848,57 @@ TEST(CudaOps, AttentionSplitsFillTheGpu) {  // host logic: runs without a GPU
                   cuda::kMaxSplitWork) << rows;
 }
 
+// One sequence of n = 300 positions in device KV pages of 16 (a chunked layer with C = 128, then
+// a global layer), random q/k/v, and the KvView of each layer: the setup of the attention tests
+// below. Rows [first_written(il), n) are written by write(il) (the chunked ring keeps one chunk).
+struct AttentionSetup {
+    static constexpr int64_t kH = 8, kHkv = 2, kC = 128, kN = 300;
+    int64_t d;
+    kv::KvType type;
+    model::LayerPlan plan;
+    std::shared_ptr<cuda::PagePool> pool = std::make_shared<cuda::PagePool>(std::size_t{1} << 22);
+    std::unique_ptr<cuda::DeviceKv> kvm;
+    std::vector<float> q, k, v;
+    DeviceBuffer dq, dk, dv, dpos, dseq, dtab, dcap;
+    float scale;
+
+    AttentionSetup(std::mt19937_64& rng, int64_t head_dim, kv::KvType kv_type) : d(head_dim), type(kv_type) {
+        plan.chunk_size = kC;
+        plan.layers = {model::LayerRule{true, true, true, false, true}, model::LayerRule{false, false, false, true, true}};
+        kvm = std::make_unique<cuda::DeviceKv>(plan, kHkv, d, type, 16, pool);
+        kvm->reserve(kN, nullptr);
+        q = test::random_floats(rng, static_cast<std::size_t>(kN * kH * d));
+        k = test::random_floats(rng, static_cast<std::size_t>(kN * kHkv * d), 2.0f);
+        v = test::random_floats(rng, static_cast<std::size_t>(kN * kHkv * d));
+        std::vector<int32_t> positions(static_cast<std::size_t>(kN)), row_seq(static_cast<std::size_t>(kN), 0);
+        std::iota(positions.begin(), positions.end(), 0);
+        dq = test::to_device(q), dk = test::to_device(k), dv = test::to_device(v);
+        dpos = test::to_device(positions), dseq = test::to_device(row_seq);
+        dtab = test::to_device(std::vector<void* const*>{kvm->device_table()});
+        dcap = test::to_device(std::vector<int32_t>{kvm->capacity()});
+        scale = 1.0f / std::sqrt(static_cast<float>(d));
+    }
+    cuda::KvView view(int il) const {
+        return {dtab.as<void* const* const>(), dcap.as<int32_t>(), type, kHkv, d, 16, il == 0, kC, il};
+    }
+    static int64_t first_written(int il) { return il == 0 ? 256 : 0; }
+    void write(int il) const {
+        std::vector<int32_t> rows(static_cast<std::size_t>(kN - first_written(il)));
+        std::iota(rows.begin(), rows.end(), static_cast<int32_t>(first_written(il)));
+        const DeviceBuffer drows = test::to_device(rows);
+        cuda::kv_write(dk.as<float>(), dv.as<float>(), drows.as<int32_t>(), static_cast<int64_t>(rows.size()), dpos.as<int32_t>(),
+                       dseq.as<int32_t>(), view(il), nullptr);
+    }
+    // attention() of the listed rows into out [kN, kH, d] (poisoned elsewhere).
+    std::vector<float> attend(const std::vector<int32_t>& rows, int il, int splits, float* scratch) const {
+        const DeviceBuffer drows = test::to_device(rows);
+        DeviceBuffer out = test::poisoned(static_cast<std::size_t>(kN * kH * d));
+        cuda::attention(dq.as<float>(), out.as<float>(), drows.as<int32_t>(), static_cast<int64_t>(rows.size()), dpos.as<int32_t>(),
+                        dseq.as<int32_t>(), view(il), kH, scale, nullptr, splits, scratch);
+        return test::to_host<float>(out, static_cast<std::size_t>(kN * kH * d));
+    }
+};
+
 TEST(CudaOps, AttentionTilesStayInOneSequenceAndChunk) {  // host logic: runs without a GPU
     std::vector<cuda::AttnTile> tiles;
     // Sequence 0: rows 0..39 at positions 5..44; sequence 1: rows 40..42 at 100..102. Chunks of 16.
@@ -883,50 +934,29 @@ TEST(CudaOps, TensorCoreAttentionMatchesFloat32Kernel) {
     const uint64_t seed = test::test_seed();
     SCOPED_TRACE(cat("seed ", seed));
     std::mt19937_64 rng(seed);
+    using A = AttentionSetup;
     for (int64_t d : {64, 128}) {
         SCOPED_TRACE(cat("head_dim ", d));
-        const kv::KvType type = kv::KvType::F16;
-        const int64_t H = 8, Hkv = 2, C = 128, n = 300;
-        model::LayerPlan plan;
-        plan.chunk_size = C;
-        plan.layers = {model::LayerRule{true, true, true, false, true}, model::LayerRule{false, false, false, true, true}};
-        auto pool = std::make_shared<cuda::PagePool>(std::size_t{1} << 22);
-        cuda::DeviceKv kvm(plan, Hkv, d, type, 16, pool);
-        kvm.reserve(n, nullptr);
-        const std::vector<float> q = test::random_floats(rng, static_cast<std::size_t>(n * H * d));
-        const std::vector<float> k = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d), 2.0f);
-        const std::vector<float> v = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d));
-        std::vector<int32_t> positions(static_cast<std::size_t>(n)), row_seq(static_cast<std::size_t>(n), 0);
-        std::iota(positions.begin(), positions.end(), 0);
-        const DeviceBuffer dq = test::to_device(q), dk = test::to_device(k), dv = test::to_device(v);
-        const DeviceBuffer dpos = test::to_device(positions), dseq = test::to_device(row_seq);
-        const std::vector<void* const*> tables = {kvm.device_table()};
-        const std::vector<int32_t> caps = {kvm.capacity()};
-        const DeviceBuffer dtab = test::to_device(tables), dcap = test::to_device(caps);
-        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        const AttentionSetup a(rng, d, kv::KvType::F16);
         for (int il = 0; il < 2; ++il) {
-            const bool chunked = il == 0;
-            cuda::KvView view{dtab.as<void* const* const>(), dcap.as<int32_t>(), type, Hkv, d, 16, chunked, C, il};
             // Chunked: rows 256..299 (the ring's last chunk); global: every row.
-            const int64_t r0 = chunked ? 256 : 0, nr = n - r0;
+            a.write(il);
+            const int64_t r0 = A::first_written(il), nr = A::kN - r0;
             std::vector<int32_t> rows(static_cast<std::size_t>(nr));
             std::iota(rows.begin(), rows.end(), static_cast<int32_t>(r0));
-            const DeviceBuffer drows = test::to_device(rows);
-            cuda::kv_write(dk.as<float>(), dv.as<float>(), drows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
-            DeviceBuffer want_buf = test::poisoned(static_cast<std::size_t>(n * H * d)), got_buf = test::poisoned(static_cast<std::size_t>(n * H * d));
-            cuda::attention(dq.as<float>(), want_buf.as<float>(), drows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(),
-                            view, H, scale, nullptr);
+            const std::vector<float> want = a.attend(rows, il, 1, nullptr);
             std::vector<cuda::AttnTile> tiles;
             const std::vector<cuda::AttnRun> runs = {{0, static_cast<int32_t>(r0), nr, r0}};
-            const int64_t nt = cuda::attention_tiles(runs, chunked, C, tiles);
+            const int64_t nt = cuda::attention_tiles(runs, il == 0, A::kC, tiles);
             const DeviceBuffer dtiles = test::to_device(tiles);
-            cuda::attention_tensor_cores(dq.as<float>(), got_buf.as<float>(), dtiles.as<cuda::AttnTile>(), nt, view, H, scale, nullptr);
-            const auto want = test::to_host<float>(want_buf, static_cast<std::size_t>(n * H * d));
-            const auto got = test::to_host<float>(got_buf, static_cast<std::size_t>(n * H * d));
+            DeviceBuffer got_buf = test::poisoned(static_cast<std::size_t>(A::kN * A::kH * d));
+            cuda::attention_tensor_cores(a.dq.as<float>(), got_buf.as<float>(), dtiles.as<cuda::AttnTile>(), nt, a.view(il), A::kH,
+                                         a.scale, nullptr);
+            const auto got = test::to_host<float>(got_buf, static_cast<std::size_t>(A::kN * A::kH * d));
             double max_err = 0;
             for (int32_t r : rows)
-                for (int64_t i = 0; i < H * d; ++i) {
-                    const std::size_t at = static_cast<std::size_t>(r * H * d + i);
+                for (int64_t i = 0; i < A::kH * d; ++i) {
+                    const std::size_t at = static_cast<std::size_t>(r * A::kH * d + i);
                     ASSERT_TRUE(std::isfinite(got[at])) << "layer " << il << " row " << r << " at " << i;
                     max_err = std::max(max_err, static_cast<double>(std::abs(got[at] - want[at])));
                 }
@@ -942,56 +972,22 @@ TEST(CudaOps, SplitAttentionEqualsUnsplit) {
     const uint64_t seed = test::test_seed();
     SCOPED_TRACE(cat("seed ", seed));
     std::mt19937_64 rng(seed);
+    using A = AttentionSetup;
     for (kv::KvType type : {kv::KvType::F16, kv::KvType::Q8_0}) {
         SCOPED_TRACE(cat("kv ", kv::kv_type_name(type)));
-        const int64_t H = 8, Hkv = 2, d = 64, C = 128, n = 300;
-        model::LayerPlan plan;
-        plan.chunk_size = C;
-        plan.layers = {model::LayerRule{true, true, true, false, true}, model::LayerRule{false, false, false, true, true}};
-        auto pool = std::make_shared<cuda::PagePool>(std::size_t{1} << 22);
-        cuda::DeviceKv kvm(plan, Hkv, d, type, 16, pool);
-        kvm.reserve(n, nullptr);
-        const std::vector<float> q = test::random_floats(rng, static_cast<std::size_t>(n * H * d));
-        const std::vector<float> k = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d), 2.0f);
-        const std::vector<float> v = test::random_floats(rng, static_cast<std::size_t>(n * Hkv * d));
-        std::vector<int32_t> positions(static_cast<std::size_t>(n)), row_seq(static_cast<std::size_t>(n), 0);
-        std::iota(positions.begin(), positions.end(), 0);
-        const DeviceBuffer dq = test::to_device(q), dk = test::to_device(k), dv = test::to_device(v);
-        const DeviceBuffer dpos = test::to_device(positions), dseq = test::to_device(row_seq);
-        const std::vector<void* const*> tables = {kvm.device_table()};
-        const std::vector<int32_t> caps = {kvm.capacity()};
-        const DeviceBuffer dtab = test::to_device(tables), dcap = test::to_device(caps);
-        DeviceBuffer scratch(cuda::attention_split_floats(H, d) * sizeof(float));
-        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-        // Queries: the last row of each chunk-ring state and a few others (a decode step's rows).
-        const std::vector<int32_t> rows = {299, 255, 127, 128, 0, 200, 31, 32};
-        const DeviceBuffer drows = test::to_device(rows);
+        const AttentionSetup a(rng, 64, type);
+        DeviceBuffer scratch(cuda::attention_split_floats(A::kH, a.d) * sizeof(float));
         for (int il = 0; il < 2; ++il) {
-            const bool chunked = il == 0;
-            cuda::KvView view{dtab.as<void* const* const>(), dcap.as<int32_t>(), type, Hkv, d, 16, chunked, C, il};
-            if (chunked) {  // one ring: only the last chunk's keys (256..299) are kept; query those
-                std::vector<int32_t> last(44);
-                std::iota(last.begin(), last.end(), 256);
-                const DeviceBuffer dlast = test::to_device(last);
-                cuda::kv_write(dk.as<float>(), dv.as<float>(), dlast.as<int32_t>(), 44, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
-            } else {
-                cuda::kv_write(dk.as<float>(), dv.as<float>(), nullptr, n, dpos.as<int32_t>(), dseq.as<int32_t>(), view, nullptr);
-            }
-            const std::vector<int32_t> qrows = chunked ? std::vector<int32_t>{299, 256, 280} : rows;
-            const DeviceBuffer dq_rows = test::to_device(qrows);
-            const auto nr = static_cast<int64_t>(qrows.size());
-            DeviceBuffer base = test::poisoned(static_cast<std::size_t>(n * H * d));
-            cuda::attention(dq.as<float>(), base.as<float>(), dq_rows.as<int32_t>(), nr, dpos.as<int32_t>(), dseq.as<int32_t>(),
-                            view, H, scale, nullptr);
-            const std::vector<float> want = test::to_host<float>(base, static_cast<std::size_t>(n * H * d));
+            a.write(il);
+            // A decode step's rows: the chunked ring holds 256..299 only; the global layer every row.
+            const std::vector<int32_t> rows = il == 0 ? std::vector<int32_t>{299, 256, 280}
+                                                      : std::vector<int32_t>{299, 255, 127, 128, 0, 200, 31, 32};
+            const std::vector<float> want = a.attend(rows, il, 1, nullptr);
             for (int splits : {2, 5, 32}) {
-                DeviceBuffer out = test::poisoned(static_cast<std::size_t>(n * H * d));
-                cuda::attention(dq.as<float>(), out.as<float>(), dq_rows.as<int32_t>(), nr, dpos.as<int32_t>(),
-                                dseq.as<int32_t>(), view, H, scale, nullptr, splits, scratch.as<float>());
-                const std::vector<float> got = test::to_host<float>(out, static_cast<std::size_t>(n * H * d));
-                for (int32_t r : qrows)
-                    for (int64_t i = 0; i < H * d; ++i) {
-                        const std::size_t at = static_cast<std::size_t>(r * H * d + i);
+                const std::vector<float> got = a.attend(rows, il, splits, scratch.as<float>());
+                for (int32_t r : rows)
+                    for (int64_t i = 0; i < A::kH * a.d; ++i) {
+                        const std::size_t at = static_cast<std::size_t>(r * A::kH * a.d + i);
                         ASSERT_NEAR(got[at], want[at], 2e-6 * (std::abs(want[at]) + 1.0))
                             << "layer " << il << " splits " << splits << " row " << r << " at " << i;
                     }
