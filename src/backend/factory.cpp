@@ -1,5 +1,7 @@
 #include "backend/factory.hpp"
 
+#include <cmath>
+
 #include "backend/cpu/forward_cpu.hpp"
 #include "base/error.hpp"
 #ifdef SCOUT_HAVE_CUDA
@@ -54,11 +56,11 @@ DeviceChoice choose_device(const BackendOptions& options, uint64_t need_bytes) {
     const std::vector<GpuSummary> gpus = list_gpus(&why);
     if (gpus.empty()) return {"cpu", cat("device cpu: ", why)};
     const GpuSummary& g = gpus.front();
-    const auto gib = [](uint64_t b) { return cat(static_cast<double>(b * 10 / (uint64_t{1} << 30)) / 10, " GiB"); };
+    const auto gib = [](uint64_t b) { return cat(std::round(static_cast<double>(b) / (1 << 30) * 10) / 10, " GiB"); };
     if (options.kv_ram_bytes > 0) return {"cpu", cat("device cpu: --kv-ram runs on the CPU only (", g.name, " not used)")};
     if (options.kv_type == kv::KvType::Q4_0 || options.global_kv_type() != options.kv_type)
         return {"cpu", cat("device cpu: this KV type choice runs on the CPU only (", g.name, " not used)")};
-    const uint64_t need = need_bytes;
+    const uint64_t need = need_bytes;  // weights, KV, activations
     if (need > g.free_bytes)
         return {"cpu", cat("device cpu: the model needs ", gib(need), " on the GPU but ", g.name, " has ", gib(g.free_bytes),
                            " free (--device cuda to try anyway)")};
