@@ -103,7 +103,9 @@ void open_bench_model(BenchModel& b, const BenchOptions& o, int64_t positions) {
     LazyProgressBar progress("writing random " + o.type + " weights to " + b.temp_file.string());
     model::write_random_llama4_gguf(mc, plan, o.seed, b.temp_file, eo, o.json ? std::function<void(uint64_t, uint64_t)>{} : progress.callback());
     progress.finish();
-    load_checkpoint(b, b.temp_file.string(), o, positions);
+    BenchOptions on_cpu = o;  // decided above: not asked again for the file's weights
+    on_cpu.backend.device = "cpu";
+    load_checkpoint(b, b.temp_file.string(), on_cpu, positions);
 }
 
 struct Stat {
