@@ -398,11 +398,13 @@ void Scheduler::step() {
     // When the backend finds the top logits on the device and every sampler of this step needs
     // no more (greedy or top-k, no penalty, no grammar, no logprobs), only those cross to the
     // host; the draws are the same (Sampler::samples_from_top).
-    bool use_top = device_top_k_ > 0;
+    // (A vocabulary smaller than the backend's k gives rows of all of it: top_k must stay below that.)
+    const int top_k = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(device_top_k_), vocab));
+    bool use_top = top_k > 0;
     for (std::size_t i = 0; i < owners.size() && use_top; ++i) {
         const Active& a = *owners[i];
         use_top = !wanted[i] || (!a.constraint && a.req.top_logprobs < 0 &&
-                                 Sampler::samples_from_top(a.sampler->params(), device_top_k_));
+                                 Sampler::samples_from_top(a.sampler->params(), top_k));
     }
     const auto t0 = std::chrono::steady_clock::now();
     std::string error;
