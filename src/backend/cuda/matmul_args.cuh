@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "backend/cuda/ops.hpp"
+#include "backend/cuda/quant_device.cuh"
 #include "base/error.hpp"
 #include "quant/quant.hpp"
 
@@ -33,6 +34,19 @@ __device__ __forceinline__ bool group_range(const MatArgs& a, int slot, int64_t&
     r0 = a.g_offset[slot], r1 = a.g_offset[slot + 1];
     e = a.g_expert[slot];
     return r0 < r1;
+}
+
+// Chunk c of weight row n (kChunk<DT> values, decode_chunk) from wbase (the group's expert), or
+// zeros for a row past N or a chunk past K: the tile loaders of the tiled and tensor-core kernels.
+template <DType DT>
+__device__ __forceinline__ void decode_weight_chunk(const MatArgs& a, const uint8_t* wbase, int64_t n, int64_t c,
+                                                    float* wv) {
+    if (n < a.N && c * kChunk<DT> < a.K) {
+        decode_chunk<DT>(wbase + static_cast<std::size_t>(n) * a.row_bytes, c, a.K, a.w_aligned, wv);
+    } else {
+#pragma unroll
+        for (int i = 0; i < kChunk<DT>; ++i) wv[i] = 0.0f;
+    }
 }
 
 inline MatArgs make_args(const float* x, int64_t T, const DeviceMatrix& w, float* y, const RowGroups& g) {

@@ -266,6 +266,25 @@ struct TcAttnSmem {
     float alpha[kTcRows];
 };
 
+// out [16, 16] (float, row-major, ld ldo) = Σ over `steps` of A_s · B_s on one warp, bf16 in,
+// float32 accumulation: A_s the row-major 16 x 16 tile at a + 16·s (ld lda), B_s the tile of
+// layout LB at b + s·b_step (ld ldb).
+template <class LB>
+__device__ __forceinline__ void warp_mma_16(const __nv_bfloat16* a, int lda, const __nv_bfloat16* b, int ldb, int b_step,
+                                            int steps, float* out, int ldo) {
+    namespace wmma = nvcuda::wmma;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+    for (int s = 0; s < steps; ++s) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, LB> fb;
+        wmma::load_matrix_sync(fa, a + s * 16, lda);
+        wmma::load_matrix_sync(fb, b + s * b_step, ldb);
+        wmma::mma_sync(acc, fa, fb, acc);
+    }
+    wmma::store_matrix_sync(out, acc, ldo, wmma::mem_row_major);
+}
+
 template <kv::KvType KT>
 __global__ void __launch_bounds__(32) attention_tc_kernel(AttnArgs p, KvArgs a, const AttnTile* tiles) {
     namespace wmma = nvcuda::wmma;
@@ -297,19 +316,9 @@ __global__ void __launch_bounds__(32) attention_tc_kernel(AttnArgs p, KvArgs a, 
             }
         }
         __syncwarp();
-        // S [16, 32] = Q · Kᵀ
-        for (int n = 0; n < kTcKeys / 16; ++n) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
-            for (int kk = 0; kk < dk; ++kk) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fq;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fk;
-                wmma::load_matrix_sync(fq, sm.q + kk * 16, kTcLdQ);
-                wmma::load_matrix_sync(fk, sm.k + n * 16 * kTcLdQ + kk * 16, kTcLdQ);
-                wmma::mma_sync(acc, fq, fk, acc);
-            }
-            wmma::store_matrix_sync(sm.s + n * 16, acc, kTcLdS, wmma::mem_row_major);
-        }
+        // S [16, 32] = Q · Kᵀ: Kᵀ's 16 x 16 tiles are the [key][d] rows read column-major.
+        for (int n = 0; n < kTcKeys / 16; ++n)
+            warp_mma_16<wmma::col_major>(sm.q, kTcLdQ, sm.k + n * 16 * kTcLdQ, kTcLdQ, 16, dk, sm.s + n * 16, kTcLdS);
         __syncwarp();
         // Online softmax, row r on lane r: keys past the row's position (or past hi) are masked.
         if (lane < kTcRows) {
@@ -333,18 +342,9 @@ __global__ void __launch_bounds__(32) attention_tc_kernel(AttnArgs p, KvArgs a, 
         }
         __syncwarp();
         // tmp [16, d] = P · V; o = o · alpha + tmp
-        for (int n = 0; n < dk; ++n) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
-            for (int kk = 0; kk < kTcKeys / 16; ++kk) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fp;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fv;
-                wmma::load_matrix_sync(fp, sm.p + kk * 16, kTcLdP);
-                wmma::load_matrix_sync(fv, sm.v + kk * 16 * kTcLdQ + n * 16, kTcLdQ);
-                wmma::mma_sync(acc, fp, fv, acc);
-            }
-            wmma::store_matrix_sync(sm.tmp + n * 16, acc, kTcLdO, wmma::mem_row_major);
-        }
+        for (int n = 0; n < dk; ++n)
+            warp_mma_16<wmma::row_major>(sm.p, kTcLdP, sm.v + n * 16, kTcLdQ, 16 * kTcLdQ, kTcKeys / 16, sm.tmp + n * 16,
+                                         kTcLdO);
         __syncwarp();
         for (int i = lane; i < kTcRows * dk * 16; i += 32) {
             const int r = i / (dk * 16), c = i % (dk * 16);

@@ -66,12 +66,7 @@ __global__ void __launch_bounds__(kTcThreads) tc_kernel(MatArgs a) {
             const int r = task / kChunksPerRow, cc = task % kChunksPerRow;
             const int64_t n = n0 + r, c = k0 / CH + cc;
             float wv[CH];
-            if (n < a.N && c * CH < a.K) {
-                decode_chunk<DT>(wbase + static_cast<std::size_t>(n) * a.row_bytes, c, a.K, a.w_aligned, wv);
-            } else {
-#pragma unroll
-                for (int i = 0; i < CH; ++i) wv[i] = 0.0f;
-            }
+            decode_weight_chunk<DT>(a, wbase, n, c, wv);
 #pragma unroll
             for (int i = 0; i < CH; i += 2)
                 *reinterpret_cast<__nv_bfloat162*>(ws + r * kTcLd + cc * CH + i) = __floats2bfloat162_rn(wv[i], wv[i + 1]);
