@@ -58,9 +58,7 @@ backend::BackendOptions resolve_backend(const BackendFlags& flags, const model::
         const auto other = static_cast<uint64_t>(kv.bytes_for(std::max<int64_t>(1, context_tokens), plan.chunk_size)) +
                            (uint64_t{1} << 30);
         const backend::DeviceChoice choice = backend::choose_device(o, gpu_bytes + other);
-        std::string why_none;
-        const bool any_gpu = !backend::list_gpus(&why_none).empty();
-        if (!quiet && any_gpu) std::fprintf(stderr, "%s\n", choice.reason.c_str());
+        if (!quiet && choice.gpu_present) std::fprintf(stderr, "%s\n", choice.reason.c_str());
         o.device = choice.device;
     }
     if (o.device != "cpu" && !quiet) {

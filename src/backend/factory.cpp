@@ -54,17 +54,17 @@ DeviceChoice choose_device(const BackendOptions& options, uint64_t need_bytes) {
     if (options.device != "auto") return {options.device, cat("device ", options.device, " (--device)")};
     std::string why;
     const std::vector<GpuSummary> gpus = list_gpus(&why);
-    if (gpus.empty()) return {"cpu", cat("device cpu: ", why)};
+    if (gpus.empty()) return {"cpu", cat("device cpu: ", why), false};
     const GpuSummary& g = gpus.front();
     const auto gib = [](uint64_t b) { return cat(std::round(static_cast<double>(b) / (1 << 30) * 10) / 10, " GiB"); };
-    if (options.kv_ram_bytes > 0) return {"cpu", cat("device cpu: --kv-ram runs on the CPU only (", g.name, " not used)")};
+    if (options.kv_ram_bytes > 0) return {"cpu", cat("device cpu: --kv-ram runs on the CPU only (", g.name, " not used)"), true};
     if (options.kv_type == kv::KvType::Q4_0 || options.global_kv_type() != options.kv_type)
-        return {"cpu", cat("device cpu: this KV type choice runs on the CPU only (", g.name, " not used)")};
-    const uint64_t need = need_bytes;  // weights, KV, activations
-    if (need > g.free_bytes)
-        return {"cpu", cat("device cpu: the model needs ", gib(need), " on the GPU but ", g.name, " has ", gib(g.free_bytes),
-                           " free (--device cuda to try anyway)")};
-    return {g.device, cat("device ", g.device, ": ", g.name, ", ", gib(need), " of ", gib(g.free_bytes), " free used (--device cpu to stay on the CPU)")};
+        return {"cpu", cat("device cpu: this KV type choice runs on the CPU only (", g.name, " not used)"), true};
+    if (need_bytes > g.free_bytes)  // weights, KV, activations
+        return {"cpu", cat("device cpu: the model needs ", gib(need_bytes), " on the GPU but ", g.name, " has ",
+                           gib(g.free_bytes), " free (--device cuda to try anyway)"), true};
+    return {g.device, cat("device ", g.device, ": ", g.name, ", ", gib(need_bytes), " of ", gib(g.free_bytes),
+                          " free used (--device cpu to stay on the CPU)"), true};
 }
 
 SyntheticForward make_synthetic_forward(const model::TextConfig& config, const std::string& type, uint64_t seed,

@@ -59,8 +59,9 @@ std::vector<GpuSummary> list_gpus(std::string* why_none = nullptr);
 uint64_t gpu_weight_bytes(const model::TextWeights& weights);
 
 struct DeviceChoice {
-    std::string device;  // "cpu" or "cuda:N"
-    std::string reason;  // one line for the user: what was chosen and why
+    std::string device;        // "cpu" or "cuda:N"
+    std::string reason;        // one line for the user: what was chosen and why
+    bool gpu_present = false;  // "auto" only: a GPU was found (whether or not it was chosen)
 };
 // Resolves options.device. "auto": cuda:0 when this scout has CUDA, a GPU is present, the options
 // are ones the GPU backend takes (KV type, no --kv-ram) and `need_bytes` (weights as

@@ -246,6 +246,7 @@ TEST(Backend, AutoDeviceResolvesBeforeMakeForward) {
     std::string why;
     const bool gpu = !backend::list_gpus(&why).empty();
     const backend::DeviceChoice c = backend::choose_device(o, backend::gpu_weight_bytes(t.model->weights));
+    EXPECT_EQ(c.gpu_present, gpu);
     if (!gpu) {
         EXPECT_EQ(c.device, "cpu");
         EXPECT_FALSE(why.empty());
