@@ -63,6 +63,27 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
         ASSERT_LE(std::abs(got[i] - want[i]), rel * mag[i] + 1e-6) << what << " at " << i << ": " << got[i] << " vs " << want[i];
 }
 
+// A weight matrix on the device; `offset` bytes into its buffer (a misaligned base for the
+// formats whose blocks are only 2-byte aligned).
+struct DeviceWeights {
+    HostMatrix host;
+    DeviceBuffer buffer;
+    cuda::DeviceMatrix m;
+};
+DeviceWeights device_weights(std::mt19937_64& rng, DType t, int64_t experts, int64_t N, int64_t K, std::size_t offset) {
+    DeviceWeights d;
+    d.host = random_matrix(rng, t, experts * N, K);
+    d.buffer = DeviceBuffer(d.host.bytes.size() + 16);
+    SCOUT_CUDA_CHECK(cudaMemcpy(d.buffer.as<uint8_t>() + offset, d.host.bytes.data(), d.host.bytes.size(), cudaMemcpyHostToDevice));
+    d.m.data = d.buffer.as<uint8_t>() + offset;
+    d.m.dtype = t;
+    d.m.out = N;
+    d.m.in = K;
+    d.m.row_bytes = quant::row_size(t, K);
+    d.m.expert_bytes = experts > 1 ? d.m.row_bytes * static_cast<std::size_t>(N) : 0;
+    return d;
+}
+
 class CudaMatmul : public ::testing::TestWithParam<DType> {};
 
 TEST_P(CudaMatmul, BothKernelsMatchReference) {
@@ -194,12 +215,15 @@ void dot_ref(const float* x, const float* w, int64_t K, double& sum, double& mag
     }
 }
 
-// x rounded to bf16, round to nearest even (what __float2bfloat16_rn does; values here are finite).
-float bf16_round(float x) {
+// The bf16 bits of x rounded to nearest even (what __float2bfloat16_rn does; values here are
+// finite), and that value as a float.
+uint16_t bf16_bits(float x) {
     uint32_t u;
     std::memcpy(&u, &x, 4);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    u &= 0xFFFF0000u;
+    return static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+float bf16_round(float x) {
+    const uint32_t u = static_cast<uint32_t>(bf16_bits(x)) << 16;
     float r;
     std::memcpy(&r, &u, 4);
     return r;
@@ -219,14 +243,9 @@ TEST_P(CudaMatmul, TensorCoresMatchBf16RoundedReference) {
     SCOPED_TRACE(cat("seed ", seed, " type ", dtype_name(t)));
     std::mt19937_64 rng(seed);
     const int64_t E = 2, K = k_for(t), N = 75;
-    const HostMatrix w = random_matrix(rng, t, E * N, K);
-    const DeviceBuffer dw = test::to_device(w.bytes);
-    cuda::DeviceMatrix m;
-    m.data = dw.get();
-    m.dtype = t;
-    m.out = N;
-    m.in = K;
-    m.row_bytes = quant::row_size(t, K);
+    const DeviceWeights dwt = device_weights(rng, t, E, N, K, 0);
+    const HostMatrix& w = dwt.host;
+    const cuda::DeviceMatrix& m = dwt.m;  // two experts [2, N, K]
     std::vector<float> wr(w.values.size());
     for (std::size_t i = 0; i < wr.size(); ++i) wr[i] = bf16_round(w.values[i]);
     {  // the library-GEMM ingredients: the same bf16 values, bit for bit
@@ -235,22 +254,13 @@ TEST_P(CudaMatmul, TensorCoresMatchBf16RoundedReference) {
         cuda::DeviceBuffer wb(static_cast<std::size_t>(E * N * K) * 2);
         cuda::dequantize_bf16(both, wb.as<uint16_t>(), nullptr);
         const auto got = test::to_host<uint16_t>(wb, static_cast<std::size_t>(E * N * K));
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            uint32_t bits;
-            std::memcpy(&bits, &wr[i], 4);
-            ASSERT_EQ(got[i], bits >> 16) << "weight " << i;
-        }
+        for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], bf16_bits(w.values[i])) << "weight " << i;
         const std::vector<float> xs = test::random_floats(rng, 1001);
         const DeviceBuffer dxs = test::to_device(xs);
         cuda::DeviceBuffer xb(1001 * 2);
         cuda::round_bf16(dxs.as<float>(), 1001, xb.as<uint16_t>(), nullptr);
         const auto gx = test::to_host<uint16_t>(xb, 1001);
-        for (std::size_t i = 0; i < gx.size(); ++i) {
-            const float r = bf16_round(xs[i]);
-            uint32_t bits;
-            std::memcpy(&bits, &r, 4);
-            ASSERT_EQ(gx[i], bits >> 16) << "x " << i;
-        }
+        for (std::size_t i = 0; i < gx.size(); ++i) ASSERT_EQ(gx[i], bf16_bits(xs[i])) << "x " << i;
     }
     for (int64_t T : {9, 70, 130}) {
         const std::vector<float> x = test::random_floats(rng, static_cast<std::size_t>(T * K));
@@ -298,26 +308,6 @@ INSTANTIATE_TEST_SUITE_P(Types, CudaMatmul, ::testing::ValuesIn(kWeightTypes),
 
 // ---- matvec_jobs: the decode mat-vec, several products per launch -----------------------------
 
-// A weight matrix on the device; `offset` bytes into its buffer (a misaligned base for the
-// formats whose blocks are only 2-byte aligned).
-struct DeviceWeights {
-    HostMatrix host;
-    DeviceBuffer buffer;
-    cuda::DeviceMatrix m;
-};
-DeviceWeights device_weights(std::mt19937_64& rng, DType t, int64_t experts, int64_t N, int64_t K, std::size_t offset) {
-    DeviceWeights d;
-    d.host = random_matrix(rng, t, experts * N, K);
-    d.buffer = DeviceBuffer(d.host.bytes.size() + 16);
-    SCOUT_CUDA_CHECK(cudaMemcpy(d.buffer.as<uint8_t>() + offset, d.host.bytes.data(), d.host.bytes.size(), cudaMemcpyHostToDevice));
-    d.m.data = d.buffer.as<uint8_t>() + offset;
-    d.m.dtype = t;
-    d.m.out = N;
-    d.m.in = K;
-    d.m.row_bytes = quant::row_size(t, K);
-    d.m.expert_bytes = experts > 1 ? d.m.row_bytes * static_cast<std::size_t>(N) : 0;
-    return d;
-}
 
 // Checks y [rows, N] of a product (pair: silu(gate) · up) against the host values; row_expert[t]
 // is the expert of row t (-1: rows not computed, left unchecked).
