@@ -64,10 +64,12 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
         else r->model->prefault();
         if (!f.quiet) bar.finish();
     }
-    const int64_t ctx_guess = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, c.max_position_embeddings);  // as context_length below
-    r->forward = backend::make_forward(c, r->model->plan, r->model->weights,
-                                       resolve_backend(f.backend, c, r->model->plan, backend::gpu_weight_bytes(r->model->weights), ctx_guess,
-                                                       f.quiet));
+    const int64_t max_ctx = c.max_position_embeddings;
+    r->context_length = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, max_ctx);
+    check(r->context_length <= max_ctx, cat("--ctx ", f.ctx, " exceeds the model's maximum of ", max_ctx, " positions"));
+    r->forward = backend::make_forward(
+        c, r->model->plan, r->model->weights,
+        resolve_backend(f.backend, c, r->model->plan, backend::gpu_weight_bytes(r->model->weights), r->context_length, f.quiet));
 
     const engine::GenerationDefaults d =
         engine::read_generation_defaults(r->model->generation_config, r->model->config);
@@ -89,10 +91,6 @@ std::unique_ptr<Runner> make_runner(const GenerationFlags& f) {
     // Stop at <|eot|>, <|eom|>, <|end_of_text|> and whatever the checkpoint declares as EOS.
     r->generate_options.stop_tokens = r->tokenizer->stop_tokens();
     for (int32_t id : d.eos_token_ids) r->generate_options.stop_tokens.push_back(id);
-
-    const int64_t max_ctx = c.max_position_embeddings;
-    r->context_length = f.ctx > 0 ? f.ctx : std::min<int64_t>(8192, max_ctx);
-    check(r->context_length <= max_ctx, cat("--ctx ", f.ctx, " exceeds the model's maximum of ", max_ctx, " positions"));
 
     r->weight_bytes_per_token = model::weight_bytes_per_token(r->model->weights, c, r->model->plan);
     return r;
